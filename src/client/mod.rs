@@ -1,0 +1,176 @@
+//! The browser side of a room: its state as signals, and the socket that feeds them.
+//!
+//! - [`timeline`]: the message list's rules, as plain data.
+//! - [`RoomView`]: the signals a room page renders.
+//! - [`RoomClient`]: a handle on the room's socket. In the browser (feature `hydrate`) it
+//!   drives a `web_sys::WebSocket` with reconnects ([`socket`]); on the server it is inert,
+//!   since server rendering never opens sockets.
+//! - [`storage`]: the name kept in localStorage.
+
+pub mod timeline;
+
+#[cfg(feature = "hydrate")]
+mod socket;
+
+use crate::protocol::{Body, RoomName, UserName};
+use leptos::prelude::*;
+pub use timeline::{Line, LineState, Timeline};
+
+/// The connection as the user should see it: never a silently dead page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConnStatus {
+    /// Opening the socket.
+    Connecting,
+    /// Joined and live.
+    Connected,
+    /// Lost; trying again after a backoff of this many seconds.
+    Reconnecting {
+        /// Seconds until the next attempt.
+        in_secs: u32,
+    },
+}
+
+impl ConnStatus {
+    /// Text for the status badge.
+    pub fn label(&self) -> String {
+        match self {
+            Self::Connecting => "Connecting…".into(),
+            Self::Connected => "Live".into(),
+            Self::Reconnecting { in_secs: 0 } => "Reconnecting…".into(),
+            Self::Reconnecting { in_secs } => format!("Reconnecting in {in_secs}s"),
+        }
+    }
+
+    /// A CSS class suffix.
+    pub fn class(&self) -> &'static str {
+        match self {
+            Self::Connecting => "connecting",
+            Self::Connected => "connected",
+            Self::Reconnecting { .. } => "reconnecting",
+        }
+    }
+}
+
+/// Everything a room page renders, as signals the socket writes and the view reads.
+#[derive(Clone, Copy, Debug)]
+pub struct RoomView {
+    /// The message list.
+    pub timeline: RwSignal<Timeline>,
+    /// The connection badge.
+    pub status: RwSignal<ConnStatus>,
+    /// Open connections in the room.
+    pub online: RwSignal<u32>,
+    /// Distinct names in the room.
+    pub members: RwSignal<Vec<String>>,
+    /// Whether older history can be loaded.
+    pub has_more: RwSignal<bool>,
+    /// A problem to show that belongs to no message.
+    pub notice: RwSignal<Option<String>>,
+}
+
+impl RoomView {
+    /// Empty signals, owned by the current reactive owner.
+    pub fn new() -> Self {
+        Self {
+            timeline: RwSignal::new(Timeline::default()),
+            status: RwSignal::new(ConnStatus::Connecting),
+            online: RwSignal::new(0),
+            members: RwSignal::new(Vec::new()),
+            has_more: RwSignal::new(false),
+            notice: RwSignal::new(None),
+        }
+    }
+}
+
+impl Default for RoomView {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A handle on one room's live connection. `Copy`, so view closures can hold it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RoomClient {
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    id: u64,
+}
+
+impl RoomClient {
+    /// Connects to the room as `name` and keeps `view` up to date, reconnecting as needed.
+    pub fn open(room: RoomName, name: UserName, view: RoomView) -> Self {
+        #[cfg(feature = "hydrate")]
+        {
+            Self {
+                id: socket::open(room, name, view),
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let _ = (room, name, view);
+            Self { id: 0 }
+        }
+    }
+
+    /// Shows `body` as pending at once and sends it; re-sent after reconnects until acked.
+    pub fn send(&self, body: Body) {
+        #[cfg(feature = "hydrate")]
+        socket::send(self.id, body);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = body;
+    }
+
+    /// Asks for the page of history before the oldest message shown.
+    pub fn load_older(&self) {
+        #[cfg(feature = "hydrate")]
+        socket::load_older(self.id);
+    }
+
+    /// Closes the socket for good (the page is going away).
+    pub fn close(&self) {
+        #[cfg(feature = "hydrate")]
+        socket::close(self.id);
+    }
+}
+
+/// The user's name, remembered in localStorage so it is asked once.
+pub mod storage {
+    use crate::protocol::UserName;
+
+    #[cfg(feature = "hydrate")]
+    const KEY: &str = "chorus.name";
+
+    /// The saved name, if any (always `None` on the server).
+    pub fn load_name() -> Option<UserName> {
+        #[cfg(feature = "hydrate")]
+        {
+            let store = web_sys::window()?.local_storage().ok()??;
+            UserName::parse(&store.get_item(KEY).ok()??).ok()
+        }
+        #[cfg(not(feature = "hydrate"))]
+        None
+    }
+
+    /// Saves the name for next time.
+    pub fn save_name(name: &UserName) {
+        #[cfg(feature = "hydrate")]
+        if let Some(Ok(Some(store))) = web_sys::window().map(|w| w.local_storage()) {
+            let _ = store.set_item(KEY, name.as_str());
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = name;
+    }
+}
+
+/// Local wall-clock time `HH:MM` for a message timestamp.
+pub fn clock(ts_ms: u64) -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ts_ms as f64));
+        format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let mins = ts_ms / 60_000;
+        format!("{:02}:{:02}", (mins / 60) % 24, mins % 60)
+    }
+}

@@ -1,0 +1,226 @@
+//! The message list a room page shows, as plain data (no signals, no DOM), so its rules
+//! are unit-tested natively: confirmed messages in seq order without duplicates, then the
+//! user's pending ones in the order they were typed.
+
+use crate::protocol::Message;
+
+/// Where one of the user's own messages stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LineState {
+    /// Sent (or waiting to be sent) and not yet acked.
+    Pending,
+    /// Stored by the server.
+    Sent,
+    /// Refused; the text says why.
+    Failed(String),
+}
+
+/// One row of the list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Line {
+    /// The idempotency key: unique within a room, so it also identifies the row.
+    pub client_id: String,
+    /// The stored seq; `None` while pending.
+    pub seq: Option<u64>,
+    /// Sender's name.
+    pub from: String,
+    /// Text, verbatim (rendered as text, never as HTML).
+    pub body: String,
+    /// Milliseconds since the Unix epoch.
+    pub ts: u64,
+    /// Delivery state.
+    pub state: LineState,
+}
+
+impl Line {
+    /// A key that changes whenever the row must be drawn again.
+    pub fn key(&self) -> String {
+        let state = match &self.state {
+            LineState::Pending => "p",
+            LineState::Sent => "s",
+            LineState::Failed(_) => "f",
+        };
+        format!("{}:{}:{}", self.client_id, self.seq.unwrap_or(0), state)
+    }
+
+    fn from_message(m: &Message) -> Self {
+        Self {
+            client_id: m.client_id.to_string(),
+            seq: Some(m.seq),
+            from: m.from.to_string(),
+            body: m.body.to_string(),
+            ts: m.ts,
+            state: LineState::Sent,
+        }
+    }
+}
+
+/// Confirmed lines sorted by seq, followed by unconfirmed ones.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Timeline {
+    lines: Vec<Line>,
+}
+
+impl Timeline {
+    /// All rows, top to bottom.
+    pub fn lines(&self) -> &[Line] {
+        &self.lines
+    }
+
+    /// The newest confirmed seq: what to resume from.
+    pub fn last_seq(&self) -> Option<u64> {
+        self.lines.iter().filter_map(|l| l.seq).max()
+    }
+
+    /// The oldest confirmed seq: where "load older" continues.
+    pub fn first_seq(&self) -> Option<u64> {
+        self.lines.iter().filter_map(|l| l.seq).min()
+    }
+
+    /// Rows not yet stored and not refused: to send (again) after (re)connecting.
+    pub fn unsent(&self) -> Vec<(String, String)> {
+        self.lines
+            .iter()
+            .filter(|l| l.state == LineState::Pending)
+            .map(|l| (l.client_id.clone(), l.body.clone()))
+            .collect()
+    }
+
+    /// Shows a message the user just typed, before the server has it.
+    pub fn add_pending(&mut self, client_id: String, from: String, body: String, ts: u64) {
+        self.lines.push(Line {
+            client_id,
+            seq: None,
+            from,
+            body,
+            ts,
+            state: LineState::Pending,
+        });
+    }
+
+    /// Adds a stored message (live, replayed or from history). A pending row with the
+    /// same client_id becomes that message; a seq already shown is ignored.
+    pub fn insert(&mut self, m: &Message) {
+        if self.lines.iter().any(|l| l.seq == Some(m.seq)) {
+            return;
+        }
+        self.lines
+            .retain(|l| !(l.seq.is_none() && l.client_id == m.client_id.as_str()));
+        let confirmed = self.lines.iter().take_while(|l| l.seq.is_some()).count();
+        let at = self.lines[..confirmed].partition_point(|l| l.seq < Some(m.seq));
+        self.lines.insert(at, Line::from_message(m));
+    }
+
+    /// The server stored the user's message as `seq`.
+    pub fn ack(&mut self, client_id: &str, seq: u64) {
+        if self.lines.iter().any(|l| l.seq == Some(seq)) {
+            // The message itself already arrived and replaced the pending row.
+            self.lines
+                .retain(|l| l.seq.is_some() || l.client_id != client_id);
+            return;
+        }
+        if let Some(pos) = self
+            .lines
+            .iter()
+            .position(|l| l.seq.is_none() && l.client_id == client_id)
+        {
+            let mut line = self.lines.remove(pos);
+            line.seq = Some(seq);
+            line.state = LineState::Sent;
+            let confirmed = self.lines.iter().take_while(|l| l.seq.is_some()).count();
+            let at = self.lines[..confirmed].partition_point(|l| l.seq < Some(seq));
+            self.lines.insert(at, line);
+        }
+    }
+
+    /// The server refused the user's message.
+    pub fn fail(&mut self, client_id: &str, reason: String) {
+        if let Some(l) = self
+            .lines
+            .iter_mut()
+            .find(|l| l.seq.is_none() && l.client_id == client_id)
+        {
+            l.state = LineState::Failed(reason);
+        }
+    }
+
+    /// Forgets every confirmed row, keeping the user's unsent ones: the history they came
+    /// from is not the server's any more (`recovered: false`).
+    pub fn forget_confirmed(&mut self) {
+        self.lines.retain(|l| l.seq.is_none());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{Body, ClientId, RoomName, UserName};
+
+    fn msg(seq: u64, cid: &str) -> Message {
+        Message {
+            room: RoomName::parse("r").unwrap(),
+            seq,
+            from: UserName::parse("ann").unwrap(),
+            body: Body::parse("b").unwrap(),
+            ts: 0,
+            client_id: ClientId::parse(cid).unwrap(),
+        }
+    }
+
+    fn seqs(t: &Timeline) -> Vec<Option<u64>> {
+        t.lines().iter().map(|l| l.seq).collect()
+    }
+
+    #[test]
+    fn ordered_and_deduplicated() {
+        let mut t = Timeline::default();
+        t.insert(&msg(2, "b"));
+        t.insert(&msg(1, "a"));
+        t.insert(&msg(3, "c"));
+        t.insert(&msg(2, "b"));
+        assert_eq!(seqs(&t), vec![Some(1), Some(2), Some(3)]);
+        assert_eq!(t.last_seq(), Some(3));
+        assert_eq!(t.first_seq(), Some(1));
+    }
+
+    #[test]
+    fn pending_then_ack_then_echo() {
+        let mut t = Timeline::default();
+        t.insert(&msg(1, "a"));
+        t.add_pending("me1".into(), "me".into(), "hello".into(), 0);
+        assert_eq!(t.unsent(), vec![("me1".to_string(), "hello".to_string())]);
+        t.insert(&msg(2, "x"));
+        assert_eq!(seqs(&t), vec![Some(1), Some(2), None], "pending stays last");
+        t.ack("me1", 3);
+        assert_eq!(seqs(&t), vec![Some(1), Some(2), Some(3)]);
+        t.insert(&msg(3, "me1"));
+        assert_eq!(
+            seqs(&t),
+            vec![Some(1), Some(2), Some(3)],
+            "echo after ack is not doubled"
+        );
+        assert!(t.unsent().is_empty());
+    }
+
+    #[test]
+    fn echo_before_ack() {
+        let mut t = Timeline::default();
+        t.add_pending("me1".into(), "me".into(), "hello".into(), 0);
+        t.insert(&msg(1, "me1"));
+        t.ack("me1", 1);
+        assert_eq!(seqs(&t), vec![Some(1)]);
+        assert_eq!(t.lines()[0].state, LineState::Sent);
+    }
+
+    #[test]
+    fn failure_and_reset_keep_unsent() {
+        let mut t = Timeline::default();
+        t.insert(&msg(1, "a"));
+        t.add_pending("p1".into(), "me".into(), "x".into(), 0);
+        t.add_pending("p2".into(), "me".into(), "y".into(), 0);
+        t.fail("p1", "too long".into());
+        assert_eq!(t.unsent(), vec![("p2".to_string(), "y".to_string())]);
+        t.forget_confirmed();
+        assert_eq!(seqs(&t), vec![None, None]);
+    }
+}

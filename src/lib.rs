@@ -1,0 +1,47 @@
+//! # Chorus: real-time rooms for the web, in one crate
+//!
+//! A Leptos page renders a live message list fed by a browser WebSocket; the same crate's
+//! axum server hosts the `/ws` endpoint, the rooms and their history. The wire contract is
+//! `docs/protocol.md`.
+//!
+//! ## Layout
+//! Follow a message by file name:
+//!
+//! | module | owns | compiled for |
+//! |---|---|---|
+//! | [`protocol`] | frames, validated names, error codes, decoding | browser and server |
+//! | [`ui`] | pages and components: lobby, room, message list, composer | browser and server (SSR) |
+//! | [`client`] | the browser's room state (signals, timeline) and its WebSocket | browser; inert on the server |
+//! | `server` | config, startup, HTTP routes, sessions, hub, store | server (feature `ssr`) |
+//!
+//! Inside `server`: `config` (flags, env, Leptos.toml) · `startup` (build, run) ·
+//! `http` (routes, `/ws` upgrade, SSR) · `session` (one task per socket: decode → apply →
+//! encode) · `hub` (rooms, members, ordered fan-out of pre-encoded frames) · `store`
+//! (history behind the `Store` trait; `memory`) · `refusal` (errors → protocol codes, in
+//! one place) · `rate_limit` · `shutdown`.
+//!
+//! Data flows one way on each side: `ui` reads signals that `client` writes; the server's
+//! `session` applies frames to the `hub`, which stores through `store` and fans out.
+//! `protocol` imports neither side, and the UI never imports the server.
+
+pub mod client;
+pub mod protocol;
+pub mod ui;
+
+#[cfg(feature = "ssr")]
+pub mod server;
+
+/// The browser entry point: hydrates the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(ui::App);
+    // A marker for tests and styles: the page is interactive from here on.
+    if let Some(body) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.body())
+    {
+        let _ = body.set_attribute("data-hydrated", "");
+    }
+}

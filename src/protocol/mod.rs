@@ -1,0 +1,32 @@
+//! The wire protocol v1 (`docs/protocol.md`), shared by the browser and the server.
+//!
+//! This module is the one source of truth for frame shapes, names, limits and error codes.
+//! It imports nothing from the server or the UI, so it compiles to wasm and to native alike.
+//!
+//! - [`names`]: validated newtypes (`RoomName`, `UserName`, `Body`, `ClientId`, `Epoch`);
+//!   a value of these types is valid by construction.
+//! - [`frames`]: the frames themselves, [`ClientFrame`] and [`ServerFrame`].
+//! - [`decode`]: text → [`ClientFrame`], checking fields in the contract's order.
+//! - [`error`]: [`ErrorCode`] and the decoding error [`ProtocolError`].
+
+pub mod decode;
+pub mod error;
+pub mod frames;
+pub mod names;
+
+pub use decode::{decode_client_frame, DecodeError};
+pub use error::{ErrorCode, ProtocolError};
+pub use frames::{ClientFrame, HistoryLimit, Message, ServerFrame};
+pub use names::{Body, ClientId, Epoch, RoomName, UserName};
+
+/// Largest inbound frame payload, in bytes; bigger ones close the socket with 1009.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+/// Close code for a payload over [`MAX_FRAME_BYTES`] (RFC 6455 "message too big").
+pub const CLOSE_TOO_BIG: u16 = 1009;
+
+/// Close code for a client whose outbound queue overflowed (slow consumer).
+pub const CLOSE_SLOW_CONSUMER: u16 = 4008;
+
+/// Close code the server uses when it stops or restarts, so clients reconnect.
+pub const CLOSE_SERVICE_RESTART: u16 = 1012;

@@ -1,0 +1,185 @@
+//! The server's configuration: CLI flags with `CHORUS_*` environment equivalents, and
+//! the site's runtime settings from `Leptos.toml`.
+//!
+//! Precedence for each option: the flag, then its environment variable, then the default
+//! that `chorus --help` prints. The listen address has one more layer: when neither
+//! `--addr` nor `CHORUS_ADDR` is given it is the site's `site-addr`.
+
+use clap::Parser;
+use leptos::prelude::LeptosOptions;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use thiserror::Error;
+
+/// Chorus: real-time rooms for the web.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "chorus", version, about, long_about = None)]
+pub struct Config {
+    /// Address to listen on [default: site-addr from the site config, else 127.0.0.1:3000]
+    #[arg(long, env = "CHORUS_ADDR")]
+    pub addr: Option<SocketAddr>,
+
+    /// Directory for the server's data (created if missing)
+    #[arg(long, env = "CHORUS_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// Site runtime settings (site-root, site-pkg-dir, output-name, site-addr), read when
+    /// the LEPTOS_* variables that cargo-leptos sets are absent
+    #[arg(long, env = "CHORUS_SITE_CONFIG", default_value = "Leptos.toml")]
+    pub site_config: PathBuf,
+
+    /// Sustained publishes per second allowed per connection
+    #[arg(long, env = "CHORUS_RATE_PER_SEC", default_value_t = 10.0, value_parser = positive_f64)]
+    pub rate_per_sec: f64,
+
+    /// Publishes allowed in a burst per connection
+    #[arg(long, env = "CHORUS_RATE_BURST", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_burst: u32,
+
+    /// Rooms one connection may be in at once
+    #[arg(long, env = "CHORUS_MAX_ROOMS", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_rooms: u32,
+
+    /// Frames queued per connection before it is closed as a slow consumer (4008)
+    #[arg(long, env = "CHORUS_OUTBOUND_QUEUE", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub outbound_queue: u32,
+
+    /// Messages kept per room by the in-memory store
+    #[arg(long, env = "CHORUS_HISTORY_CAP", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub history_cap: u32,
+
+    /// Seconds between server pings
+    #[arg(long, env = "CHORUS_PING_SECS", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub ping_secs: u64,
+
+    /// Seconds of silence after which a peer is dropped
+    #[arg(long, env = "CHORUS_IDLE_TIMEOUT_SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout_secs: u64,
+}
+
+fn positive_f64(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("{s:?} is not a positive number")),
+    }
+}
+
+impl Config {
+    /// The configuration a test server gets: an ephemeral port on loopback, the given
+    /// data directory, and every other option at its default.
+    pub fn for_tests(data_dir: &Path) -> Self {
+        let mut c = Self::parse_from(["chorus"]);
+        c.addr = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+        c.data_dir = data_dir.to_path_buf();
+        c
+    }
+
+    /// The ping interval.
+    pub fn ping_interval(&self) -> Duration {
+        Duration::from_secs(self.ping_secs)
+    }
+
+    /// The idle timeout.
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout_secs)
+    }
+}
+
+/// The site settings could not be read.
+#[derive(Debug, Error)]
+pub enum SiteConfigError {
+    /// `LEPTOS_*` variables were present but invalid.
+    #[error("LEPTOS_* environment: {0}")]
+    Env(String),
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid.
+    #[error("invalid {path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: toml::de::Error,
+    },
+}
+
+/// The site's runtime settings.
+///
+/// Under cargo-leptos (`LEPTOS_OUTPUT_NAME` set) they come from its `LEPTOS_*` variables.
+/// Otherwise from `path`, a flat TOML file of `LeptosOptions` keys; a missing file at the
+/// default path means the built-in defaults, a missing file named explicitly is an error.
+pub fn site_options(path: &Path, explicit: bool) -> Result<LeptosOptions, SiteConfigError> {
+    if std::env::var_os("LEPTOS_OUTPUT_NAME").is_some() {
+        return leptos::config::get_configuration(None)
+            .map(|c| c.leptos_options)
+            .map_err(|e| SiteConfigError::Env(e.to_string()));
+    }
+    match std::fs::read_to_string(path) {
+        Ok(text) => toml::from_str(&text).map_err(|source| SiteConfigError::Parse {
+            path: path.to_path_buf(),
+            source,
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
+            Ok(LeptosOptions::builder().output_name("chorus").build())
+        }
+        Err(source) => Err(SiteConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let c = Config::parse_from(["chorus"]);
+        assert_eq!(c.rate_per_sec, 10.0);
+        assert_eq!(c.rate_burst, 20);
+        assert_eq!(c.max_rooms, 16);
+        assert_eq!(c.data_dir, PathBuf::from("./data"));
+        assert_eq!(c.ping_secs, 20);
+        assert_eq!(c.idle_timeout_secs, 60);
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        assert!(Config::try_parse_from(["chorus", "--rate-per-sec", "0"]).is_err());
+        assert!(Config::try_parse_from(["chorus", "--rate-burst", "0"]).is_err());
+        assert!(Config::try_parse_from(["chorus", "--addr", "nowhere"]).is_err());
+    }
+
+    #[test]
+    fn site_file_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("Leptos.toml");
+        std::fs::write(
+            &p,
+            "output-name = \"x\"\nsite-root = \"site\"\nsite-addr = \"127.0.0.1:4000\"\n",
+        )
+        .unwrap();
+        let o = site_options(&p, true).unwrap();
+        assert_eq!(&*o.output_name, "x");
+        assert_eq!(&*o.site_root, "site");
+        assert_eq!(o.site_addr.port(), 4000);
+        assert!(site_options(&dir.path().join("missing.toml"), true).is_err());
+        assert!(site_options(&dir.path().join("missing.toml"), false).is_ok());
+        std::fs::write(&p, "site-addr = 5").unwrap();
+        assert!(site_options(&p, true).is_err());
+    }
+}

@@ -1,0 +1,546 @@
+//! The hub: rooms, their members, and local fan-out.
+//!
+//! The hub never awaits a client. It encodes each stored message to JSON once, wraps the
+//! bytes in an `Arc`, and hands every member the same bytes with a non-blocking
+//! `try_send` into the member's bounded queue. A full queue marks that member as a slow
+//! consumer (its session closes it with 4008); the publisher and the other members do not
+//! wait for it.
+//!
+//! ## Ordering
+//! The store returns seqs when messages are stored, and concurrent publishes can finish in
+//! any order. Each room keeps `next_fanout`, the next seq to hand out, and a small reorder
+//! buffer, so members always receive a room's messages in seq order with no gap. A
+//! connection joining a room learns `live_from` = `next_fanout` under the room's lock:
+//! every message below it is already in the store (for a replay), every message from it on
+//! will arrive in its queue. That is the seam between replay and live, without overlap.
+//!
+//! Publishing runs in a spawned task, so a connection that drops mid-publish cannot leave a
+//! stored seq un-broadcast and stall its room.
+
+use crate::protocol::{Body, ClientId, Epoch, Message, RoomName, ServerFrame, UserName};
+use crate::server::store::{Appended, Draft, HistoryPage, Range, Store, StoreError};
+use axum::extract::ws::Utf8Bytes;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::{mpsc, Notify};
+
+/// A frame encoded once and shared by reference count with every recipient. axum's
+/// `Utf8Bytes` is a `Bytes` known to be UTF-8, so a clone costs one atomic increment and
+/// the socket can send it without copying or re-checking.
+pub type Encoded = Utf8Bytes;
+
+/// Identifies one connection within this process.
+pub type ConnId = u64;
+
+/// One stored message, encoded, on its way to members.
+#[derive(Debug)]
+pub struct Delivery {
+    /// The room it belongs to.
+    pub room: RoomName,
+    /// Its seq, so a session can skip what it already sent (after a replay).
+    pub seq: u64,
+    /// The `message` frame's JSON.
+    pub frame: Encoded,
+}
+
+/// What the hub puts into a connection's queue.
+#[derive(Clone, Debug)]
+pub enum Outbound {
+    /// A room message.
+    Message(Arc<Delivery>),
+    /// A presence frame for a room.
+    Presence {
+        /// The room it is about.
+        room: RoomName,
+        /// The `presence` frame's JSON.
+        frame: Encoded,
+    },
+}
+
+/// The hub's handle on one connection: its bounded queue and its slow-consumer alarm.
+#[derive(Clone, Debug)]
+pub struct ConnHandle {
+    id: ConnId,
+    tx: mpsc::Sender<Outbound>,
+    overflow: Arc<Notify>,
+}
+
+impl ConnHandle {
+    /// This connection's id.
+    pub fn id(&self) -> ConnId {
+        self.id
+    }
+
+    /// Resolves once the queue has overflowed: the connection fell too far behind.
+    pub async fn overflowed(&self) {
+        self.overflow.notified().await
+    }
+
+    /// Queues a frame without waiting. A full queue raises the overflow alarm; a closed
+    /// one means the session is ending and will leave its rooms itself.
+    fn deliver(&self, out: Outbound) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(out) {
+            self.overflow.notify_one();
+        }
+    }
+}
+
+/// What a connection learns when it joins.
+#[derive(Clone, Debug)]
+pub struct JoinInfo {
+    /// The room's epoch.
+    pub epoch: Epoch,
+    /// The first seq that will arrive live; all below it are in the store.
+    pub live_from: u64,
+    /// Open connections in the room, this one included.
+    pub online: u32,
+    /// Distinct member names, sorted.
+    pub members: Vec<UserName>,
+}
+
+/// The outcome of a publish.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Published {
+    /// Where the message is stored.
+    pub seq: u64,
+    /// True when it had been stored before under the same `client_id`.
+    pub duplicate: bool,
+}
+
+/// Rooms and their members; cheap to clone (one `Arc`).
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    /// Lock order: `rooms`, then a room's `state`. Both are std mutexes: no `.await` is
+    /// ever held under them.
+    rooms: Mutex<HashMap<RoomName, Arc<Room>>>,
+    next_conn: AtomicU64,
+}
+
+struct Room {
+    state: Mutex<RoomState>,
+}
+
+#[derive(Default)]
+struct RoomState {
+    /// Known once the room's meta has been read from the store.
+    epoch: Option<Epoch>,
+    /// The next seq to hand to members; `None` until the meta is read.
+    next_fanout: Option<u64>,
+    /// Stored messages that finished before an earlier seq did.
+    pending: BTreeMap<u64, Arc<Delivery>>,
+    members: HashMap<ConnId, Member>,
+}
+
+struct Member {
+    name: UserName,
+    conn: ConnHandle,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding one of these locks leaves plain data behind; keep serving.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl RoomState {
+    fn presence(&self) -> (u32, Vec<UserName>) {
+        let names: BTreeSet<&UserName> = self.members.values().map(|m| &m.name).collect();
+        (
+            self.members.len() as u32,
+            names.into_iter().cloned().collect(),
+        )
+    }
+
+    fn broadcast_presence(&self, room: &RoomName, except: Option<ConnId>) {
+        let (online, members) = self.presence();
+        let frame: Encoded = ServerFrame::Presence {
+            room: room.clone(),
+            online,
+            members,
+        }
+        .to_json()
+        .into();
+        for (id, m) in &self.members {
+            if Some(*id) != except {
+                m.conn.deliver(Outbound::Presence {
+                    room: room.clone(),
+                    frame: frame.clone(),
+                });
+            }
+        }
+    }
+
+    /// Hands out every buffered message that is next in line.
+    fn flush(&mut self) {
+        let Some(mut next) = self.next_fanout else {
+            return;
+        };
+        // Anything below `next` is already in the store for replays; drop it.
+        while let Some(entry) = self.pending.first_entry() {
+            if *entry.key() < next {
+                entry.remove();
+                continue;
+            }
+            if *entry.key() != next {
+                break;
+            }
+            let d = entry.remove();
+            for m in self.members.values() {
+                m.conn.deliver(Outbound::Message(d.clone()));
+            }
+            next += 1;
+        }
+        self.next_fanout = Some(next);
+    }
+}
+
+impl Hub {
+    /// A hub over `store`.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                rooms: Mutex::new(HashMap::new()),
+                next_conn: AtomicU64::new(1),
+            }),
+        }
+    }
+
+    /// Registers a new connection with a queue of `capacity` frames.
+    pub fn connect(&self, capacity: usize) -> (ConnHandle, mpsc::Receiver<Outbound>) {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let id = self.inner.next_conn.fetch_add(1, Ordering::Relaxed);
+        (
+            ConnHandle {
+                id,
+                tx,
+                overflow: Arc::new(Notify::new()),
+            },
+            rx,
+        )
+    }
+
+    /// The room's entry, created empty if absent. Holding the returned `Arc` keeps the
+    /// entry from being removed (see [`Hub::remove_if_unused`]).
+    fn room(&self, room: &RoomName) -> Arc<Room> {
+        lock(&self.inner.rooms)
+            .entry(room.clone())
+            .or_insert_with(|| {
+                Arc::new(Room {
+                    state: Mutex::new(RoomState::default()),
+                })
+            })
+            .clone()
+    }
+
+    /// Removes the room's entry when no member is in it and nobody else holds it.
+    fn remove_if_unused(&self, room: &RoomName) {
+        let mut rooms = lock(&self.inner.rooms);
+        let unused = rooms
+            .get(room)
+            .is_some_and(|r| Arc::strong_count(r) == 1 && lock(&r.state).members.is_empty());
+        if unused {
+            rooms.remove(room);
+        }
+    }
+
+    /// Adds the connection to the room (or renames it there, if already in), and tells the
+    /// other members.
+    pub async fn join(
+        &self,
+        conn: &ConnHandle,
+        room: &RoomName,
+        name: &UserName,
+    ) -> Result<JoinInfo, StoreError> {
+        let entry = self.room(room);
+        let loaded = lock(&entry.state).next_fanout.is_some();
+        if !loaded {
+            match self.inner.store.meta(room).await {
+                Ok(meta) => {
+                    let mut st = lock(&entry.state);
+                    if st.next_fanout.is_none() {
+                        st.epoch = Some(meta.epoch);
+                        st.next_fanout = Some(meta.last_seq + 1);
+                        st.flush();
+                    }
+                }
+                Err(e) => {
+                    drop(entry);
+                    self.remove_if_unused(room);
+                    return Err(e);
+                }
+            }
+        }
+        let mut st = lock(&entry.state);
+        st.members.insert(
+            conn.id,
+            Member {
+                name: name.clone(),
+                conn: conn.clone(),
+            },
+        );
+        st.broadcast_presence(room, Some(conn.id));
+        let (online, members) = st.presence();
+        Ok(JoinInfo {
+            // Both were set above, under this lock or an earlier one, and never unset.
+            epoch: st.epoch.clone().unwrap_or_else(|| Epoch::new("")),
+            live_from: st.next_fanout.unwrap_or(1),
+            online,
+            members,
+        })
+    }
+
+    /// Takes the connection out of the room and tells the others. False if it was not in.
+    pub fn leave(&self, conn: ConnId, room: &RoomName) -> bool {
+        let was_member = {
+            let rooms = lock(&self.inner.rooms);
+            let Some(entry) = rooms.get(room) else {
+                return false;
+            };
+            let mut st = lock(&entry.state);
+            let was = st.members.remove(&conn).is_some();
+            if was {
+                st.broadcast_presence(room, None);
+            }
+            was
+        };
+        self.remove_if_unused(room);
+        was_member
+    }
+
+    /// Stores a message and, if new, broadcasts it to the room. Resolves once stored.
+    pub async fn publish(
+        &self,
+        room: RoomName,
+        from: UserName,
+        body: Body,
+        client_id: ClientId,
+    ) -> Result<Published, StoreError> {
+        let hub = self.clone();
+        let task = tokio::spawn(async move {
+            let draft = Draft {
+                room,
+                from,
+                body,
+                client_id,
+            };
+            match hub.inner.store.append(draft).await? {
+                Appended::Stored(msg) => {
+                    let seq = msg.seq;
+                    hub.fan_out(msg);
+                    Ok(Published {
+                        seq,
+                        duplicate: false,
+                    })
+                }
+                Appended::Duplicate { seq } => Ok(Published {
+                    seq,
+                    duplicate: true,
+                }),
+            }
+        });
+        task.await
+            .map_err(|e| StoreError::Unavailable(format!("publish task failed: {e}")))?
+    }
+
+    /// Hands a stored message to the room's members, in seq order.
+    fn fan_out(&self, msg: Message) {
+        let Some(entry) = lock(&self.inner.rooms).get(&msg.room).cloned() else {
+            return; // Nobody is in the room; the message is in the store for later.
+        };
+        let delivery = Arc::new(Delivery {
+            room: msg.room.clone(),
+            seq: msg.seq,
+            frame: ServerFrame::Message(msg).to_json().into(),
+        });
+        let mut st = lock(&entry.state);
+        st.pending.insert(delivery.seq, delivery);
+        st.flush();
+    }
+
+    /// Stored messages with `after < seq < until`, for a replay.
+    pub async fn replay(
+        &self,
+        room: &RoomName,
+        after: u64,
+        until: u64,
+        max: usize,
+    ) -> Result<Range, StoreError> {
+        self.inner.store.range(room, after, until, max).await
+    }
+
+    /// A page of history.
+    pub async fn history(
+        &self,
+        room: &RoomName,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<HistoryPage, StoreError> {
+        self.inner.store.history(room, before, limit).await
+    }
+
+    /// Rooms with members, and how many connections are in each (for the lobby).
+    pub fn room_counts(&self) -> Vec<(RoomName, u32)> {
+        let rooms = lock(&self.inner.rooms);
+        let mut out: Vec<_> = rooms
+            .iter()
+            .filter_map(|(name, r)| {
+                let n = lock(&r.state).members.len() as u32;
+                (n > 0).then(|| (name.clone(), n))
+            })
+            .collect();
+        out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::store::memory::MemoryStore;
+
+    fn hub() -> Hub {
+        Hub::new(Arc::new(MemoryStore::new(1000)))
+    }
+    fn room(s: &str) -> RoomName {
+        RoomName::parse(s).unwrap()
+    }
+    fn name(s: &str) -> UserName {
+        UserName::parse(s).unwrap()
+    }
+
+    async fn publish(h: &Hub, r: &str, cid: &str) -> Published {
+        h.publish(
+            room(r),
+            name("ann"),
+            Body::parse("hi").unwrap(),
+            ClientId::parse(cid).unwrap(),
+        )
+        .await
+        .unwrap()
+    }
+
+    fn seqs(rx: &mut mpsc::Receiver<Outbound>) -> Vec<u64> {
+        let mut out = vec![];
+        while let Ok(o) = rx.try_recv() {
+            if let Outbound::Message(d) = o {
+                out.push(d.seq);
+            }
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn members_get_messages_in_order_and_rooms_are_isolated() {
+        let h = hub();
+        let (a, mut ra) = h.connect(64);
+        let (b, mut rb) = h.connect(64);
+        h.join(&a, &room("x"), &name("a")).await.unwrap();
+        h.join(&b, &room("y"), &name("b")).await.unwrap();
+        for i in 0..5 {
+            publish(&h, "x", &format!("c{i}")).await;
+        }
+        assert_eq!(seqs(&mut ra), vec![1, 2, 3, 4, 5]);
+        assert_eq!(seqs(&mut rb), Vec::<u64>::new());
+    }
+
+    #[tokio::test]
+    async fn live_from_marks_the_seam() {
+        let h = hub();
+        publish(&h, "x", "c1").await;
+        publish(&h, "x", "c2").await;
+        let (a, mut ra) = h.connect(64);
+        let info = h.join(&a, &room("x"), &name("a")).await.unwrap();
+        assert_eq!(info.live_from, 3);
+        publish(&h, "x", "c3").await;
+        assert_eq!(seqs(&mut ra), vec![3]);
+    }
+
+    #[tokio::test]
+    async fn out_of_order_completions_are_reordered() {
+        let h = hub();
+        let (a, mut ra) = h.connect(64);
+        h.join(&a, &room("x"), &name("a")).await.unwrap();
+        let msg = |seq| Message {
+            room: room("x"),
+            seq,
+            from: name("a"),
+            body: Body::parse("b").unwrap(),
+            ts: 0,
+            client_id: ClientId::parse("c").unwrap(),
+        };
+        h.fan_out(msg(2));
+        assert!(seqs(&mut ra).is_empty(), "2 waits for 1");
+        h.fan_out(msg(1));
+        assert_eq!(seqs(&mut ra), vec![1, 2]);
+        h.fan_out(msg(1));
+        assert!(seqs(&mut ra).is_empty(), "a late duplicate is dropped");
+    }
+
+    #[tokio::test]
+    async fn duplicate_publish_is_not_broadcast() {
+        let h = hub();
+        let (a, mut ra) = h.connect(64);
+        h.join(&a, &room("x"), &name("a")).await.unwrap();
+        assert_eq!(
+            publish(&h, "x", "same").await,
+            Published {
+                seq: 1,
+                duplicate: false
+            }
+        );
+        assert_eq!(
+            publish(&h, "x", "same").await,
+            Published {
+                seq: 1,
+                duplicate: true
+            }
+        );
+        assert_eq!(seqs(&mut ra), vec![1]);
+    }
+
+    #[tokio::test]
+    async fn presence_counts_connections_and_distinct_names() {
+        let h = hub();
+        let (a, mut ra) = h.connect(64);
+        let (b, _rb) = h.connect(64);
+        let (c, _rc) = h.connect(64);
+        h.join(&a, &room("x"), &name("ann")).await.unwrap();
+        h.join(&b, &room("x"), &name("bob")).await.unwrap();
+        let info = h.join(&c, &room("x"), &name("bob")).await.unwrap();
+        assert_eq!(info.online, 3);
+        assert_eq!(info.members, vec![name("ann"), name("bob")]);
+        let presences = std::iter::from_fn(|| ra.try_recv().ok())
+            .filter(|o| matches!(o, Outbound::Presence { .. }))
+            .count();
+        assert_eq!(presences, 2, "ann hears both joins");
+        assert_eq!(h.room_counts(), vec![(room("x"), 3)]);
+        assert!(h.leave(b.id(), &room("x")));
+        assert!(!h.leave(b.id(), &room("x")));
+        h.leave(a.id(), &room("x"));
+        h.leave(c.id(), &room("x"));
+        assert!(h.room_counts().is_empty());
+        assert!(lock(&h.inner.rooms).is_empty(), "empty rooms are dropped");
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_raises_the_alarm_without_blocking_others() {
+        let h = hub();
+        let (slow, _rs) = h.connect(2);
+        let (fast, mut rf) = h.connect(64);
+        h.join(&slow, &room("x"), &name("s")).await.unwrap();
+        h.join(&fast, &room("x"), &name("f")).await.unwrap();
+        for i in 0..5 {
+            publish(&h, "x", &format!("c{i}")).await;
+        }
+        tokio::time::timeout(std::time::Duration::from_secs(1), slow.overflowed())
+            .await
+            .expect("overflow alarm");
+        assert_eq!(seqs(&mut rf), vec![1, 2, 3, 4, 5]);
+    }
+}

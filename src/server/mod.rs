@@ -1,0 +1,21 @@
+//! The server (feature `ssr`): everything that runs in the `chorus` binary.
+//!
+//! - [`config`]: flags, environment, `Leptos.toml`.
+//! - [`startup`]: `Application::build` / `run_until_stopped`.
+//! - [`http`]: routes, the `/ws` upgrade, SSR pages.
+//! - [`session`]: one task per WebSocket: decode → apply → encode.
+//! - [`hub`]: rooms, members, ordered fan-out of pre-encoded frames.
+//! - [`store`]: room history behind the `Store` trait.
+//! - [`refusal`]: every refusal and its protocol error code, in one place.
+//! - [`rate_limit`]: the per-connection token bucket.
+//! - [`shutdown`]: the stop signal sessions listen to.
+
+pub mod config;
+pub mod http;
+pub mod hub;
+pub mod rate_limit;
+pub mod refusal;
+pub mod session;
+pub mod shutdown;
+pub mod startup;
+pub mod store;

@@ -1,0 +1,61 @@
+//! Why the server refuses a client frame, and the one place that turns a refusal into a
+//! protocol `error` frame.
+
+use crate::protocol::{ErrorCode, ProtocolError, ServerFrame};
+use crate::server::store::StoreError;
+use thiserror::Error;
+
+/// Every way a frame can be refused, from decoding to storing.
+#[derive(Debug, Error)]
+pub enum Refusal {
+    /// The frame failed validation.
+    #[error(transparent)]
+    Protocol(#[from] ProtocolError),
+    /// The frame names a room this connection is not in.
+    #[error("join the room first")]
+    NotJoined,
+    /// Joining one more room would pass the per-connection limit.
+    #[error("a connection may be in at most {0} rooms")]
+    TooManyRooms(usize),
+    /// Publishing faster than the per-connection limit.
+    #[error("publishing too fast; retry in {retry_after_ms} ms")]
+    RateLimited {
+        /// When a token is back.
+        retry_after_ms: u64,
+    },
+    /// The store failed; nothing was stored.
+    #[error("the store cannot take this now; retry with the same client_id")]
+    Unavailable(#[source] StoreError),
+}
+
+impl From<StoreError> for Refusal {
+    fn from(e: StoreError) -> Self {
+        Self::Unavailable(e)
+    }
+}
+
+impl Refusal {
+    /// The protocol code of this refusal.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Protocol(e) => e.code(),
+            Self::NotJoined => ErrorCode::NotJoined,
+            Self::TooManyRooms(_) => ErrorCode::TooManyRooms,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::Unavailable(_) => ErrorCode::Unavailable,
+        }
+    }
+
+    /// The `error` frame for this refusal, about `reference` (a client_id or room).
+    pub fn to_frame(&self, reference: Option<String>) -> ServerFrame {
+        ServerFrame::Error {
+            code: self.code(),
+            message: self.to_string(),
+            reference,
+            retry_after_ms: match self {
+                Self::RateLimited { retry_after_ms } => Some(*retry_after_ms),
+                _ => None,
+            },
+        }
+    }
+}

@@ -1,0 +1,369 @@
+//! One WebSocket connection: decode → apply → encode, in one task.
+//!
+//! The session owns the socket and is its only writer. It reads client frames, applies
+//! them to the hub, and writes the answers; between frames it forwards what the hub queued
+//! for it. It remembers, per joined room, the last seq it has sent, so a replay and the
+//! live queue can overlap without the client ever seeing a message twice or out of order.
+//!
+//! It closes the socket itself, with a reason, when the client overflows its queue
+//! (4008), sends a frame over the size limit (1009), stays silent past the idle timeout
+//! (1001), or the server shuts down (1012). A connection is never left silently dead.
+
+use crate::protocol::{
+    decode_client_frame, Body, ClientFrame, ClientId, Epoch, HistoryLimit, RoomName, ServerFrame,
+    UserName, CLOSE_SERVICE_RESTART, CLOSE_SLOW_CONSUMER, CLOSE_TOO_BIG,
+};
+use crate::server::hub::{ConnHandle, Hub, Outbound};
+use crate::server::rate_limit::TokenBucket;
+use crate::server::refusal::Refusal;
+use crate::server::shutdown::Shutdown;
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
+use futures::stream::SplitSink;
+use futures::{SinkExt, StreamExt};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+use tracing::{debug, info_span, Instrument};
+
+/// Per-connection limits and timings, from the configuration.
+#[derive(Clone, Debug)]
+pub struct SessionConfig {
+    /// Rooms one connection may be in at once.
+    pub max_rooms: usize,
+    /// Sustained publishes per second per connection.
+    pub rate_per_sec: f64,
+    /// Publishes allowed in a burst.
+    pub rate_burst: u32,
+    /// Frames the hub may queue for a connection before it counts as a slow consumer.
+    pub outbound_queue: usize,
+    /// How often the server pings.
+    pub ping_interval: Duration,
+    /// Silence after which a peer is dropped.
+    pub idle_timeout: Duration,
+}
+
+/// Messages fetched from the store per query during a replay.
+const REPLAY_PAGE: usize = 1000;
+
+type Sink = SplitSink<WebSocket, WsMessage>;
+
+struct JoinedRoom {
+    name: UserName,
+    /// The highest seq of this room sent on this connection.
+    last_sent: u64,
+}
+
+struct Session {
+    hub: Hub,
+    cfg: Arc<SessionConfig>,
+    conn: ConnHandle,
+    rooms: HashMap<RoomName, JoinedRoom>,
+    bucket: TokenBucket,
+}
+
+/// Serves one upgraded socket until either side ends it.
+pub async fn run(
+    socket: WebSocket,
+    hub: Hub,
+    cfg: Arc<SessionConfig>,
+    peer: SocketAddr,
+    shutdown: Shutdown,
+) {
+    let (conn, rx) = hub.connect(cfg.outbound_queue);
+    let span = info_span!("conn", id = conn.id(), %peer);
+    let session = Session {
+        bucket: TokenBucket::new(cfg.rate_per_sec, cfg.rate_burst, Instant::now().into_std()),
+        hub,
+        cfg,
+        conn,
+        rooms: HashMap::new(),
+    };
+    session.serve(socket, rx, shutdown).instrument(span).await
+}
+
+fn close(code: u16, reason: &'static str) -> CloseFrame {
+    CloseFrame {
+        code,
+        reason: reason.into(),
+    }
+}
+
+/// True when a read failed because the client's message passed the size limit.
+fn is_too_big(e: &axum::Error) -> bool {
+    use std::error::Error;
+    let mut cur: Option<&(dyn Error + 'static)> = e.source();
+    while let Some(err) = cur {
+        if let Some(tung) = err.downcast_ref::<tungstenite::Error>() {
+            return matches!(tung, tungstenite::Error::Capacity(_));
+        }
+        cur = err.source();
+    }
+    false
+}
+
+async fn send(sink: &mut Sink, frame: &ServerFrame) -> Result<(), axum::Error> {
+    sink.send(WsMessage::Text(frame.to_json().into())).await
+}
+
+impl Session {
+    async fn serve(
+        mut self,
+        socket: WebSocket,
+        mut rx: tokio::sync::mpsc::Receiver<Outbound>,
+        mut shutdown: Shutdown,
+    ) {
+        debug!("open");
+        let (mut sink, mut stream) = socket.split();
+        let mut ping = tokio::time::interval_at(
+            Instant::now() + self.cfg.ping_interval,
+            self.cfg.ping_interval,
+        );
+        let mut last_heard = Instant::now();
+        let conn = self.conn.clone();
+        let close_with = loop {
+            tokio::select! {
+                _ = shutdown.wait() => break Some(close(CLOSE_SERVICE_RESTART, "server restarting")),
+                _ = conn.overflowed() => break Some(close(CLOSE_SLOW_CONSUMER, "slow consumer")),
+                out = rx.recv() => {
+                    let Some(out) = out else { break None };
+                    if self.forward(out, &mut sink).await.is_err() { break None }
+                }
+                inbound = stream.next() => match inbound {
+                    None => break None,
+                    Some(Err(e)) => {
+                        debug!(error = %e, "read failed");
+                        break is_too_big(&e).then(|| close(CLOSE_TOO_BIG, "message too big"));
+                    }
+                    Some(Ok(msg)) => {
+                        last_heard = Instant::now();
+                        let sent = match msg {
+                            WsMessage::Text(text) => self.handle_text(text.as_str(), &mut sink).await,
+                            WsMessage::Binary(_) => {
+                                let refusal = Refusal::from(crate::protocol::ProtocolError::BadFrame(
+                                    "binary frames are not part of the protocol",
+                                ));
+                                send(&mut sink, &refusal.to_frame(None)).await
+                            }
+                            WsMessage::Close(_) => break None,
+                            WsMessage::Ping(_) | WsMessage::Pong(_) => Ok(()),
+                        };
+                        if sent.is_err() { break None }
+                    }
+                },
+                _ = ping.tick() => {
+                    if last_heard.elapsed() >= self.cfg.idle_timeout {
+                        break Some(close(1001, "no answer to pings"));
+                    }
+                    if sink.send(WsMessage::Ping(Default::default())).await.is_err() { break None }
+                }
+            }
+        };
+        if let Some(frame) = close_with {
+            debug!(code = frame.code, "closing");
+            let _ = sink.send(WsMessage::Close(Some(frame))).await;
+        }
+        for room in self.rooms.keys() {
+            self.hub.leave(self.conn.id(), room);
+        }
+        debug!("closed");
+    }
+
+    /// Sends a queued frame, unless it is for a room since left or already sent.
+    async fn forward(&mut self, out: Outbound, sink: &mut Sink) -> Result<(), axum::Error> {
+        match out {
+            Outbound::Message(d) => {
+                let Some(joined) = self.rooms.get_mut(&d.room) else {
+                    return Ok(());
+                };
+                if d.seq <= joined.last_sent {
+                    return Ok(());
+                }
+                joined.last_sent = d.seq;
+                sink.send(WsMessage::Text(d.frame.clone())).await
+            }
+            Outbound::Presence { room, frame } => {
+                if !self.rooms.contains_key(&room) {
+                    return Ok(());
+                }
+                sink.send(WsMessage::Text(frame)).await
+            }
+        }
+    }
+
+    async fn handle_text(&mut self, text: &str, sink: &mut Sink) -> Result<(), axum::Error> {
+        let frames = match decode_client_frame(text) {
+            Ok(frame) => {
+                let reference = match &frame {
+                    ClientFrame::Publish { client_id, .. } => Some(client_id.to_string()),
+                    ClientFrame::Join { room, .. }
+                    | ClientFrame::Leave { room }
+                    | ClientFrame::History { room, .. } => Some(room.to_string()),
+                    ClientFrame::Ping => None,
+                };
+                match self.apply(frame).await {
+                    Ok(frames) => frames,
+                    Err(refusal) => vec![refusal.to_frame(reference)],
+                }
+            }
+            Err(e) => vec![Refusal::from(e.error).to_frame(e.reference)],
+        };
+        for frame in &frames {
+            send(sink, frame).await?;
+        }
+        Ok(())
+    }
+
+    async fn apply(&mut self, frame: ClientFrame) -> Result<Vec<ServerFrame>, Refusal> {
+        match frame {
+            ClientFrame::Join {
+                room,
+                name,
+                since,
+                epoch,
+            } => self.join(room, name, since, epoch).await,
+            ClientFrame::Leave { room } => {
+                if self.rooms.remove(&room).is_none() {
+                    return Err(Refusal::NotJoined);
+                }
+                self.hub.leave(self.conn.id(), &room);
+                Ok(vec![ServerFrame::Left { room }])
+            }
+            ClientFrame::Publish {
+                room,
+                body,
+                client_id,
+            } => self.publish(room, body, client_id).await,
+            ClientFrame::History {
+                room,
+                before,
+                limit,
+            } => self.history(room, before, limit).await,
+            ClientFrame::Ping => Ok(vec![ServerFrame::Pong]),
+        }
+    }
+
+    async fn join(
+        &mut self,
+        room: RoomName,
+        name: UserName,
+        since: Option<u64>,
+        epoch: Option<Epoch>,
+    ) -> Result<Vec<ServerFrame>, Refusal> {
+        let previous = self.rooms.get(&room).map(|j| j.last_sent);
+        if previous.is_none() && self.rooms.len() >= self.cfg.max_rooms {
+            return Err(Refusal::TooManyRooms(self.cfg.max_rooms));
+        }
+        let info = self.hub.join(&self.conn, &room, &name).await?;
+        let last_seq = info.live_from - 1;
+        let mut replay = Vec::new();
+        let mut recovered = false;
+        if let Some(since) = since {
+            let same_history = epoch.as_ref().is_none_or(|e| *e == info.epoch);
+            if same_history && since <= last_seq {
+                match self.read_replay(&room, since, info.live_from).await {
+                    Ok(Some(messages)) => {
+                        recovered = true;
+                        replay = messages;
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        if previous.is_none() {
+                            self.hub.leave(self.conn.id(), &room);
+                        }
+                        return Err(e.into());
+                    }
+                }
+            }
+        }
+        // Where this connection's view of the room now stands: on a re-join, what it was
+        // already sent (live frames may still be queued); on a recovered join, `since`;
+        // otherwise the room's present, with live messages to follow.
+        let mut last_sent = match (previous, since) {
+            (Some(prev), _) => prev,
+            (None, Some(since)) if recovered => since,
+            _ => last_seq,
+        };
+        let mut frames = Vec::with_capacity(replay.len() + 1);
+        frames.push(ServerFrame::Joined {
+            room: room.clone(),
+            epoch: info.epoch,
+            last_seq,
+            online: info.online,
+            members: info.members,
+            recovered,
+        });
+        for m in replay {
+            if m.seq > last_sent {
+                last_sent = m.seq;
+                frames.push(ServerFrame::Message(m));
+            }
+        }
+        self.rooms.insert(room, JoinedRoom { name, last_sent });
+        Ok(frames)
+    }
+
+    /// Everything after `since` below `until`, or `None` if retention dropped part of it.
+    async fn read_replay(
+        &self,
+        room: &RoomName,
+        since: u64,
+        until: u64,
+    ) -> Result<Option<Vec<crate::protocol::Message>>, crate::server::store::StoreError> {
+        let mut out = Vec::new();
+        let mut after = since;
+        while after + 1 < until {
+            let page = self.hub.replay(room, after, until, REPLAY_PAGE).await?;
+            if !page.complete {
+                return Ok(None);
+            }
+            let Some(last) = page.messages.last() else {
+                break;
+            };
+            after = last.seq;
+            out.extend(page.messages);
+        }
+        Ok(Some(out))
+    }
+
+    async fn publish(
+        &mut self,
+        room: RoomName,
+        body: Body,
+        client_id: ClientId,
+    ) -> Result<Vec<ServerFrame>, Refusal> {
+        let Some(joined) = self.rooms.get(&room) else {
+            return Err(Refusal::NotJoined);
+        };
+        let from = joined.name.clone();
+        if let Err(wait) = self.bucket.try_take(Instant::now().into_std()) {
+            return Err(Refusal::RateLimited {
+                retry_after_ms: wait.as_millis().max(1) as u64,
+            });
+        }
+        let published = self
+            .hub
+            .publish(room.clone(), from, body, client_id.clone())
+            .await?;
+        Ok(vec![ServerFrame::Ack {
+            room,
+            client_id,
+            seq: published.seq,
+        }])
+    }
+
+    async fn history(
+        &self,
+        room: RoomName,
+        before: Option<u64>,
+        limit: HistoryLimit,
+    ) -> Result<Vec<ServerFrame>, Refusal> {
+        let page = self.hub.history(&room, before, limit.get()).await?;
+        Ok(vec![ServerFrame::History {
+            room,
+            messages: page.messages,
+            has_more: page.has_more,
+        }])
+    }
+}

@@ -1,0 +1,138 @@
+//! Building and running the server: `Application::build(config)` then
+//! `run_until_stopped()`. Tests build it on port 0 with a fresh data directory.
+
+use crate::server::config::{site_options, Config, SiteConfigError};
+use crate::server::http::{router, AppState};
+use crate::server::hub::Hub;
+use crate::server::session::SessionConfig;
+use crate::server::shutdown::{self, ShutdownTrigger};
+use crate::server::store::memory::MemoryStore;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use thiserror::Error;
+use tokio::net::TcpListener;
+
+/// Why the server could not start.
+#[derive(Debug, Error)]
+pub enum StartupError {
+    /// The site settings are wrong.
+    #[error(transparent)]
+    Site(#[from] SiteConfigError),
+    /// The data directory cannot be created.
+    #[error("cannot use data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The address cannot be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    addr: SocketAddr,
+    trigger: ShutdownTrigger,
+}
+
+impl Application {
+    /// Reads the site settings, prepares the data directory and store, and binds.
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let explicit_site = std::env::var_os("CHORUS_SITE_CONFIG").is_some()
+            || config.site_config != std::path::Path::new("Leptos.toml");
+        let mut leptos_options = site_options(&config.site_config, explicit_site)?;
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| StartupError::DataDir {
+            path: config.data_dir.clone(),
+            source,
+        })?;
+        let store = Arc::new(MemoryStore::new(config.history_cap as usize));
+        let hub = Hub::new(store);
+        let addr = config.addr.unwrap_or(leptos_options.site_addr);
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartupError::Bind { addr, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind { addr, source })?;
+        leptos_options.site_addr = addr;
+        let (trigger, shutdown) = shutdown::channel();
+        let state = AppState {
+            leptos_options,
+            hub,
+            session: Arc::new(SessionConfig {
+                max_rooms: config.max_rooms as usize,
+                rate_per_sec: config.rate_per_sec,
+                rate_burst: config.rate_burst,
+                outbound_queue: config.outbound_queue as usize,
+                ping_interval: config.ping_interval(),
+                idle_timeout: config.idle_timeout(),
+            }),
+            shutdown,
+        };
+        Ok(Self {
+            listener,
+            state,
+            addr,
+            trigger,
+        })
+    }
+
+    /// The address actually bound (the real port when asked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until `stop` resolves, then closes every socket with 1012 and returns once
+    /// the open connections have finished.
+    pub async fn run_until_stopped(
+        self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let Self {
+            listener,
+            state,
+            trigger,
+            ..
+        } = self;
+        let app = router(state);
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            stop.await;
+            // Sessions close their sockets with 1012; axum then waits for them to end.
+            trigger.trigger();
+        })
+        .await
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

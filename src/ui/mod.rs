@@ -1,0 +1,61 @@
+//! The pages and components (shared by SSR and hydration).
+//!
+//! - [`shell`]: the HTML document around the app.
+//! - [`App`]: routes `/` ([`lobby`]) and `/r/{room}` ([`room`]).
+
+pub mod lobby;
+pub mod room;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+/// The document: head with hydration scripts, body with the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The application: a router over the lobby and the rooms.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/chorus.css"/>
+        <Title text="Chorus"/>
+        <Router>
+            <Routes fallback=|| view! { <NotFound/> }>
+                <Route path=path!("/") view=lobby::Lobby/>
+                <Route path=path!("/r/:room") view=room::RoomPage/>
+            </Routes>
+        </Router>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    view! {
+        <main class="center">
+            <section class="card">
+                <h1>"Not found"</h1>
+                <p>"There is nothing here. "<a href="/">"Back to the lobby"</a></p>
+            </section>
+        </main>
+    }
+}

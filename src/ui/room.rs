@@ -1,0 +1,239 @@
+//! `/r/{room}`: the live room. Server-rendered as an empty shell, then hydrated; the
+//! browser socket ([`crate::client::RoomClient`]) fills the list.
+
+use crate::client::{clock, storage, Line, LineState, RoomClient, RoomView};
+use crate::protocol::{Body, RoomName, UserName};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+use std::sync::{Arc, Mutex};
+
+/// The route component: validates the room name from the URL.
+#[component]
+pub fn RoomPage() -> impl IntoView {
+    let params = use_params_map();
+    move || {
+        let raw = params.read().get("room").unwrap_or_default();
+        match RoomName::parse(&raw) {
+            Ok(room) => view! { <Room room/> }.into_any(),
+            Err(e) => view! {
+                <main class="center">
+                    <section class="card">
+                        <h1>"Not a room name"</h1>
+                        <p>{e.to_string()}</p>
+                        <p><a href="/">"Back to the lobby"</a></p>
+                    </section>
+                </main>
+            }
+            .into_any(),
+        }
+    }
+}
+
+/// One room: header, message list, composer. Asks for a name first if none is saved.
+#[component]
+fn Room(room: RoomName) -> impl IntoView {
+    let view_state = RoomView::new();
+    let name = RwSignal::new(None::<UserName>);
+    // The socket handle is not reactive state; a plain cell that outlives the view's
+    // signals lets the cleanup close it even after they are disposed.
+    let client: Arc<Mutex<Option<RoomClient>>> = Arc::new(Mutex::new(None));
+
+    Effect::new(move |_| {
+        if let Some(saved) = storage::load_name() {
+            name.set(Some(saved));
+        }
+    });
+    {
+        let client = client.clone();
+        let room = room.clone();
+        Effect::new(move |_| {
+            let Some(n) = name.get() else { return };
+            let mut slot = client.lock().unwrap_or_else(|p| p.into_inner());
+            if slot.is_none() {
+                *slot = Some(RoomClient::open(room.clone(), n, view_state));
+            }
+        });
+    }
+    {
+        let client = client.clone();
+        on_cleanup(move || {
+            if let Some(c) = client.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                c.close();
+            }
+        });
+    }
+    let current = move || *client.lock().unwrap_or_else(|p| p.into_inner());
+    let title = format!("#{room} · Chorus");
+
+    view! {
+        <Title text=title/>
+        <div class="room">
+            <header class="room-head">
+                <a class="home" href="/" aria-label="Chorus lobby">"◉"</a>
+                <h1 class="room-name">"#"{room.to_string()}</h1>
+                <span class="online" title=move || view_state.members.get().join(", ")>
+                    {move || view_state.online.get()}" online"
+                </span>
+                <span
+                    class=move || format!("status status-{}", view_state.status.get().class())
+                    role="status"
+                    data-testid="status"
+                >
+                    {move || view_state.status.get().label()}
+                </span>
+            </header>
+            <MessageList view_state load_older=Callback::new({
+                let current = current.clone();
+                move |_| if let Some(c) = current() { c.load_older() }
+            })/>
+            {move || view_state.notice.get().map(|n| view! { <p class="notice" role="alert">{n}</p> })}
+            {
+                let current = current.clone();
+                move || match name.get() {
+                    Some(n) => view! {
+                        <Composer name=n on_send=Callback::new({
+                            let current = current.clone();
+                            move |body: Body| if let Some(c) = current() { c.send(body) }
+                        })/>
+                    }.into_any(),
+                    None => view! { <NamePrompt name/> }.into_any(),
+                }
+            }
+        </div>
+    }
+}
+
+/// The scrolling list. Sticks to the bottom while the reader is at the bottom.
+#[component]
+fn MessageList(view_state: RoomView, load_older: Callback<()>) -> impl IntoView {
+    let list = NodeRef::<leptos::html::Ol>::new();
+    let at_bottom = RwSignal::new(true);
+    Effect::new(move |_| {
+        view_state.timeline.track();
+        if at_bottom.get_untracked() {
+            if let Some(el) = list.get() {
+                el.set_scroll_top(el.scroll_height());
+            }
+        }
+    });
+    let on_scroll = move |_| {
+        if let Some(el) = list.get() {
+            at_bottom.set(el.scroll_height() - el.scroll_top() - el.client_height() < 40);
+        }
+    };
+    view! {
+        <ol class="messages" node_ref=list on:scroll=on_scroll aria-live="polite" aria-label="Messages">
+            <Show when=move || view_state.has_more.get()>
+                <li class="older">
+                    <button type="button" on:click=move |_| load_older.run(())>"Load older messages"</button>
+                </li>
+            </Show>
+            <Show when=move || view_state.timeline.with(|t| t.lines().is_empty())>
+                <li class="empty">"No messages yet. Say hello!"</li>
+            </Show>
+            <For
+                each=move || view_state.timeline.with(|t| t.lines().to_vec())
+                key=|line: &Line| line.key()
+                children=move |line: Line| view! { <MessageRow line/> }
+            />
+        </ol>
+    }
+}
+
+#[component]
+fn MessageRow(line: Line) -> impl IntoView {
+    let (state_class, state_text) = match &line.state {
+        LineState::Pending => ("pending", Some("sending…".to_string())),
+        LineState::Sent => ("sent", None),
+        LineState::Failed(why) => ("failed", Some(format!("not sent: {why}"))),
+    };
+    let initial = line
+        .from
+        .chars()
+        .next()
+        .unwrap_or('?')
+        .to_uppercase()
+        .to_string();
+    view! {
+        <li class=format!("msg {state_class}") data-seq=line.seq.map(|s| s.to_string())>
+            <span class="avatar" aria-hidden="true">{initial}</span>
+            <div class="msg-main">
+                <div class="meta">
+                    <span class="from">{line.from.clone()}</span>
+                    <time>{clock(line.ts)}</time>
+                    {state_text.map(|t| view! { <span class="state">{t}</span> })}
+                </div>
+                <p class="body">{line.body.clone()}</p>
+            </div>
+        </li>
+    }
+}
+
+/// The text box: Enter sends, Shift+Enter starts a new line.
+#[component]
+fn Composer(name: UserName, on_send: Callback<Body>) -> impl IntoView {
+    let text = RwSignal::new(String::new());
+    let submit = move || {
+        if let Ok(body) = Body::parse(&text.get_untracked()) {
+            on_send.run(body);
+            text.set(String::new());
+        }
+    };
+    view! {
+        <form class="composer" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); submit(); }>
+            <textarea
+                rows="1"
+                maxlength="4000"
+                placeholder=format!("Message as {name}")
+                aria-label="Message"
+                prop:value=text
+                on:input=move |ev| text.set(event_target_value(&ev))
+                on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                    if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                        ev.prevent_default();
+                        submit();
+                    }
+                }
+            ></textarea>
+            <button type="submit" class="primary" disabled=move || text.with(|t| t.trim().is_empty())>
+                "Send"
+            </button>
+        </form>
+    }
+}
+
+/// Shown instead of the composer until the user has a name.
+#[component]
+fn NamePrompt(name: RwSignal<Option<UserName>>) -> impl IntoView {
+    let draft = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    view! {
+        <form
+            class="composer name-prompt"
+            on:submit=move |ev: leptos::ev::SubmitEvent| {
+                ev.prevent_default();
+                match UserName::parse(&draft.get_untracked()) {
+                    Ok(n) => {
+                        storage::save_name(&n);
+                        name.set(Some(n));
+                    }
+                    Err(e) => error.set(Some(e.to_string())),
+                }
+            }
+        >
+            <label class="grow">
+                <span class="sr-only">"Your name"</span>
+                <input
+                    placeholder="Pick a name to join the chat"
+                    maxlength="32"
+                    autocomplete="nickname"
+                    prop:value=draft
+                    on:input=move |ev| draft.set(event_target_value(&ev))
+                />
+            </label>
+            <button type="submit" class="primary">"Join"</button>
+            <p class="form-error" role="alert">{move || error.get()}</p>
+        </form>
+    }
+}

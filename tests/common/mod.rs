@@ -1,0 +1,194 @@
+//! `spawn_app()`: the real server on port 0 with a fresh data directory, and a small
+//! WebSocket client that speaks JSON frames.
+#![allow(dead_code)]
+
+use chorus::server::config::Config;
+use chorus::server::startup::Application;
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tempfile::TempDir;
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long a test waits for an expected frame before failing.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// A running server.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub data_dir: TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+/// A server with default settings.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// A server with settings changed by `tweak`.
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let mut config = Config::for_tests(data_dir.path());
+    tweak(&mut config);
+    let app = Application::build(config).await.expect("server starts");
+    let addr = app.local_addr();
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async {
+        let _ = rx.await;
+    }));
+    TestApp {
+        addr,
+        data_dir,
+        stop: Some(tx),
+        server: Some(server),
+    }
+}
+
+impl TestApp {
+    /// A connected client.
+    pub async fn client(&self) -> Client {
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", self.addr))
+            .await
+            .expect("websocket connects");
+        Client { ws }
+    }
+
+    /// Stops the server as SIGTERM would, and waits for it to finish.
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            tokio::time::timeout(WAIT, server)
+                .await
+                .expect("server stops in time")
+                .expect("server task")
+                .expect("server exits cleanly");
+        }
+    }
+}
+
+/// A WebSocket client for tests.
+pub struct Client {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+/// How a connection ended, seen from the client.
+#[derive(Debug, PartialEq)]
+pub enum Ended {
+    Closed(Option<u16>),
+    Dropped,
+}
+
+impl Client {
+    pub async fn send(&mut self, frame: Value) {
+        self.send_text(&frame.to_string()).await;
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.ws.send(Message::text(text)).await.expect("send");
+    }
+
+    pub async fn send_binary(&mut self, bytes: Vec<u8>) {
+        self.ws.send(Message::binary(bytes)).await.expect("send");
+    }
+
+    /// The next JSON frame.
+    pub async fn recv(&mut self) -> Value {
+        loop {
+            let msg = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("a frame in time")
+                .expect("connection open")
+                .expect("frame reads");
+            match msg {
+                Message::Text(t) => return serde_json::from_str(t.as_str()).expect("JSON frame"),
+                Message::Ping(_) | Message::Pong(_) => continue,
+                other => panic!("unexpected frame {other:?}"),
+            }
+        }
+    }
+
+    /// The next frame of this type, skipping presence frames only.
+    pub async fn recv_type(&mut self, kind: &str) -> Value {
+        loop {
+            let f = self.recv().await;
+            if f["type"] == kind {
+                return f;
+            }
+            assert_eq!(f["type"], "presence", "expected {kind}, got {f}");
+        }
+    }
+
+    /// The next frame that is not presence.
+    pub async fn recv_skip_presence(&mut self) -> Value {
+        loop {
+            let f = self.recv().await;
+            if f["type"] != "presence" {
+                return f;
+            }
+        }
+    }
+
+    /// Joins and returns the `joined` frame.
+    pub async fn join(&mut self, room: &str, name: &str) -> Value {
+        self.send(json!({"type":"join","room":room,"name":name}))
+            .await;
+        self.recv_type("joined").await
+    }
+
+    /// Publishes a new message; returns its `ack` once the sender's own copy has arrived
+    /// too, so no frame of this publish is left unread.
+    pub async fn publish(&mut self, room: &str, body: &str, client_id: &str) -> Value {
+        self.send(json!({"type":"publish","room":room,"body":body,"client_id":client_id}))
+            .await;
+        let (mut ack, mut echoed) = (None, false);
+        while ack.is_none() || !echoed {
+            let f = self.recv_skip_presence().await;
+            match f["type"].as_str() {
+                Some("ack") if f["client_id"] == client_id => ack = Some(f),
+                Some("message") if f["client_id"] == client_id => echoed = true,
+                _ => panic!("expected the ack and echo of {client_id}, got {f}"),
+            }
+        }
+        ack.unwrap_or_default()
+    }
+
+    /// Re-sends a publish whose `client_id` is stored already: only an `ack` comes back.
+    pub async fn publish_retry(&mut self, room: &str, body: &str, client_id: &str) -> Value {
+        self.send(json!({"type":"publish","room":room,"body":body,"client_id":client_id}))
+            .await;
+        let f = self.recv_skip_presence().await;
+        assert_eq!(f["type"], "ack", "a retry gets only an ack, got {f}");
+        f
+    }
+
+    /// Proves the connection still works and that nothing else was queued before the pong.
+    pub async fn assert_only_pong(&mut self) {
+        self.send(json!({"type":"ping"})).await;
+        let f = self.recv_skip_presence().await;
+        assert_eq!(f, json!({"type":"pong"}), "expected nothing but pong");
+    }
+
+    /// Waits for the connection to end.
+    pub async fn ended(&mut self) -> Ended {
+        loop {
+            match tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("ends in time")
+            {
+                None | Some(Err(_)) => return Ended::Dropped,
+                Some(Ok(Message::Close(frame))) => {
+                    return Ended::Closed(frame.map(|f: CloseFrame| u16::from(f.code)))
+                }
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+}
