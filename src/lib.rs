@@ -24,6 +24,9 @@
 //! `session` applies frames to the `hub`, which stores through `store` and fans out.
 //! `protocol` imports neither side, and the UI never imports the server.
 
+// Leptos view types nest deeply; the hydrate build needs more than the default 128.
+#![recursion_limit = "256"]
+
 pub mod client;
 pub mod protocol;
 pub mod ui;

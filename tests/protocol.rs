@@ -438,3 +438,62 @@ async fn shutdown_closes_sockets_with_1012() {
     let (_, ended) = tokio::join!(stop, c.ended());
     assert_eq!(ended, Ended::Closed(Some(1012)));
 }
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_cut_loose_and_the_room_goes_on() {
+    let app = spawn_app_with(|c| {
+        c.outbound_queue = 256;
+        c.rate_burst = 100_000;
+        c.rate_per_sec = 100_000.0;
+    })
+    .await;
+    // ~16 MB of messages: more than the stalled client's socket buffers and queue hold.
+    const N: u64 = 4000;
+    let body = "x".repeat(4000);
+    let mut stalled = app.client().await;
+    stalled.join("busy", "stalled").await;
+    let mut reader = app.client().await;
+    reader.join("busy", "reader").await;
+    let mut publisher = app.client().await;
+    publisher.join("busy", "pub").await;
+
+    let reading = tokio::spawn(async move {
+        for i in 1..=N {
+            assert_eq!(seq(&reader.recv_type("message").await), i);
+        }
+        reader
+    });
+    for batch in 0..N / 100 {
+        for i in 0..100 {
+            let n = batch * 100 + i;
+            publisher
+                .send(
+                    json!({"type":"publish","room":"busy","body":body,"client_id":format!("c{n}")}),
+                )
+                .await;
+        }
+        let mut acks = 0;
+        while acks < 100 {
+            let f = publisher.recv_skip_presence().await;
+            if f["type"] == "ack" {
+                acks += 1;
+            }
+        }
+    }
+    let mut reader = reading
+        .await
+        .expect("the other reader got every message in order");
+    // The stalled client finds, after what its buffers held, a close with 4008...
+    assert_eq!(stalled.ended().await, Ended::Closed(Some(4008)));
+    // ...and the room saw it leave.
+    let p = reader.recv_type("presence").await;
+    assert_eq!(p["members"], json!(["pub", "reader"]));
+    // It can come back with `since` and miss nothing.
+    let mut back = app.client().await;
+    back.send(json!({"type":"join","room":"busy","name":"stalled","since":N - 5}))
+        .await;
+    assert_eq!(back.recv_type("joined").await["recovered"], true);
+    for i in N - 4..=N {
+        assert_eq!(seq(&back.recv_type("message").await), i);
+    }
+}

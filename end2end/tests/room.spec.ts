@@ -35,8 +35,8 @@ test("two browsers chat in a room, and history survives a reload", async ({ brow
   await expect(a.locator(".online")).toHaveText("2 online");
 
   const text = `hello from Ann <b>not bold</b> ${Date.now()}`;
-  await a.getByLabel("Message").fill(text);
-  await a.getByLabel("Message").press("Enter");
+  await a.getByLabel("Message", { exact: true }).fill(text);
+  await a.getByLabel("Message", { exact: true }).press("Enter");
 
   // Both windows show it at once, as text (no HTML injection), Ann's marked sent.
   for (const page of [a, b]) {
@@ -46,10 +46,10 @@ test("two browsers chat in a room, and history survives a reload", async ({ brow
     await expect(row.locator("b")).toHaveCount(0);
   }
   await expect(a.locator(".msg.sent", { hasText: text })).toHaveCount(1);
-  await expect(a.getByLabel("Message")).toHaveValue("");
+  await expect(a.getByLabel("Message", { exact: true })).toHaveValue("");
 
   // Bob answers; Ann sees it.
-  await b.getByLabel("Message").fill("hi Ann");
+  await b.getByLabel("Message", { exact: true }).fill("hi Ann");
   await b.getByRole("button", { name: "Send" }).click();
   await expect(a.locator(".msg", { hasText: "hi Ann" })).toHaveCount(1);
 
@@ -78,13 +78,13 @@ test("the lobby takes a name and a room", async ({ browser }) => {
   await page.screenshot({ path: "test-results/screenshots/lobby-phone.png" });
   const target = room("lobby");
   await page.getByLabel("Your name").fill("Cleo");
-  await page.getByLabel("Room").fill(target);
+  await page.getByLabel("Room", { exact: true }).fill(target);
   await page.getByRole("button", { name: "Join room" }).click();
   await expect(page).toHaveURL(new RegExp(`/r/${target}$`));
   await live(page);
-  await expect(page.getByLabel("Message")).toHaveAttribute("placeholder", "Message as Cleo");
-  await page.getByLabel("Message").fill("from a phone-sized window");
-  await page.getByLabel("Message").press("Enter");
+  await expect(page.getByLabel("Message", { exact: true })).toHaveAttribute("placeholder", "Message as Cleo");
+  await page.getByLabel("Message", { exact: true }).fill("from a phone-sized window");
+  await page.getByLabel("Message", { exact: true }).press("Enter");
   await expect(page.locator(".msg.sent", { hasText: "from a phone-sized window" })).toHaveCount(1);
   await page.screenshot({ path: "test-results/screenshots/room-phone.png" });
   await context.close();

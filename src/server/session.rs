@@ -10,8 +10,8 @@
 //! (1001), or the server shuts down (1012). A connection is never left silently dead.
 
 use crate::protocol::{
-    decode_client_frame, Body, ClientFrame, ClientId, Epoch, HistoryLimit, RoomName, ServerFrame,
-    UserName, CLOSE_SERVICE_RESTART, CLOSE_SLOW_CONSUMER, CLOSE_TOO_BIG,
+    decode_client_frame, Body, ClientFrame, ClientId, Epoch, HistoryLimit, ProtocolError, RoomName,
+    ServerFrame, UserName, CLOSE_SERVICE_RESTART, CLOSE_SLOW_CONSUMER, CLOSE_TOO_BIG,
 };
 use crate::server::hub::{ConnHandle, Hub, Outbound};
 use crate::server::rate_limit::TokenBucket;
@@ -107,6 +107,31 @@ async fn send(sink: &mut Sink, frame: &ServerFrame) -> Result<(), axum::Error> {
     sink.send(WsMessage::Text(frame.to_json().into())).await
 }
 
+/// How long a closing socket may take to accept its close frame before it is dropped.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What ends a session from outside its socket: overflow or server shutdown.
+struct Cut<'a> {
+    conn: &'a ConnHandle,
+    shutdown: &'a mut Shutdown,
+}
+
+impl Cut<'_> {
+    /// Runs `work` (which may wait on a client that does not read) unless the connection
+    /// is cut first; then says with which close frame.
+    async fn guard<T>(
+        &mut self,
+        work: impl std::future::Future<Output = T>,
+    ) -> Result<T, CloseFrame> {
+        tokio::select! {
+            biased;
+            _ = self.conn.overflowed() => Err(close(CLOSE_SLOW_CONSUMER, "slow consumer")),
+            _ = self.shutdown.wait() => Err(close(CLOSE_SERVICE_RESTART, "server restarting")),
+            out = work => Ok(out),
+        }
+    }
+}
+
 impl Session {
     async fn serve(
         mut self,
@@ -122,47 +147,63 @@ impl Session {
         );
         let mut last_heard = Instant::now();
         let conn = self.conn.clone();
-        let close_with = loop {
-            tokio::select! {
-                _ = shutdown.wait() => break Some(close(CLOSE_SERVICE_RESTART, "server restarting")),
-                _ = conn.overflowed() => break Some(close(CLOSE_SLOW_CONSUMER, "slow consumer")),
-                out = rx.recv() => {
-                    let Some(out) = out else { break None };
-                    if self.forward(out, &mut sink).await.is_err() { break None }
-                }
-                inbound = stream.next() => match inbound {
-                    None => break None,
-                    Some(Err(e)) => {
-                        debug!(error = %e, "read failed");
-                        break is_too_big(&e).then(|| close(CLOSE_TOO_BIG, "message too big"));
-                    }
-                    Some(Ok(msg)) => {
-                        last_heard = Instant::now();
-                        let sent = match msg {
-                            WsMessage::Text(text) => self.handle_text(text.as_str(), &mut sink).await,
-                            WsMessage::Binary(_) => {
-                                let refusal = Refusal::from(crate::protocol::ProtocolError::BadFrame(
-                                    "binary frames are not part of the protocol",
-                                ));
-                                send(&mut sink, &refusal.to_frame(None)).await
+        let mut cut = Cut {
+            conn: &conn,
+            shutdown: &mut shutdown,
+        };
+        // Each turn waits for one event, then handles it under `cut.guard`, so a socket
+        // write blocked by a client that stopped reading still ends on overflow/shutdown.
+        let close_with: Option<CloseFrame> = loop {
+            let step = cut
+                .guard(async {
+                    tokio::select! {
+                        out = rx.recv() => match out {
+                            Some(out) => self.forward(out, &mut sink).await.map_err(|_| None),
+                            None => Err(None),
+                        },
+                        inbound = stream.next() => match inbound {
+                            None => Err(None),
+                            Some(Err(e)) => {
+                                debug!(error = %e, "read failed");
+                                Err(is_too_big(&e).then(|| close(CLOSE_TOO_BIG, "message too big")))
                             }
-                            WsMessage::Close(_) => break None,
-                            WsMessage::Ping(_) | WsMessage::Pong(_) => Ok(()),
-                        };
-                        if sent.is_err() { break None }
+                            Some(Ok(msg)) => {
+                                last_heard = Instant::now();
+                                match msg {
+                                    WsMessage::Text(text) => {
+                                        self.handle_text(text.as_str(), &mut sink).await.map_err(|_| None)
+                                    }
+                                    WsMessage::Binary(_) => {
+                                        let refusal = Refusal::from(ProtocolError::BadFrame(
+                                            "binary frames are not part of the protocol",
+                                        ));
+                                        send(&mut sink, &refusal.to_frame(None)).await.map_err(|_| None)
+                                    }
+                                    WsMessage::Close(_) => Err(None),
+                                    WsMessage::Ping(_) | WsMessage::Pong(_) => Ok(()),
+                                }
+                            }
+                        },
+                        _ = ping.tick() => {
+                            if last_heard.elapsed() >= self.cfg.idle_timeout {
+                                Err(Some(close(1001, "no answer to pings")))
+                            } else {
+                                sink.send(WsMessage::Ping(Default::default())).await.map_err(|_| None)
+                            }
+                        }
                     }
-                },
-                _ = ping.tick() => {
-                    if last_heard.elapsed() >= self.cfg.idle_timeout {
-                        break Some(close(1001, "no answer to pings"));
-                    }
-                    if sink.send(WsMessage::Ping(Default::default())).await.is_err() { break None }
-                }
+                })
+                .await;
+            match step {
+                Ok(Ok(())) => continue,
+                Ok(Err(close_with)) => break close_with,
+                Err(cut_with) => break Some(cut_with),
             }
         };
         if let Some(frame) = close_with {
             debug!(code = frame.code, "closing");
-            let _ = sink.send(WsMessage::Close(Some(frame))).await;
+            let _ =
+                tokio::time::timeout(CLOSE_TIMEOUT, sink.send(WsMessage::Close(Some(frame)))).await;
         }
         for room in self.rooms.keys() {
             self.hub.leave(self.conn.id(), room);

@@ -69,20 +69,7 @@ fn Room(room: RoomName) -> impl IntoView {
     view! {
         <Title text=title/>
         <div class="room">
-            <header class="room-head">
-                <a class="home" href="/" aria-label="Chorus lobby">"◉"</a>
-                <h1 class="room-name">"#"{room.to_string()}</h1>
-                <span class="online" title=move || view_state.members.get().join(", ")>
-                    {move || view_state.online.get()}" online"
-                </span>
-                <span
-                    class=move || format!("status status-{}", view_state.status.get().class())
-                    role="status"
-                    data-testid="status"
-                >
-                    {move || view_state.status.get().label()}
-                </span>
-            </header>
+            <RoomHeader room=room.clone() view_state/>
             <MessageList view_state load_older=Callback::new({
                 let current = current.clone();
                 move |_| if let Some(c) = current() { c.load_older() }
@@ -102,6 +89,29 @@ fn Room(room: RoomName) -> impl IntoView {
             }
         </div>
     }
+    .into_any()
+}
+
+/// Room name, online count and the connection badge.
+#[component]
+fn RoomHeader(room: RoomName, view_state: RoomView) -> impl IntoView {
+    view! {
+        <header class="room-head">
+            <a class="home" href="/" aria-label="Chorus lobby">"◉"</a>
+            <h1 class="room-name">"#"{room.to_string()}</h1>
+            <span class="online" title=move || view_state.members.get().join(", ")>
+                {move || view_state.online.get()}" online"
+            </span>
+            <span
+                class=move || format!("status status-{}", view_state.status.get().class())
+                role="status"
+                data-testid="status"
+            >
+                {move || view_state.status.get().label()}
+            </span>
+        </header>
+    }
+    .into_any()
 }
 
 /// The scrolling list. Sticks to the bottom while the reader is at the bottom.
@@ -139,6 +149,7 @@ fn MessageList(view_state: RoomView, load_older: Callback<()>) -> impl IntoView 
             />
         </ol>
     }
+    .into_any()
 }
 
 #[component]
@@ -168,6 +179,7 @@ fn MessageRow(line: Line) -> impl IntoView {
             </div>
         </li>
     }
+    .into_any()
 }
 
 /// The text box: Enter sends, Shift+Enter starts a new line.
