@@ -2,6 +2,7 @@
 
 use crate::client::storage;
 use crate::protocol::{RoomName, UserName};
+use crate::ui::NameInput;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
@@ -43,14 +44,7 @@ pub fn Lobby() -> impl IntoView {
                 <form class="join-form" action="/join" method="get" on:submit=on_submit>
                     <label>
                         <span>"Your name"</span>
-                        <input
-                            name="name"
-                            autocomplete="nickname"
-                            maxlength="32"
-                            placeholder="e.g. Ada"
-                            prop:value=name
-                            on:input=move |ev| name.set(event_target_value(&ev))
-                        />
+                        <NameInput value=name placeholder="e.g. Ada"/>
                     </label>
                     <label>
                         <span>"Room"</span>

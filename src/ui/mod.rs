@@ -6,6 +6,21 @@
 pub mod lobby;
 pub mod room;
 
+/// The one text box for a display name (lobby and room), bound to `value`.
+#[component]
+fn NameInput(value: RwSignal<String>, placeholder: &'static str) -> impl IntoView {
+    view! {
+        <input
+            name="name"
+            autocomplete="nickname"
+            maxlength="32"
+            placeholder=placeholder
+            prop:value=value
+            on:input=move |ev| value.set(event_target_value(&ev))
+        />
+    }
+}
+
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};

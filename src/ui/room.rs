@@ -3,6 +3,7 @@
 
 use crate::client::{clock, storage, Line, LineState, RoomClient, RoomView};
 use crate::protocol::{Body, RoomName, UserName};
+use crate::ui::NameInput;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -236,13 +237,7 @@ fn NamePrompt(name: RwSignal<Option<UserName>>) -> impl IntoView {
         >
             <label class="grow">
                 <span class="sr-only">"Your name"</span>
-                <input
-                    placeholder="Pick a name to join the chat"
-                    maxlength="32"
-                    autocomplete="nickname"
-                    prop:value=draft
-                    on:input=move |ev| draft.set(event_target_value(&ev))
-                />
+                <NameInput value=draft placeholder="Pick a name to join the chat"/>
             </label>
             <button type="submit" class="primary">"Join"</button>
             <p class="form-error" role="alert">{move || error.get()}</p>
