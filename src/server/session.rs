@@ -60,6 +60,10 @@ struct Session {
     cfg: Arc<SessionConfig>,
     conn: ConnHandle,
     rooms: HashMap<RoomName, JoinedRoom>,
+    /// A room whose join is under way: the hub may already count this connection in it
+    /// while the session is still reading the replay. Kept so that a session cut off in
+    /// that moment (overflow, shutdown) still leaves it, and no ghost member remains.
+    joining: Option<RoomName>,
     bucket: TokenBucket,
 }
 
@@ -79,6 +83,7 @@ pub async fn run(
         cfg,
         conn,
         rooms: HashMap::new(),
+        joining: None,
     };
     session.serve(socket, rx, shutdown).instrument(span).await
 }
@@ -205,7 +210,7 @@ impl Session {
             let _ =
                 tokio::time::timeout(CLOSE_TIMEOUT, sink.send(WsMessage::Close(Some(frame)))).await;
         }
-        for room in self.rooms.keys() {
+        for room in self.rooms.keys().chain(self.joining.as_ref()) {
             self.hub.leave(self.conn.id(), room);
         }
         debug!("closed");
@@ -296,14 +301,31 @@ impl Session {
         if previous.is_none() && self.rooms.len() >= self.cfg.max_rooms {
             return Err(Refusal::TooManyRooms(self.cfg.max_rooms));
         }
-        let info = self.hub.join(&self.conn, &room, &name).await?;
+        self.joining = Some(room.clone());
+        let result = self.join_room(&room, &name, since, epoch, previous).await;
+        self.joining = None;
+        let (frames, last_sent) = result?;
+        self.rooms.insert(room, JoinedRoom { name, last_sent });
+        Ok(frames)
+    }
+
+    /// The body of [`Session::join`]: the frames to send and the room's new `last_sent`.
+    async fn join_room(
+        &mut self,
+        room: &RoomName,
+        name: &UserName,
+        since: Option<u64>,
+        epoch: Option<Epoch>,
+        previous: Option<u64>,
+    ) -> Result<(Vec<ServerFrame>, u64), Refusal> {
+        let info = self.hub.join(&self.conn, room, name).await?;
         let last_seq = info.live_from - 1;
         let mut replay = Vec::new();
         let mut recovered = false;
         if let Some(since) = since {
             let same_history = epoch.as_ref().is_none_or(|e| *e == info.epoch);
             if same_history && since <= last_seq {
-                match self.read_replay(&room, since, info.live_from).await {
+                match self.read_replay(room, since, info.live_from).await {
                     Ok(Some(messages)) => {
                         recovered = true;
                         replay = messages;
@@ -311,7 +333,7 @@ impl Session {
                     Ok(None) => {}
                     Err(e) => {
                         if previous.is_none() {
-                            self.hub.leave(self.conn.id(), &room);
+                            self.hub.leave(self.conn.id(), room);
                         }
                         return Err(e.into());
                     }
@@ -341,8 +363,7 @@ impl Session {
                 frames.push(ServerFrame::Message(m));
             }
         }
-        self.rooms.insert(room, JoinedRoom { name, last_sent });
-        Ok(frames)
+        Ok((frames, last_sent))
     }
 
     /// Everything after `since` below `until`, or `None` if retention dropped part of it.
