@@ -457,9 +457,19 @@ async fn a_client_that_stops_reading_is_cut_loose_and_the_room_goes_on() {
     let mut publisher = app.client().await;
     publisher.join("busy", "pub").await;
 
+    // The other reader gets every message in order, and sees the stalled one leave.
     let reading = tokio::spawn(async move {
-        for i in 1..=N {
-            assert_eq!(seq(&reader.recv_type("message").await), i);
+        let (mut next, mut saw_leave) = (1, false);
+        while next <= N || !saw_leave {
+            let f = reader.recv().await;
+            match f["type"].as_str() {
+                Some("message") => {
+                    assert_eq!(seq(&f), next);
+                    next += 1;
+                }
+                Some("presence") => saw_leave |= f["members"] == json!(["pub", "reader"]),
+                _ => panic!("unexpected {f}"),
+            }
         }
         reader
     });
@@ -480,14 +490,10 @@ async fn a_client_that_stops_reading_is_cut_loose_and_the_room_goes_on() {
             }
         }
     }
-    let mut reader = reading
-        .await
-        .expect("the other reader got every message in order");
-    // The stalled client finds, after what its buffers held, a close with 4008...
+    let mut reader = reading.await.expect("the other reader's view is complete");
+    // The stalled client finds, after what its buffers held, a close with 4008.
     assert_eq!(stalled.ended().await, Ended::Closed(Some(4008)));
-    // ...and the room saw it leave.
-    let p = reader.recv_type("presence").await;
-    assert_eq!(p["members"], json!(["pub", "reader"]));
+    reader.assert_only_pong().await;
     // It can come back with `since` and miss nothing.
     let mut back = app.client().await;
     back.send(json!({"type":"join","room":"busy","name":"stalled","since":N - 5}))
@@ -496,4 +502,90 @@ async fn a_client_that_stops_reading_is_cut_loose_and_the_room_goes_on() {
     for i in N - 4..=N {
         assert_eq!(seq(&back.recv_type("message").await), i);
     }
+}
+
+#[tokio::test]
+async fn a_long_replay_streams_in_pages_without_gap_or_duplicate() {
+    let app = spawn_app_with(|c| {
+        c.rate_burst = 100_000;
+        c.rate_per_sec = 100_000.0;
+    })
+    .await;
+    const N: u64 = 1234; // more than two replay pages of 500
+    let mut p = app.client().await;
+    let epoch = p.join("long", "p").await["epoch"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for i in 0..N {
+        p.send(json!({"type":"publish","room":"long","body":format!("m{i}"),"client_id":format!("c{i}")}))
+            .await;
+    }
+    let (mut acks, mut echoes) = (0, 0);
+    while acks < N || echoes < N {
+        match p.recv_skip_presence().await["type"].as_str() {
+            Some("ack") => acks += 1,
+            Some("message") => echoes += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let mut r = app.client().await;
+    r.send(json!({"type":"join","room":"long","name":"r","since":7,"epoch":epoch}))
+        .await;
+    let j = r.recv().await;
+    assert_eq!(
+        (j["type"].as_str(), j["recovered"].as_bool()),
+        (Some("joined"), Some(true))
+    );
+    for i in 8..=N {
+        let m = r.recv().await;
+        assert_eq!(seq(&m), i);
+        assert_eq!(m["body"], format!("m{}", i - 1));
+    }
+    p.publish("long", "live after the replay", "live").await;
+    assert_eq!(seq(&r.recv_type("message").await), N + 1);
+    // Re-joining with an old `since` resends nothing this connection already has.
+    r.send(json!({"type":"join","room":"long","name":"r","since":0,"epoch":epoch}))
+        .await;
+    assert_eq!(r.recv_type("joined").await["recovered"], true);
+    r.assert_only_pong().await;
+}
+
+#[tokio::test]
+async fn a_silent_peer_is_dropped_and_an_active_one_kept() {
+    let app = spawn_app_with(|c| {
+        c.ping_secs = 1;
+        c.idle_timeout_secs = 2;
+    })
+    .await;
+    let mut silent = app.client().await;
+    silent.join("idle", "s").await;
+    let mut active = app.client().await;
+    active.join("idle", "a").await;
+    // The active client talks every 300 ms; the silent one never reads, so never answers
+    // the server's pings. Soon after the idle timeout it must be gone from the room.
+    let started = std::time::Instant::now();
+    let mut dropped_after = None;
+    while dropped_after.is_none() && started.elapsed() < std::time::Duration::from_secs(8) {
+        active.send(json!({"type":"ping"})).await;
+        loop {
+            let f = active.recv().await;
+            if f["type"] == "pong" {
+                break;
+            }
+            assert_eq!(
+                f,
+                json!({"type":"presence","room":"idle","online":1,"members":["a"]})
+            );
+            dropped_after = Some(started.elapsed());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    let after = dropped_after.expect("the silent peer left the room");
+    assert!(
+        after >= std::time::Duration::from_millis(1500),
+        "not before the idle timeout: {after:?}"
+    );
+    assert_eq!(silent.ended().await, Ended::Closed(Some(1001)));
+    active.assert_only_pong().await;
 }

@@ -41,8 +41,12 @@ pub fn decode_client_frame(text: &str) -> Result<ClientFrame, DecodeError> {
         return Err(ProtocolError::BadFrame("no string field \"type\"").into());
     };
     decode_object(kind, &obj).map_err(|error| DecodeError {
+        reference: match error {
+            // A type this server does not know has no fields it could vouch for.
+            ProtocolError::UnknownType(_) => None,
+            _ => reference_of(kind, &obj),
+        },
         error,
-        reference: reference_of(kind, &obj),
     })
 }
 
@@ -274,6 +278,8 @@ mod tests {
         assert_eq!(e.reference.as_deref(), Some("r"));
         let e = decode_client_frame(r#"{"type":"join","room":"r r","name":""}"#).unwrap_err();
         assert_eq!(e.reference, None);
+        let e = decode_client_frame(r#"{"type":"dance","room":"r","client_id":"c"}"#).unwrap_err();
+        assert_eq!(e.reference, None, "unknown_type carries no ref");
     }
 
     #[test]

@@ -358,9 +358,17 @@ impl Hub {
             seq: msg.seq,
             frame: ServerFrame::Message(msg).to_json().into(),
         });
+        let room = delivery.room.clone();
         let mut st = lock(&entry.state);
         st.pending.insert(delivery.seq, delivery);
         st.flush();
+        let empty = st.members.is_empty();
+        drop(st);
+        drop(entry);
+        if empty {
+            // The last member may have left while this held the room: tidy up for it.
+            self.remove_if_unused(&room);
+        }
     }
 
     /// Stored messages with `after < seq < until`, for a replay.

@@ -44,10 +44,35 @@ pub struct SessionConfig {
     pub idle_timeout: Duration,
 }
 
-/// Messages fetched from the store per query during a replay.
-const REPLAY_PAGE: usize = 1000;
+/// Messages read from the store per query during a replay: a replay is streamed page by
+/// page, so one connection holds at most this many messages in memory for it.
+const REPLAY_PAGE: usize = 500;
+
+/// Close code when the store fails in the middle of a replay that `joined` already
+/// announced as complete: the client reconnects and resumes from what it has.
+const CLOSE_REPLAY_FAILED: u16 = 1011;
 
 type Sink = SplitSink<WebSocket, WsMessage>;
+
+/// What applying one frame produced: frames to send now, and maybe the rest of a replay
+/// to stream after them.
+struct Reply {
+    frames: Vec<ServerFrame>,
+    rest: Option<ReplayRest>,
+}
+
+impl From<Vec<ServerFrame>> for Reply {
+    fn from(frames: Vec<ServerFrame>) -> Self {
+        Self { frames, rest: None }
+    }
+}
+
+/// The part of a replay still to send: messages with `after < seq < until`.
+struct ReplayRest {
+    room: RoomName,
+    after: u64,
+    until: u64,
+}
 
 struct JoinedRoom {
     name: UserName,
@@ -115,7 +140,8 @@ async fn send(sink: &mut Sink, frame: &ServerFrame) -> Result<(), axum::Error> {
 /// How long a closing socket may take to accept its close frame before it is dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// What ends a session from outside its socket: overflow or server shutdown.
+/// What ends a session from outside its socket: overflow, server shutdown, or the peer's
+/// silence past the idle timeout.
 struct Cut<'a> {
     conn: &'a ConnHandle,
     shutdown: &'a mut Shutdown,
@@ -126,12 +152,14 @@ impl Cut<'_> {
     /// is cut first; then says with which close frame.
     async fn guard<T>(
         &mut self,
+        idle_deadline: Instant,
         work: impl std::future::Future<Output = T>,
     ) -> Result<T, CloseFrame> {
         tokio::select! {
             biased;
             _ = self.conn.overflowed() => Err(close(CLOSE_SLOW_CONSUMER, "slow consumer")),
             _ = self.shutdown.wait() => Err(close(CLOSE_SERVICE_RESTART, "server restarting")),
+            _ = tokio::time::sleep_until(idle_deadline) => Err(close(1001, "no answer to pings")),
             out = work => Ok(out),
         }
     }
@@ -157,10 +185,12 @@ impl Session {
             shutdown: &mut shutdown,
         };
         // Each turn waits for one event, then handles it under `cut.guard`, so a socket
-        // write blocked by a client that stopped reading still ends on overflow/shutdown.
+        // write blocked by a client that stopped reading still ends on overflow, shutdown
+        // or silence.
         let close_with: Option<CloseFrame> = loop {
+            let idle_deadline = last_heard + self.cfg.idle_timeout;
             let step = cut
-                .guard(async {
+                .guard(idle_deadline, async {
                     tokio::select! {
                         out = rx.recv() => match out {
                             Some(out) => self.forward(out, &mut sink).await.map_err(|_| None),
@@ -176,7 +206,7 @@ impl Session {
                                 last_heard = Instant::now();
                                 match msg {
                                     WsMessage::Text(text) => {
-                                        self.handle_text(text.as_str(), &mut sink).await.map_err(|_| None)
+                                        self.handle_text(text.as_str(), &mut sink).await
                                     }
                                     WsMessage::Binary(_) => {
                                         let refusal = Refusal::from(ProtocolError::BadFrame(
@@ -190,11 +220,7 @@ impl Session {
                             }
                         },
                         _ = ping.tick() => {
-                            if last_heard.elapsed() >= self.cfg.idle_timeout {
-                                Err(Some(close(1001, "no answer to pings")))
-                            } else {
-                                sink.send(WsMessage::Ping(Default::default())).await.map_err(|_| None)
-                            }
+                            sink.send(WsMessage::Ping(Default::default())).await.map_err(|_| None)
                         }
                     }
                 })
@@ -205,13 +231,26 @@ impl Session {
                 Err(cut_with) => break Some(cut_with),
             }
         };
-        if let Some(frame) = close_with {
-            debug!(code = frame.code, "closing");
-            let _ =
-                tokio::time::timeout(CLOSE_TIMEOUT, sink.send(WsMessage::Close(Some(frame)))).await;
-        }
+        // Leave first: the room should not wait for this peer's closing handshake.
         for room in self.rooms.keys().chain(self.joining.as_ref()) {
             self.hub.leave(self.conn.id(), room);
+        }
+        drop(rx);
+        if let Some(frame) = close_with {
+            debug!(code = frame.code, "closing");
+            // The closing handshake: send our close frame, then read until the peer's reply,
+            // so dropping the TCP connection cannot race the peer's last writes (a reset would
+            // make it lose the close frame and its code). Bounded for peers that never answer.
+            let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
+                if sink.send(WsMessage::Close(Some(frame))).await.is_ok() {
+                    while let Some(Ok(msg)) = stream.next().await {
+                        if matches!(msg, WsMessage::Close(_)) {
+                            break;
+                        }
+                    }
+                }
+            })
+            .await;
         }
         debug!("closed");
     }
@@ -238,8 +277,10 @@ impl Session {
         }
     }
 
-    async fn handle_text(&mut self, text: &str, sink: &mut Sink) -> Result<(), axum::Error> {
-        let frames = match decode_client_frame(text) {
+    /// Decodes, applies and answers one text frame. `Err(None)`: the socket failed;
+    /// `Err(Some(frame))`: close the connection with `frame`.
+    async fn handle_text(&mut self, text: &str, sink: &mut Sink) -> Result<(), Option<CloseFrame>> {
+        let reply = match decode_client_frame(text) {
             Ok(frame) => {
                 let reference = match &frame {
                     ClientFrame::Publish { client_id, .. } => Some(client_id.to_string()),
@@ -249,19 +290,62 @@ impl Session {
                     ClientFrame::Ping => None,
                 };
                 match self.apply(frame).await {
-                    Ok(frames) => frames,
-                    Err(refusal) => vec![refusal.to_frame(reference)],
+                    Ok(reply) => reply,
+                    Err(refusal) => vec![refusal.to_frame(reference)].into(),
                 }
             }
-            Err(e) => vec![Refusal::from(e.error).to_frame(e.reference)],
+            Err(e) => vec![Refusal::from(e.error).to_frame(e.reference)].into(),
         };
-        for frame in &frames {
-            send(sink, frame).await?;
+        for frame in &reply.frames {
+            send(sink, frame).await.map_err(|_| None)?;
+        }
+        match reply.rest {
+            Some(rest) => self.stream_replay(rest, sink).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Sends the rest of a replay, a page at a time, skipping what was sent already.
+    async fn stream_replay(
+        &mut self,
+        mut rest: ReplayRest,
+        sink: &mut Sink,
+    ) -> Result<(), Option<CloseFrame>> {
+        while rest.after + 1 < rest.until {
+            let page = match self
+                .hub
+                .replay(&rest.room, rest.after, rest.until, REPLAY_PAGE)
+                .await
+            {
+                Ok(page) if page.complete => page,
+                // `joined` promised a complete replay: better a reconnect than a gap.
+                _ => {
+                    return Err(Some(close(
+                        CLOSE_REPLAY_FAILED,
+                        "history unavailable during replay",
+                    )))
+                }
+            };
+            let Some(last) = page.messages.last() else {
+                break;
+            };
+            rest.after = last.seq;
+            for m in page.messages {
+                let Some(joined) = self.rooms.get_mut(&rest.room) else {
+                    return Ok(());
+                };
+                if m.seq > joined.last_sent {
+                    joined.last_sent = m.seq;
+                    send(sink, &ServerFrame::Message(m))
+                        .await
+                        .map_err(|_| None)?;
+                }
+            }
         }
         Ok(())
     }
 
-    async fn apply(&mut self, frame: ClientFrame) -> Result<Vec<ServerFrame>, Refusal> {
+    async fn apply(&mut self, frame: ClientFrame) -> Result<Reply, Refusal> {
         match frame {
             ClientFrame::Join {
                 room,
@@ -274,19 +358,19 @@ impl Session {
                     return Err(Refusal::NotJoined);
                 }
                 self.hub.leave(self.conn.id(), &room);
-                Ok(vec![ServerFrame::Left { room }])
+                Ok(vec![ServerFrame::Left { room }].into())
             }
             ClientFrame::Publish {
                 room,
                 body,
                 client_id,
-            } => self.publish(room, body, client_id).await,
+            } => self.publish(room, body, client_id).await.map(Reply::from),
             ClientFrame::History {
                 room,
                 before,
                 limit,
-            } => self.history(room, before, limit).await,
-            ClientFrame::Ping => Ok(vec![ServerFrame::Pong]),
+            } => self.history(room, before, limit).await.map(Reply::from),
+            ClientFrame::Ping => Ok(vec![ServerFrame::Pong].into()),
         }
     }
 
@@ -296,7 +380,7 @@ impl Session {
         name: UserName,
         since: Option<u64>,
         epoch: Option<Epoch>,
-    ) -> Result<Vec<ServerFrame>, Refusal> {
+    ) -> Result<Reply, Refusal> {
         let previous = self.rooms.get(&room).map(|j| j.last_sent);
         if previous.is_none() && self.rooms.len() >= self.cfg.max_rooms {
             return Err(Refusal::TooManyRooms(self.cfg.max_rooms));
@@ -304,12 +388,13 @@ impl Session {
         self.joining = Some(room.clone());
         let result = self.join_room(&room, &name, since, epoch, previous).await;
         self.joining = None;
-        let (frames, last_sent) = result?;
+        let (reply, last_sent) = result?;
         self.rooms.insert(room, JoinedRoom { name, last_sent });
-        Ok(frames)
+        Ok(reply)
     }
 
-    /// The body of [`Session::join`]: the frames to send and the room's new `last_sent`.
+    /// The body of [`Session::join`]: `joined`, the replay's first page (and the rest to
+    /// stream), and the room's `last_sent` after that first page.
     async fn join_room(
         &mut self,
         room: &RoomName,
@@ -317,20 +402,36 @@ impl Session {
         since: Option<u64>,
         epoch: Option<Epoch>,
         previous: Option<u64>,
-    ) -> Result<(Vec<ServerFrame>, u64), Refusal> {
+    ) -> Result<(Reply, u64), Refusal> {
         let info = self.hub.join(&self.conn, room, name).await?;
         let last_seq = info.live_from - 1;
-        let mut replay = Vec::new();
+        let mut first_page = Vec::new();
+        let mut rest = None;
         let mut recovered = false;
         if let Some(since) = since {
             let same_history = epoch.as_ref().is_none_or(|e| *e == info.epoch);
             if same_history && since <= last_seq {
-                match self.read_replay(room, since, info.live_from).await {
-                    Ok(Some(messages)) => {
+                // On a re-join, what this connection was already sent needs no replay.
+                let after = previous.map_or(since, |p| p.max(since));
+                match self
+                    .hub
+                    .replay(room, after, info.live_from, REPLAY_PAGE)
+                    .await
+                {
+                    Ok(page) if page.complete => {
                         recovered = true;
-                        replay = messages;
+                        if let Some(last) = page.messages.last() {
+                            if page.messages.len() == REPLAY_PAGE && last.seq + 1 < info.live_from {
+                                rest = Some(ReplayRest {
+                                    room: room.clone(),
+                                    after: last.seq,
+                                    until: info.live_from,
+                                });
+                            }
+                        }
+                        first_page = page.messages;
                     }
-                    Ok(None) => {}
+                    Ok(_) => {} // Retention dropped part of it: the client reloads.
                     Err(e) => {
                         if previous.is_none() {
                             self.hub.leave(self.conn.id(), room);
@@ -348,7 +449,7 @@ impl Session {
             (None, Some(since)) if recovered => since,
             _ => last_seq,
         };
-        let mut frames = Vec::with_capacity(replay.len() + 1);
+        let mut frames = Vec::with_capacity(first_page.len() + 1);
         frames.push(ServerFrame::Joined {
             room: room.clone(),
             epoch: info.epoch,
@@ -357,36 +458,13 @@ impl Session {
             members: info.members,
             recovered,
         });
-        for m in replay {
+        for m in first_page {
             if m.seq > last_sent {
                 last_sent = m.seq;
                 frames.push(ServerFrame::Message(m));
             }
         }
-        Ok((frames, last_sent))
-    }
-
-    /// Everything after `since` below `until`, or `None` if retention dropped part of it.
-    async fn read_replay(
-        &self,
-        room: &RoomName,
-        since: u64,
-        until: u64,
-    ) -> Result<Option<Vec<crate::protocol::Message>>, crate::server::store::StoreError> {
-        let mut out = Vec::new();
-        let mut after = since;
-        while after + 1 < until {
-            let page = self.hub.replay(room, after, until, REPLAY_PAGE).await?;
-            if !page.complete {
-                return Ok(None);
-            }
-            let Some(last) = page.messages.last() else {
-                break;
-            };
-            after = last.seq;
-            out.extend(page.messages);
-        }
-        Ok(Some(out))
+        Ok((Reply { frames, rest }, last_sent))
     }
 
     async fn publish(
@@ -401,7 +479,8 @@ impl Session {
         let from = joined.name.clone();
         if let Err(wait) = self.bucket.try_take(Instant::now().into_std()) {
             return Err(Refusal::RateLimited {
-                retry_after_ms: wait.as_millis().max(1) as u64,
+                // Rounded up: a retry at the hint must find a token.
+                retry_after_ms: wait.as_nanos().div_ceil(1_000_000).max(1) as u64,
             });
         }
         let published = self

@@ -101,8 +101,10 @@ impl Client {
 
     /// The next JSON frame.
     pub async fn recv(&mut self) -> Value {
+        // One deadline for the call: server pings must not extend it.
+        let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            let msg = tokio::time::timeout(WAIT, self.ws.next())
+            let msg = tokio::time::timeout_at(deadline, self.ws.next())
                 .await
                 .expect("a frame in time")
                 .expect("connection open")
@@ -178,8 +180,9 @@ impl Client {
 
     /// Waits for the connection to end.
     pub async fn ended(&mut self) -> Ended {
+        let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            match tokio::time::timeout(WAIT, self.ws.next())
+            match tokio::time::timeout_at(deadline, self.ws.next())
                 .await
                 .expect("ends in time")
             {

@@ -11,13 +11,19 @@ use std::sync::Mutex;
 /// One std `Mutex` over all rooms: every call is a short, non-blocking critical section
 /// with no `.await` inside, so an async mutex would only add cost. Idempotency keys are
 /// remembered as long as their message is retained.
+///
+/// All rooms share one epoch, made with the store: their histories are lost together
+/// (when the process ends), which is exactly when an epoch must change. So a room needs no
+/// record until its first message, and reading or joining a room that has none stores
+/// nothing: strangers asking about random room names cannot grow memory.
 pub struct MemoryStore {
     cap: usize,
+    epoch: Epoch,
     rooms: Mutex<HashMap<RoomName, RoomLog>>,
 }
 
+#[derive(Default)]
 struct RoomLog {
-    epoch: Epoch,
     /// Retained messages, oldest first; seqs are consecutive.
     messages: VecDeque<Message>,
     last_seq: u64,
@@ -25,15 +31,6 @@ struct RoomLog {
 }
 
 impl RoomLog {
-    fn new() -> Self {
-        Self {
-            epoch: new_epoch(),
-            messages: VecDeque::new(),
-            last_seq: 0,
-            by_client: HashMap::new(),
-        }
-    }
-
     /// The seq of the oldest retained message (`last_seq + 1` when none is).
     fn first_seq(&self) -> u64 {
         self.messages.front().map_or(self.last_seq + 1, |m| m.seq)
@@ -49,30 +46,40 @@ impl MemoryStore {
     pub fn new(cap: usize) -> Self {
         Self {
             cap: cap.max(1),
+            epoch: new_epoch(),
             rooms: Mutex::new(HashMap::new()),
         }
     }
 
-    fn with_room<T>(&self, room: &RoomName, f: impl FnOnce(&mut RoomLog) -> T) -> T {
-        let mut rooms = self.rooms.lock().unwrap_or_else(|p| p.into_inner());
-        f(rooms.entry(room.clone()).or_insert_with(RoomLog::new))
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RoomName, RoomLog>> {
+        self.rooms.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Reads a room; one without messages reads as an empty log.
+    fn read<T>(&self, room: &RoomName, f: impl FnOnce(&RoomLog) -> T) -> T {
+        match self.lock().get(room) {
+            Some(log) => f(log),
+            None => f(&RoomLog::default()),
+        }
     }
 }
 
 #[async_trait]
 impl Store for MemoryStore {
     async fn meta(&self, room: &RoomName) -> Result<RoomMeta, StoreError> {
-        Ok(self.with_room(room, |log| RoomMeta {
-            epoch: log.epoch.clone(),
-            last_seq: log.last_seq,
-        }))
+        Ok(RoomMeta {
+            epoch: self.epoch.clone(),
+            last_seq: self.read(room, |log| log.last_seq),
+        })
     }
 
     async fn append(&self, draft: Draft) -> Result<Appended, StoreError> {
         let cap = self.cap;
-        Ok(self.with_room(&draft.room, |log| {
+        let mut rooms = self.lock();
+        let log = rooms.entry(draft.room.clone()).or_default();
+        Ok({
             if let Some(&seq) = log.by_client.get(&draft.client_id) {
-                return Appended::Duplicate { seq };
+                return Ok(Appended::Duplicate { seq });
             }
             log.last_seq += 1;
             let msg = Message {
@@ -91,7 +98,7 @@ impl Store for MemoryStore {
                 }
             }
             Appended::Stored(msg)
-        }))
+        })
     }
 
     async fn range(
@@ -101,7 +108,7 @@ impl Store for MemoryStore {
         until: u64,
         max: usize,
     ) -> Result<Range, StoreError> {
-        Ok(self.with_room(room, |log| {
+        Ok(self.read(room, |log| {
             let complete = after + 1 >= log.first_seq() || after + 1 >= until;
             let start = log.index_of(after + 1);
             let end = log.index_of(until);
@@ -121,7 +128,7 @@ impl Store for MemoryStore {
         before: Option<u64>,
         limit: usize,
     ) -> Result<HistoryPage, StoreError> {
-        Ok(self.with_room(room, |log| {
+        Ok(self.read(room, |log| {
             let end = before.map_or(log.messages.len(), |b| log.index_of(b));
             let start = end.saturating_sub(limit);
             HistoryPage {
@@ -173,16 +180,34 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn epoch_is_stable_per_room_and_differs_between_rooms() {
+    async fn epoch_is_stable_and_changes_with_the_store() {
         let s = MemoryStore::new(10);
         let a = RoomName::parse("a").unwrap();
         let e1 = s.meta(&a).await.unwrap().epoch;
         s.append(draft("a", "x")).await.unwrap();
-        assert_eq!(s.meta(&a).await.unwrap().epoch, e1);
-        assert_ne!(
-            s.meta(&RoomName::parse("b").unwrap()).await.unwrap().epoch,
-            e1
+        assert_eq!(
+            s.meta(&a).await.unwrap().epoch,
+            e1,
+            "an empty room keeps its epoch"
         );
+        let restarted = MemoryStore::new(10);
+        assert_ne!(
+            restarted.meta(&a).await.unwrap().epoch,
+            e1,
+            "a restart loses history"
+        );
+    }
+
+    #[tokio::test]
+    async fn reading_unknown_rooms_stores_nothing() {
+        let s = MemoryStore::new(10);
+        for i in 0..100 {
+            let r = RoomName::parse(&format!("r{i}")).unwrap();
+            s.meta(&r).await.unwrap();
+            s.history(&r, None, 50).await.unwrap();
+            s.range(&r, 0, 10, 10).await.unwrap();
+        }
+        assert!(s.lock().is_empty());
     }
 
     #[tokio::test]
