@@ -13,7 +13,7 @@ use crate::protocol::{
 };
 use leptos::prelude::*;
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -23,6 +23,8 @@ use web_sys::{CloseEvent, MessageEvent, WebSocket};
 const BASE_BACKOFF_MS: f64 = 500.0;
 /// Longest wait between reconnect attempts.
 const MAX_BACKOFF_MS: f64 = 15_000.0;
+/// Spacing of refused messages' retries when the server gave no hint.
+const RETRY_PACE_MS: f64 = 250.0;
 
 struct Driver {
     room: RoomName,
@@ -32,8 +34,16 @@ struct Driver {
     epoch: Option<Epoch>,
     attempt: u32,
     closed: bool,
-    /// After `recovered: false`, the next `history` answer rebuilds the list.
+    /// After `recovered: false`, until the `history` answer has rebuilt the list. A
+    /// reconnect in between joins without `since`, so the reload starts over.
     reloading: bool,
+    /// Unacked messages the server refused for now (rate limit, store unavailable), in
+    /// order; re-sent one at a time, paced, so refusals cannot snowball into a flood.
+    refused: VecDeque<String>,
+    /// Whether a retry timer is running.
+    retry_scheduled: bool,
+    /// Consecutive refusals without an ack: backoff for retries without a server hint.
+    refusals: u32,
     /// Handlers of the current socket; dropping them with it would invalidate them.
     handlers: Vec<Closure<dyn FnMut(JsValue)>>,
 }
@@ -62,6 +72,9 @@ pub(super) fn open(room: RoomName, name: UserName, view: RoomView) -> u64 {
         attempt: 0,
         closed: false,
         reloading: false,
+        refused: VecDeque::new(),
+        retry_scheduled: false,
+        refusals: 0,
         handlers: Vec::new(),
     }));
     DRIVERS.with(|m| m.borrow_mut().insert(id, d));
@@ -104,6 +117,7 @@ pub(super) fn close(id: u64) {
         let mut d = d.borrow_mut();
         d.closed = true;
         if let Some(ws) = d.ws.take() {
+            unhook(&ws);
             let _ = ws.close();
         }
         d.handlers.clear();
@@ -125,6 +139,13 @@ fn socket_url() -> Option<String> {
         "ws"
     };
     Some(format!("{scheme}://{}/ws", loc.host().ok()?))
+}
+
+/// Detaches the handlers, so the socket never calls closures that are about to be dropped.
+fn unhook(ws: &WebSocket) {
+    ws.set_onopen(None);
+    ws.set_onmessage(None);
+    ws.set_onclose(None);
 }
 
 impl Driver {
@@ -169,7 +190,11 @@ fn connect(id: u64) {
 fn on_open(id: u64) {
     let Some(d) = driver(id) else { return };
     let d = d.borrow();
-    let since = d.view.timeline.with_untracked(|t| t.last_seq());
+    let since = if d.reloading {
+        None
+    } else {
+        d.view.timeline.with_untracked(|t| t.resume_seq())
+    };
     d.send(&ClientFrame::Join {
         room: d.room.clone(),
         name: d.name.clone(),
@@ -186,9 +211,7 @@ fn on_closed(id: u64) {
             return;
         }
         if let Some(ws) = d.ws.take() {
-            ws.set_onopen(None);
-            ws.set_onmessage(None);
-            ws.set_onclose(None);
+            unhook(&ws);
         }
     }
     schedule_reconnect(id);
@@ -231,6 +254,7 @@ fn on_text(id: u64, text: &str) {
             ..
         } => {
             d.attempt = 0;
+            d.refused.clear();
             d.epoch = Some(epoch);
             view.status.set(ConnStatus::Connected);
             view.online.set(online);
@@ -262,6 +286,7 @@ fn on_text(id: u64, text: &str) {
             });
         }
         ServerFrame::Ack { client_id, seq, .. } => {
+            d.refusals = 0;
             view.timeline.update(|t| t.ack(client_id.as_str(), seq))
         }
         ServerFrame::Presence {
@@ -283,14 +308,26 @@ fn on_text(id: u64, text: &str) {
             });
             match (pending, code) {
                 (true, ErrorCode::RateLimited | ErrorCode::Unavailable) => {
-                    // Still pending: try again after the server's hint.
-                    let wait = retry_after_ms.unwrap_or(1000) as i32;
-                    let retry = Closure::once_into_js(move || resend_unsent(id));
-                    if let Some(w) = web_sys::window() {
-                        let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
-                            retry.unchecked_ref(),
-                            wait,
-                        );
+                    // Still pending: queue it for a paced retry after the server's hint.
+                    if let Some(r) = reference {
+                        if !d.refused.contains(&r) {
+                            d.refused.push_back(r);
+                        }
+                    }
+                    let delay = retry_after_ms.map_or_else(
+                        || (1000.0 * 2f64.powi(d.refusals.min(4) as i32)).min(MAX_BACKOFF_MS),
+                        |ms| ms as f64,
+                    );
+                    d.refusals += 1;
+                    drop(d);
+                    schedule_retry(id, delay);
+                }
+                // The server does not count this connection in the room (or could not join
+                // it): reconnect, which joins again and re-sends what is unsent.
+                (_, ErrorCode::NotJoined) | (false, ErrorCode::Unavailable) => {
+                    view.notice.set(Some(message));
+                    if let Some(ws) = d.ws.as_ref() {
+                        let _ = ws.close();
                     }
                 }
                 (true, _) => {
@@ -305,13 +342,62 @@ fn on_text(id: u64, text: &str) {
     }
 }
 
+/// Publishes every unacked, unrefused message again (after a join), same `client_id`s.
 fn resend_unsent(id: u64) {
     let Some(d) = driver(id) else { return };
     let d = d.borrow();
     for (client_id, body) in d.view.timeline.with_untracked(|t| t.unsent()) {
-        if let (Ok(client_id), Ok(body)) = (ClientId::parse(&client_id), Body::parse(&body)) {
-            d.send(&ClientFrame::Publish {
-                room: d.room.clone(),
+        d.publish_again(&client_id, &body);
+    }
+}
+
+fn schedule_retry(id: u64, delay_ms: f64) {
+    let Some(d) = driver(id) else { return };
+    {
+        let mut d = d.borrow_mut();
+        if d.retry_scheduled {
+            return;
+        }
+        d.retry_scheduled = true;
+    }
+    let retry = Closure::once_into_js(move || retry_next(id));
+    if let Some(w) = web_sys::window() {
+        let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
+            retry.unchecked_ref(),
+            delay_ms as i32,
+        );
+    }
+}
+
+/// Re-sends the oldest refused message, then schedules the next one.
+fn retry_next(id: u64) {
+    let Some(d) = driver(id) else { return };
+    let more = {
+        let mut d = d.borrow_mut();
+        d.retry_scheduled = false;
+        if let Some(client_id) = d.refused.pop_front() {
+            let body = d.view.timeline.with_untracked(|t| {
+                t.unsent()
+                    .into_iter()
+                    .find(|(c, _)| *c == client_id)
+                    .map(|(_, b)| b)
+            });
+            if let Some(body) = body {
+                d.publish_again(&client_id, &body);
+            }
+        }
+        !d.refused.is_empty()
+    };
+    if more {
+        schedule_retry(id, RETRY_PACE_MS);
+    }
+}
+
+impl Driver {
+    fn publish_again(&self, client_id: &str, body: &str) {
+        if let (Ok(client_id), Ok(body)) = (ClientId::parse(client_id), Body::parse(body)) {
+            self.send(&ClientFrame::Publish {
+                room: self.room.clone(),
                 body,
                 client_id,
             });

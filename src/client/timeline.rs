@@ -59,6 +59,9 @@ impl Line {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Timeline {
     lines: Vec<Line>,
+    /// The newest seq received as a message: the point to resume from. An `ack` does not
+    /// move it, because messages before the acked one may still be on their way.
+    resume: Option<u64>,
 }
 
 impl Timeline {
@@ -67,9 +70,9 @@ impl Timeline {
         &self.lines
     }
 
-    /// The newest confirmed seq: what to resume from.
-    pub fn last_seq(&self) -> Option<u64> {
-        self.lines.iter().filter_map(|l| l.seq).max()
+    /// The `since` for a resume: the newest seq that arrived as a message.
+    pub fn resume_seq(&self) -> Option<u64> {
+        self.resume
     }
 
     /// The oldest confirmed seq: where "load older" continues.
@@ -101,6 +104,7 @@ impl Timeline {
     /// Adds a stored message (live, replayed or from history). A pending row with the
     /// same client_id becomes that message; a seq already shown is ignored.
     pub fn insert(&mut self, m: &Message) {
+        self.resume = self.resume.max(Some(m.seq));
         if self.lines.iter().any(|l| l.seq == Some(m.seq)) {
             return;
         }
@@ -148,6 +152,7 @@ impl Timeline {
     /// from is not the server's any more (`recovered: false`).
     pub fn forget_confirmed(&mut self) {
         self.lines.retain(|l| l.seq.is_none());
+        self.resume = None;
     }
 }
 
@@ -179,7 +184,7 @@ mod tests {
         t.insert(&msg(3, "c"));
         t.insert(&msg(2, "b"));
         assert_eq!(seqs(&t), vec![Some(1), Some(2), Some(3)]);
-        assert_eq!(t.last_seq(), Some(3));
+        assert_eq!(t.resume_seq(), Some(3));
         assert_eq!(t.first_seq(), Some(1));
     }
 
@@ -193,6 +198,7 @@ mod tests {
         assert_eq!(seqs(&t), vec![Some(1), Some(2), None], "pending stays last");
         t.ack("me1", 3);
         assert_eq!(seqs(&t), vec![Some(1), Some(2), Some(3)]);
+        assert_eq!(t.resume_seq(), Some(2), "an ack is not a received message");
         t.insert(&msg(3, "me1"));
         assert_eq!(
             seqs(&t),
@@ -222,5 +228,6 @@ mod tests {
         assert_eq!(t.unsent(), vec![("p2".to_string(), "y".to_string())]);
         t.forget_confirmed();
         assert_eq!(seqs(&t), vec![None, None]);
+        assert_eq!(t.resume_seq(), None);
     }
 }
