@@ -81,6 +81,18 @@ impl Config {
         c
     }
 
+    /// Checks what one flag alone cannot: the idle timeout must leave room for at least
+    /// one ping, or every quiet peer would be dropped before it was asked to answer.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.idle_timeout_secs <= self.ping_secs {
+            return Err(format!(
+                "--idle-timeout-secs ({}) must be greater than --ping-secs ({})",
+                self.idle_timeout_secs, self.ping_secs
+            ));
+        }
+        Ok(())
+    }
+
     /// The ping interval.
     pub fn ping_interval(&self) -> Duration {
         Duration::from_secs(self.ping_secs)
@@ -155,6 +167,13 @@ mod tests {
         assert_eq!(c.data_dir, PathBuf::from("./data"));
         assert_eq!(c.ping_secs, 20);
         assert_eq!(c.idle_timeout_secs, 60);
+    }
+
+    #[test]
+    fn idle_timeout_must_exceed_ping_interval() {
+        assert!(Config::parse_from(["chorus"]).validate().is_ok());
+        let c = Config::parse_from(["chorus", "--ping-secs", "30", "--idle-timeout-secs", "30"]);
+        assert!(c.validate().unwrap_err().contains("--idle-timeout-secs"));
     }
 
     #[test]

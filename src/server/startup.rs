@@ -16,6 +16,9 @@ use tokio::net::TcpListener;
 /// Why the server could not start.
 #[derive(Debug, Error)]
 pub enum StartupError {
+    /// Options that contradict each other.
+    #[error("invalid configuration: {0}")]
+    Config(String),
     /// The site settings are wrong.
     #[error(transparent)]
     Site(#[from] SiteConfigError),
@@ -48,6 +51,7 @@ pub struct Application {
 impl Application {
     /// Reads the site settings, prepares the data directory and store, and binds.
     pub async fn build(config: Config) -> Result<Self, StartupError> {
+        config.validate().map_err(StartupError::Config)?;
         let explicit_site = std::env::var_os("CHORUS_SITE_CONFIG").is_some()
             || config.site_config != std::path::Path::new("Leptos.toml");
         let mut leptos_options = site_options(&config.site_config, explicit_site)?;
