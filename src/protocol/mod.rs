@@ -28,5 +28,8 @@ pub const CLOSE_TOO_BIG: u16 = 1009;
 /// Close code for a client whose outbound queue overflowed (slow consumer).
 pub const CLOSE_SLOW_CONSUMER: u16 = 4008;
 
+/// Close code for a peer silent past the idle timeout (RFC 6455 "going away").
+pub const CLOSE_IDLE: u16 = 1001;
+
 /// Close code the server uses when it stops or restarts, so clients reconnect.
 pub const CLOSE_SERVICE_RESTART: u16 = 1012;

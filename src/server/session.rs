@@ -10,8 +10,9 @@
 //! (1001), or the server shuts down (1012). A connection is never left silently dead.
 
 use crate::protocol::{
-    decode_client_frame, Body, ClientFrame, ClientId, Epoch, HistoryLimit, ProtocolError, RoomName,
-    ServerFrame, UserName, CLOSE_SERVICE_RESTART, CLOSE_SLOW_CONSUMER, CLOSE_TOO_BIG,
+    decode_client_frame, Body, ClientFrame, ClientId, Epoch, HistoryLimit, Message, ProtocolError,
+    RoomName, ServerFrame, UserName, CLOSE_IDLE, CLOSE_SERVICE_RESTART, CLOSE_SLOW_CONSUMER,
+    CLOSE_TOO_BIG,
 };
 use crate::server::hub::{ConnHandle, Hub, Outbound};
 use crate::server::rate_limit::TokenBucket;
@@ -67,10 +68,11 @@ impl From<Vec<ServerFrame>> for Reply {
     }
 }
 
-/// The part of a replay still to send: messages with `after < seq < until`.
+/// A replay to send after `joined`: the first page, already read (it decided
+/// `recovered`), then the rest of `after < seq < until`, read a page at a time.
 struct ReplayRest {
     room: RoomName,
-    after: u64,
+    first: Vec<Message>,
     until: u64,
 }
 
@@ -159,7 +161,7 @@ impl Cut<'_> {
             biased;
             _ = self.conn.overflowed() => Err(close(CLOSE_SLOW_CONSUMER, "slow consumer")),
             _ = self.shutdown.wait() => Err(close(CLOSE_SERVICE_RESTART, "server restarting")),
-            _ = tokio::time::sleep_until(idle_deadline) => Err(close(1001, "no answer to pings")),
+            _ = tokio::time::sleep_until(idle_deadline) => Err(close(CLOSE_IDLE, "no answer to pings")),
             out = work => Ok(out),
         }
     }
@@ -305,33 +307,23 @@ impl Session {
         }
     }
 
-    /// Sends the rest of a replay, a page at a time, skipping what was sent already.
+    /// Sends a replay page by page, skipping what this connection was sent already.
     async fn stream_replay(
         &mut self,
-        mut rest: ReplayRest,
+        rest: ReplayRest,
         sink: &mut Sink,
     ) -> Result<(), Option<CloseFrame>> {
-        while rest.after + 1 < rest.until {
-            let page = match self
-                .hub
-                .replay(&rest.room, rest.after, rest.until, REPLAY_PAGE)
-                .await
-            {
-                Ok(page) if page.complete => page,
-                // `joined` promised a complete replay: better a reconnect than a gap.
-                _ => {
-                    return Err(Some(close(
-                        CLOSE_REPLAY_FAILED,
-                        "history unavailable during replay",
-                    )))
-                }
+        let ReplayRest {
+            room,
+            first: mut page,
+            until,
+        } = rest;
+        loop {
+            let Some(after) = page.last().map(|m| m.seq) else {
+                return Ok(());
             };
-            let Some(last) = page.messages.last() else {
-                break;
-            };
-            rest.after = last.seq;
-            for m in page.messages {
-                let Some(joined) = self.rooms.get_mut(&rest.room) else {
+            for m in page {
+                let Some(joined) = self.rooms.get_mut(&room) else {
                     return Ok(());
                 };
                 if m.seq > joined.last_sent {
@@ -341,8 +333,20 @@ impl Session {
                         .map_err(|_| None)?;
                 }
             }
+            if after + 1 >= until {
+                return Ok(());
+            }
+            page = match self.hub.replay(&room, after, until, REPLAY_PAGE).await {
+                Ok(next) if next.complete => next.messages,
+                // `joined` promised a complete replay: better a reconnect than a gap.
+                _ => {
+                    return Err(Some(close(
+                        CLOSE_REPLAY_FAILED,
+                        "history unavailable during replay",
+                    )))
+                }
+            };
         }
-        Ok(())
     }
 
     async fn apply(&mut self, frame: ClientFrame) -> Result<Reply, Refusal> {
@@ -393,8 +397,8 @@ impl Session {
         Ok(reply)
     }
 
-    /// The body of [`Session::join`]: `joined`, the replay's first page (and the rest to
-    /// stream), and the room's `last_sent` after that first page.
+    /// The body of [`Session::join`]: `joined`, the replay to stream after it (when
+    /// recovered), and where the room's `last_sent` starts.
     async fn join_room(
         &mut self,
         room: &RoomName,
@@ -405,9 +409,7 @@ impl Session {
     ) -> Result<(Reply, u64), Refusal> {
         let info = self.hub.join(&self.conn, room, name).await?;
         let last_seq = info.live_from - 1;
-        let mut first_page = Vec::new();
         let mut rest = None;
-        let mut recovered = false;
         if let Some(since) = since {
             let same_history = epoch.as_ref().is_none_or(|e| *e == info.epoch);
             if same_history && since <= last_seq {
@@ -419,17 +421,11 @@ impl Session {
                     .await
                 {
                     Ok(page) if page.complete => {
-                        recovered = true;
-                        if let Some(last) = page.messages.last() {
-                            if page.messages.len() == REPLAY_PAGE && last.seq + 1 < info.live_from {
-                                rest = Some(ReplayRest {
-                                    room: room.clone(),
-                                    after: last.seq,
-                                    until: info.live_from,
-                                });
-                            }
-                        }
-                        first_page = page.messages;
+                        rest = Some(ReplayRest {
+                            room: room.clone(),
+                            first: page.messages,
+                            until: info.live_from,
+                        });
                     }
                     Ok(_) => {} // Retention dropped part of it: the client reloads.
                     Err(e) => {
@@ -441,29 +437,23 @@ impl Session {
                 }
             }
         }
+        let recovered = rest.is_some();
         // Where this connection's view of the room now stands: on a re-join, what it was
         // already sent (live frames may still be queued); on a recovered join, `since`;
-        // otherwise the room's present, with live messages to follow.
-        let mut last_sent = match (previous, since) {
+        // otherwise the room's present, with live messages to follow. The replay moves it.
+        let last_sent = match (previous, since) {
             (Some(prev), _) => prev,
             (None, Some(since)) if recovered => since,
             _ => last_seq,
         };
-        let mut frames = Vec::with_capacity(first_page.len() + 1);
-        frames.push(ServerFrame::Joined {
+        let frames = vec![ServerFrame::Joined {
             room: room.clone(),
             epoch: info.epoch,
             last_seq,
             online: info.online,
             members: info.members,
             recovered,
-        });
-        for m in first_page {
-            if m.seq > last_sent {
-                last_sent = m.seq;
-                frames.push(ServerFrame::Message(m));
-            }
-        }
+        }];
         Ok((Reply { frames, rest }, last_sent))
     }
 
