@@ -74,31 +74,28 @@ impl Store for MemoryStore {
     }
 
     async fn append(&self, draft: Draft) -> Result<Appended, StoreError> {
-        let cap = self.cap;
         let mut rooms = self.lock();
         let log = rooms.entry(draft.room.clone()).or_default();
-        Ok({
-            if let Some(&seq) = log.by_client.get(&draft.client_id) {
-                return Ok(Appended::Duplicate { seq });
+        if let Some(&seq) = log.by_client.get(&draft.client_id) {
+            return Ok(Appended::Duplicate { seq });
+        }
+        log.last_seq += 1;
+        let msg = Message {
+            room: draft.room,
+            seq: log.last_seq,
+            from: draft.from,
+            body: draft.body,
+            ts: now_ms(),
+            client_id: draft.client_id,
+        };
+        log.by_client.insert(msg.client_id.clone(), msg.seq);
+        log.messages.push_back(msg.clone());
+        while log.messages.len() > self.cap {
+            if let Some(old) = log.messages.pop_front() {
+                log.by_client.remove(&old.client_id);
             }
-            log.last_seq += 1;
-            let msg = Message {
-                room: draft.room.clone(),
-                seq: log.last_seq,
-                from: draft.from,
-                body: draft.body,
-                ts: now_ms(),
-                client_id: draft.client_id,
-            };
-            log.by_client.insert(msg.client_id.clone(), msg.seq);
-            log.messages.push_back(msg.clone());
-            while log.messages.len() > cap {
-                if let Some(old) = log.messages.pop_front() {
-                    log.by_client.remove(&old.client_id);
-                }
-            }
-            Appended::Stored(msg)
-        })
+        }
+        Ok(Appended::Stored(msg))
     }
 
     async fn range(
