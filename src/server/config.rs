@@ -48,10 +48,24 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub outbound_queue: u32,
 
-    /// Messages kept per room by the in-memory store
-    #[arg(long, env = "CHORUS_HISTORY_CAP", default_value_t = 10_000,
-          value_parser = clap::value_parser!(u32).range(1..))]
-    pub history_cap: u32,
+    /// Where room history lives: `sqlite` (durable, in the data directory) or `memory`
+    /// (lost at exit; for throwaway servers)
+    #[arg(long, env = "CHORUS_STORE", value_enum, default_value_t = StoreKind::Sqlite)]
+    pub store: StoreKind,
+
+    /// Messages kept per room (the newest ones); 0 keeps every message
+    #[arg(long, env = "CHORUS_HISTORY_CAP", default_value_t = 10_000)]
+    pub history_cap: u64,
+
+    /// Messages older than this are deleted (e.g. `30d`, `12h`; `0` keeps them
+    /// regardless of age). SQLite store only
+    #[arg(long, env = "CHORUS_HISTORY_MAX_AGE", default_value = "30d", value_parser = duration)]
+    pub history_max_age: Duration,
+
+    /// How long a write waits for a database lock held by another process before the
+    /// publish is answered `unavailable`
+    #[arg(long, env = "CHORUS_STORE_BUSY_TIMEOUT", default_value = "5s", value_parser = duration)]
+    pub store_busy_timeout: Duration,
 
     /// Seconds between server pings
     #[arg(long, env = "CHORUS_PING_SECS", default_value_t = 20,
@@ -62,6 +76,23 @@ pub struct Config {
     #[arg(long, env = "CHORUS_IDLE_TIMEOUT_SECS", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub idle_timeout_secs: u64,
+}
+
+/// Which [`crate::server::store::Store`] the server runs on.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreKind {
+    /// `<data dir>/chorus.db`: survives restarts and crashes.
+    Sqlite,
+    /// Process memory: every restart starts a new history (and epoch).
+    Memory,
+}
+
+/// A human duration: `30d`, `12h`, `500ms`; a bare `0` for none.
+fn duration(s: &str) -> Result<Duration, String> {
+    if s.trim() == "0" {
+        return Ok(Duration::ZERO);
+    }
+    humantime::parse_duration(s).map_err(|e| format!("{s:?} is not a duration like 30d or 5s: {e}"))
 }
 
 fn positive_f64(s: &str) -> Result<f64, String> {
@@ -91,6 +122,14 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// The retention the store enforces.
+    pub fn retention(&self) -> crate::server::store::sqlite::Retention {
+        crate::server::store::sqlite::Retention {
+            max_messages: self.history_cap,
+            max_age: (!self.history_max_age.is_zero()).then_some(self.history_max_age),
+        }
     }
 
     /// The ping interval.
@@ -167,6 +206,20 @@ mod tests {
         assert_eq!(c.data_dir, PathBuf::from("./data"));
         assert_eq!(c.ping_secs, 20);
         assert_eq!(c.idle_timeout_secs, 60);
+        assert_eq!(c.store, StoreKind::Sqlite);
+        assert_eq!(c.history_cap, 10_000);
+        assert_eq!(c.history_max_age, Duration::from_secs(30 * 86_400));
+    }
+
+    #[test]
+    fn retention_flags() {
+        let c = Config::parse_from(["chorus", "--history-cap", "0", "--history-max-age", "0"]);
+        let r = c.retention();
+        assert_eq!((r.max_messages, r.max_age), (0, None));
+        let c = Config::parse_from(["chorus", "--history-max-age", "12h"]);
+        assert_eq!(c.retention().max_age, Some(Duration::from_secs(12 * 3600)));
+        assert!(Config::try_parse_from(["chorus", "--history-max-age", "soon"]).is_err());
+        assert!(Config::try_parse_from(["chorus", "--store", "postgres"]).is_err());
     }
 
     #[test]

@@ -1,12 +1,15 @@
 //! Building and running the server: `Application::build(config)` then
 //! `run_until_stopped()`. Tests build it on port 0 with a fresh data directory.
 
+use crate::server::config::StoreKind;
 use crate::server::config::{site_options, Config, SiteConfigError};
 use crate::server::http::{router, AppState};
 use crate::server::hub::Hub;
 use crate::server::session::SessionConfig;
 use crate::server::shutdown::{self, ShutdownTrigger};
 use crate::server::store::memory::MemoryStore;
+use crate::server::store::sqlite::{OpenError, SqliteOptions, SqliteStore};
+use crate::server::store::Store;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,6 +33,9 @@ pub enum StartupError {
         /// Why.
         source: std::io::Error,
     },
+    /// The history in the data directory cannot be used.
+    #[error(transparent)]
+    Store(#[from] OpenError),
     /// The address cannot be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -59,7 +65,20 @@ impl Application {
             path: config.data_dir.clone(),
             source,
         })?;
-        let store = Arc::new(MemoryStore::new(config.history_cap as usize));
+        let store: Arc<dyn Store> = match config.store {
+            StoreKind::Sqlite => Arc::new(SqliteStore::open(
+                &config.data_dir,
+                SqliteOptions {
+                    retention: config.retention(),
+                    busy_timeout: config.store_busy_timeout,
+                    ..SqliteOptions::default()
+                },
+            )?),
+            StoreKind::Memory => Arc::new(MemoryStore::new(match config.history_cap {
+                0 => usize::MAX,
+                cap => usize::try_from(cap).unwrap_or(usize::MAX),
+            })),
+        };
         let hub = Hub::new(store);
         let addr = config.addr.unwrap_or(leptos_options.site_addr);
         let listener = TcpListener::bind(addr)

@@ -139,60 +139,27 @@ impl Store for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{Body, UserName};
+    use crate::server::store::conformance as c;
 
-    fn draft(room: &str, cid: &str) -> Draft {
-        Draft {
-            room: RoomName::parse(room).unwrap(),
-            from: UserName::parse("ann").unwrap(),
-            body: Body::parse("hi").unwrap(),
-            client_id: ClientId::parse(cid).unwrap(),
-        }
-    }
-
-    fn seq(a: Appended) -> u64 {
-        match a {
-            Appended::Stored(m) => m.seq,
-            Appended::Duplicate { seq } => seq,
-        }
+    fn store(cap: usize) -> std::sync::Arc<dyn Store> {
+        std::sync::Arc::new(MemoryStore::new(cap))
     }
 
     #[tokio::test]
-    async fn seqs_are_gapless_per_room_and_dedup_by_client_id() {
-        let s = MemoryStore::new(100);
-        assert_eq!(seq(s.append(draft("a", "1")).await.unwrap()), 1);
-        assert_eq!(seq(s.append(draft("a", "2")).await.unwrap()), 2);
-        assert_eq!(seq(s.append(draft("b", "1")).await.unwrap()), 1);
-        assert_eq!(
-            s.append(draft("a", "1")).await.unwrap(),
-            Appended::Duplicate { seq: 1 }
-        );
-        assert_eq!(
-            s.meta(&RoomName::parse("a").unwrap())
-                .await
-                .unwrap()
-                .last_seq,
-            2
-        );
+    async fn conforms() {
+        c::seqs_are_gapless_per_room_and_dedup_by_client_id(store(100)).await;
+        c::range_and_retention_by_count(store(5)).await;
+        c::history_pages_backwards(store(100)).await;
+        c::concurrent_appends_stay_gapless(store(10_000)).await;
+        c::empty_rooms_already_have_their_epoch(store(10)).await;
     }
 
     #[tokio::test]
-    async fn epoch_is_stable_and_changes_with_the_store() {
-        let s = MemoryStore::new(10);
+    async fn a_new_store_is_a_new_history() {
         let a = RoomName::parse("a").unwrap();
-        let e1 = s.meta(&a).await.unwrap().epoch;
-        s.append(draft("a", "x")).await.unwrap();
-        assert_eq!(
-            s.meta(&a).await.unwrap().epoch,
-            e1,
-            "an empty room keeps its epoch"
-        );
-        let restarted = MemoryStore::new(10);
-        assert_ne!(
-            restarted.meta(&a).await.unwrap().epoch,
-            e1,
-            "a restart loses history"
-        );
+        let e1 = MemoryStore::new(10).meta(&a).await.unwrap().epoch;
+        let e2 = MemoryStore::new(10).meta(&a).await.unwrap().epoch;
+        assert_ne!(e1, e2, "a restart loses history, so the epoch changes");
     }
 
     #[tokio::test]
@@ -205,67 +172,5 @@ mod tests {
             s.range(&r, 0, 10, 10).await.unwrap();
         }
         assert!(s.lock().is_empty());
-    }
-
-    #[tokio::test]
-    async fn range_and_retention() {
-        let s = MemoryStore::new(5);
-        let a = RoomName::parse("a").unwrap();
-        for i in 0..8 {
-            s.append(draft("a", &i.to_string())).await.unwrap();
-        }
-        // Retained: 4..=8.
-        let r = s.range(&a, 3, 9, 100).await.unwrap();
-        assert!(r.complete);
-        assert_eq!(
-            r.messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
-            vec![4, 5, 6, 7, 8]
-        );
-        let r = s.range(&a, 2, 9, 100).await.unwrap();
-        assert!(!r.complete, "seq 3 was dropped");
-        let r = s.range(&a, 5, 8, 1).await.unwrap();
-        assert_eq!(
-            r.messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
-            vec![6]
-        );
-        let r = s.range(&a, 8, 9, 10).await.unwrap();
-        assert!(r.complete && r.messages.is_empty());
-        // A dropped message's client_id is forgotten with it.
-        assert!(matches!(
-            s.append(draft("a", "0")).await.unwrap(),
-            Appended::Stored(_)
-        ));
-    }
-
-    #[tokio::test]
-    async fn history_pages_backwards() {
-        let s = MemoryStore::new(100);
-        let a = RoomName::parse("a").unwrap();
-        for i in 0..7 {
-            s.append(draft("a", &i.to_string())).await.unwrap();
-        }
-        let p = s.history(&a, None, 3).await.unwrap();
-        assert_eq!(
-            p.messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
-            vec![5, 6, 7]
-        );
-        assert!(p.has_more);
-        let p = s.history(&a, Some(5), 3).await.unwrap();
-        assert_eq!(
-            p.messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
-            vec![2, 3, 4]
-        );
-        assert!(p.has_more);
-        let p = s.history(&a, Some(2), 3).await.unwrap();
-        assert_eq!(
-            p.messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
-            vec![1]
-        );
-        assert!(!p.has_more);
-        let p = s
-            .history(&RoomName::parse("empty").unwrap(), None, 50)
-            .await
-            .unwrap();
-        assert!(p.messages.is_empty() && !p.has_more);
     }
 }

@@ -4,10 +4,18 @@
 //! here knows about connections, so each implementation can be tested on its own and the
 //! hub works the same over any of them.
 //!
+//! - [`sqlite::SqliteStore`]: the default. One SQLite file in the data directory,
+//!   durable (an ack means committed to disk), group-committed, retention by count and age.
 //! - [`memory::MemoryStore`]: history in process memory, capped per room. Lost on restart,
 //!   and then every room gets a new epoch, which tells resuming clients exactly that.
+//!   For tests and throwaway servers (`--store memory`).
+//!
+//! [`conformance`] (test builds) holds the contract as tests that every store runs.
 
+#[cfg(test)]
+pub mod conformance;
 pub mod memory;
+pub mod sqlite;
 
 use crate::protocol::{Body, ClientId, Epoch, Message, RoomName, UserName};
 use async_trait::async_trait;

@@ -1,0 +1,143 @@
+//! The [`Store`] contract as tests every implementation runs (test builds only), so the
+//! hub can rely on the same behaviour over memory, SQLite, or anything added later.
+
+use super::{Appended, Draft, Store};
+use crate::protocol::{Body, ClientId, RoomName, UserName};
+use std::sync::Arc;
+
+/// A draft from "ann" with body "hi".
+pub fn draft(room: &str, cid: &str) -> Draft {
+    Draft {
+        room: RoomName::parse(room).unwrap(),
+        from: UserName::parse("ann").unwrap(),
+        body: Body::parse("hi").unwrap(),
+        client_id: ClientId::parse(cid).unwrap(),
+    }
+}
+
+/// The seq an append ended at, new or duplicate.
+pub fn seq(a: Appended) -> u64 {
+    match a {
+        Appended::Stored(m) => m.seq,
+        Appended::Duplicate { seq } => seq,
+    }
+}
+
+fn room(s: &str) -> RoomName {
+    RoomName::parse(s).unwrap()
+}
+
+fn seqs(m: &[crate::protocol::Message]) -> Vec<u64> {
+    m.iter().map(|m| m.seq).collect()
+}
+
+/// Seqs start at 1 per room; a known client_id is a duplicate with its first seq.
+pub async fn seqs_are_gapless_per_room_and_dedup_by_client_id(s: Arc<dyn Store>) {
+    assert_eq!(seq(s.append(draft("a", "1")).await.unwrap()), 1);
+    assert_eq!(seq(s.append(draft("a", "2")).await.unwrap()), 2);
+    assert_eq!(seq(s.append(draft("b", "1")).await.unwrap()), 1);
+    assert_eq!(
+        s.append(draft("a", "1")).await.unwrap(),
+        Appended::Duplicate { seq: 1 }
+    );
+    assert_eq!(s.meta(&room("a")).await.unwrap().last_seq, 2);
+    assert_eq!(s.meta(&room("b")).await.unwrap().last_seq, 1);
+    let page = s.history(&room("a"), None, 50).await.unwrap();
+    assert_eq!(
+        seqs(&page.messages),
+        vec![1, 2],
+        "the duplicate stored nothing"
+    );
+    let m = &page.messages[0];
+    assert_eq!(
+        (m.from.as_str(), m.body.as_str(), m.client_id.as_str()),
+        ("ann", "hi", "1")
+    );
+}
+
+/// With a cap of 5, eight appends keep 4..=8; a range reaching below says incomplete.
+pub async fn range_and_retention_by_count(s: Arc<dyn Store>) {
+    let a = room("a");
+    for i in 0..8 {
+        s.append(draft("a", &i.to_string())).await.unwrap();
+    }
+    let r = s.range(&a, 3, 9, 100).await.unwrap();
+    assert!(r.complete);
+    assert_eq!(seqs(&r.messages), vec![4, 5, 6, 7, 8]);
+    let r = s.range(&a, 2, 9, 100).await.unwrap();
+    assert!(!r.complete, "seq 3 was dropped");
+    assert_eq!(seqs(&r.messages), vec![4, 5, 6, 7, 8]);
+    let r = s.range(&a, 5, 8, 1).await.unwrap();
+    assert_eq!(seqs(&r.messages), vec![6]);
+    let r = s.range(&a, 8, 9, 10).await.unwrap();
+    assert!(r.complete && r.messages.is_empty());
+    let r = s.range(&room("none"), 0, 10, 10).await.unwrap();
+    assert!(r.complete && r.messages.is_empty());
+    let h = s.history(&a, None, 50).await.unwrap();
+    assert_eq!(seqs(&h.messages), vec![4, 5, 6, 7, 8]);
+    assert!(!h.has_more, "nothing older is retained");
+    assert_eq!(s.meta(&a).await.unwrap().last_seq, 8);
+    // A dropped message's client_id is forgotten with it: retention is the dedup window.
+    assert_eq!(seq(s.append(draft("a", "0")).await.unwrap()), 9);
+}
+
+/// `history` pages backwards from `before`, oldest first within a page.
+pub async fn history_pages_backwards(s: Arc<dyn Store>) {
+    let a = room("a");
+    for i in 0..7 {
+        s.append(draft("a", &i.to_string())).await.unwrap();
+    }
+    let p = s.history(&a, None, 3).await.unwrap();
+    assert_eq!(seqs(&p.messages), vec![5, 6, 7]);
+    assert!(p.has_more);
+    let p = s.history(&a, Some(5), 3).await.unwrap();
+    assert_eq!(seqs(&p.messages), vec![2, 3, 4]);
+    assert!(p.has_more);
+    let p = s.history(&a, Some(2), 3).await.unwrap();
+    assert_eq!(seqs(&p.messages), vec![1]);
+    assert!(!p.has_more);
+    let p = s.history(&a, Some(1), 3).await.unwrap();
+    assert!(p.messages.is_empty() && !p.has_more);
+    let p = s.history(&room("empty"), None, 50).await.unwrap();
+    assert!(p.messages.is_empty() && !p.has_more);
+}
+
+/// Many publishers at once: every room's seqs are exactly 1..=n, each client_id once.
+pub async fn concurrent_appends_stay_gapless(s: Arc<dyn Store>) {
+    let mut tasks = Vec::new();
+    for p in 0..20 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            for i in 0..25 {
+                let r = if i % 2 == 0 { "even" } else { "odd" };
+                let cid = format!("p{p}-{i}");
+                got.push((r, seq(s.append(draft(r, &cid)).await.unwrap())));
+            }
+            got
+        }));
+    }
+    let mut all: Vec<(&str, u64)> = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    for (r, n) in [("even", 260u64), ("odd", 240)] {
+        let mut got: Vec<u64> = all.iter().filter(|x| x.0 == r).map(|x| x.1).collect();
+        got.sort_unstable();
+        assert_eq!(got, (1..=n).collect::<Vec<_>>(), "room {r}");
+        let h = s.range(&room(r), 0, n + 1, 1000).await.unwrap();
+        assert_eq!(seqs(&h.messages), (1..=n).collect::<Vec<_>>());
+    }
+}
+
+/// The epoch an empty room reports is the one it keeps once it has messages, so a
+/// client that joined it empty can resume.
+pub async fn empty_rooms_already_have_their_epoch(s: Arc<dyn Store>) {
+    let a = room("fresh");
+    let before = s.meta(&a).await.unwrap();
+    assert_eq!(before.last_seq, 0);
+    s.append(draft("fresh", "x")).await.unwrap();
+    let after = s.meta(&a).await.unwrap();
+    assert_eq!(after.epoch, before.epoch);
+    assert_eq!(after.last_seq, 1);
+}

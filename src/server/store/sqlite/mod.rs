@@ -1,0 +1,386 @@
+//! [`SqliteStore`]: the embedded default store, one SQLite file in the data directory.
+//!
+//! - Durable: WAL journal with `synchronous = FULL`, so a commit has reached the disk
+//!   before the writer answers, and an `ack` survives a kill -9 or a power cut.
+//! - Group commit: one writer thread stores every waiting publish in one transaction
+//!   ([`writer`]); readers use their own connections on the blocking pool, which WAL
+//!   lets run beside the writer without waiting for it.
+//! - Versioned schema, migrated by the program at start ([`schema`]).
+//! - Refuses to start on a data directory it cannot trust ([`open`]): a corrupt or
+//!   foreign file, a newer schema, or another Chorus process already using it.
+
+mod open;
+pub mod schema;
+mod writer;
+
+pub use open::OpenError;
+
+use super::{Appended, Draft, HistoryPage, Range, RoomMeta, Store, StoreError};
+use crate::protocol::{Body, ClientId, Epoch, Message, RoomName, UserName};
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use writer::{Job, Writer};
+
+/// The database file's name inside the data directory.
+pub const DB_FILE: &str = "chorus.db";
+
+/// What each room keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retention {
+    /// Messages kept per room (the newest ones); 0 keeps all.
+    pub max_messages: u64,
+    /// Messages older than this are deleted; `None` keeps them regardless of age.
+    pub max_age: Option<Duration>,
+}
+
+/// How the writer commits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Commit {
+    /// Every publish waiting in the queue, up to this many, in one transaction.
+    Grouped {
+        /// The most publishes one transaction holds.
+        max_batch: usize,
+    },
+    /// One transaction (one fsync) per publish: the naive way, kept to measure against.
+    PerMessage,
+}
+
+/// Settings of a [`SqliteStore`].
+#[derive(Clone, Debug)]
+pub struct SqliteOptions {
+    /// What each room keeps.
+    pub retention: Retention,
+    /// How the writer commits.
+    pub commit: Commit,
+    /// How long a statement waits for a lock held by another process before the store
+    /// reports `unavailable`.
+    pub busy_timeout: Duration,
+    /// How often messages past the max age are deleted.
+    pub expire_every: Duration,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self {
+            retention: Retention {
+                max_messages: 10_000,
+                max_age: None,
+            },
+            commit: Commit::Grouped { max_batch: 512 },
+            busy_timeout: Duration::from_secs(5),
+            expire_every: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Room history in `<data dir>/chorus.db`.
+pub struct SqliteStore {
+    jobs: mpsc::Sender<Job>,
+    readers: Arc<Readers>,
+    /// The database's epoch: the epoch of every room that has no row yet.
+    epoch: Epoch,
+    /// Held open for the store's lifetime: its lock keeps a second process out.
+    _lock: std::fs::File,
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database in `data_dir`, migrates it, and starts the writer.
+    /// Must be called inside a Tokio runtime (the expiry timer runs on it).
+    pub fn open(data_dir: &Path, options: SqliteOptions) -> Result<Self, OpenError> {
+        let opened = open::open(data_dir, options.busy_timeout)?;
+        let (jobs, rx) = mpsc::channel(8192);
+        let max_batch = match options.commit {
+            Commit::Grouped { max_batch } => max_batch.max(1),
+            Commit::PerMessage => 1,
+        };
+        let writer = Writer {
+            conn: opened.writer,
+            epoch: opened.epoch.clone(),
+            retention: options.retention,
+            max_batch,
+        };
+        std::thread::Builder::new()
+            .name("chorus-store-writer".into())
+            .spawn(move || writer.run(rx))
+            .map_err(|e| OpenError::Io {
+                path: opened.path.clone(),
+                source: e,
+            })?;
+        if options.retention.max_age.is_some() {
+            tokio::spawn(expire_periodically(jobs.downgrade(), options.expire_every));
+        }
+        Ok(Self {
+            jobs,
+            readers: Arc::new(Readers {
+                path: opened.path,
+                busy_timeout: options.busy_timeout,
+                idle: Mutex::new(Vec::new()),
+            }),
+            epoch: Epoch::new(opened.epoch),
+            _lock: opened.lock,
+        })
+    }
+
+    /// Deletes the messages past the max age now (also done every `expire_every`).
+    pub async fn expire(&self) -> Result<u64, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.submit(Job::Expire { reply }).await?;
+        rx.await.map_err(|_| writer_gone())?
+    }
+
+    async fn submit(&self, job: Job) -> Result<(), StoreError> {
+        self.jobs.send(job).await.map_err(|_| writer_gone())
+    }
+}
+
+fn writer_gone() -> StoreError {
+    StoreError::Unavailable("the store's writer has stopped".into())
+}
+
+/// Asks the writer to expire old messages every `every`, until the store is dropped.
+async fn expire_periodically(jobs: mpsc::WeakSender<Job>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(jobs) = jobs.upgrade() else { return };
+        let (reply, rx) = oneshot::channel();
+        if jobs.send(Job::Expire { reply }).await.is_err() {
+            return;
+        }
+        drop(jobs);
+        match rx.await {
+            Ok(Ok(n)) if n > 0 => tracing::info!(deleted = n, "expired old messages"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "expiring old messages failed"),
+            _ => {}
+        }
+    }
+}
+
+/// Read-only connections, reused. WAL readers see the last commit and never block the
+/// writer. A pool of a few plain connections is all this needs; a pool crate would add
+/// a dependency for twenty lines.
+struct Readers {
+    path: PathBuf,
+    busy_timeout: Duration,
+    idle: Mutex<Vec<Connection>>,
+}
+
+/// Idle read connections kept for reuse; more may be open at a busy moment.
+const MAX_IDLE_READERS: usize = 8;
+
+impl Readers {
+    /// Runs `f` on a read connection, in one read transaction (a consistent snapshot),
+    /// on the blocking pool.
+    async fn read<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = match this.take() {
+                Ok(c) => c,
+                Err(e) => return Err(e),
+            };
+            let result = conn.transaction().and_then(|tx| {
+                let r = f(&tx)?;
+                tx.finish()?;
+                Ok(r)
+            });
+            if result.is_ok() {
+                this.put(conn);
+            }
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("read task failed: {e}")))?
+        .map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+
+    fn take(&self) -> rusqlite::Result<Connection> {
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        match idle {
+            Some(c) => Ok(c),
+            None => open::reader(&self.path, self.busy_timeout),
+        }
+    }
+
+    fn put(&self, conn: Connection) {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(conn);
+        }
+    }
+}
+
+/// A stored value that does not parse back (the file was edited or damaged) is a read
+/// error, not a panic.
+fn decode_err<T, E: std::error::Error + Send + Sync + 'static>(
+    r: Result<T, E>,
+) -> rusqlite::Result<T> {
+    r.map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
+    })
+}
+
+/// Seqs and times are stored as SQLite integers (i64); a negative one is damage.
+fn get_u64(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<u64> {
+    let v: i64 = row.get(i)?;
+    u64::try_from(v).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Integer, e.into())
+    })
+}
+
+/// The room's row: (id, epoch, last_seq, dropped_through).
+fn room_row(
+    tx: &rusqlite::Transaction<'_>,
+    room: &RoomName,
+) -> rusqlite::Result<Option<(i64, String, u64, u64)>> {
+    tx.prepare_cached("SELECT id, epoch, last_seq, dropped_through FROM rooms WHERE name = ?1")?
+        .query_row([room.as_str()], |r| {
+            Ok((r.get(0)?, r.get(1)?, get_u64(r, 2)?, get_u64(r, 3)?))
+        })
+        .optional()
+}
+
+/// Reads messages of one room selected by `sql` (parameters: room id, then `args`).
+fn messages(
+    tx: &rusqlite::Transaction<'_>,
+    room: &RoomName,
+    sql: &str,
+    args: impl rusqlite::Params,
+) -> rusqlite::Result<Vec<Message>> {
+    let mut stmt = tx.prepare_cached(sql)?;
+    let rows = stmt.query_map(args, |r| {
+        Ok((
+            get_u64(r, 0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            get_u64(r, 3)?,
+            r.get::<_, String>(4)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (seq, from, body, ts, client_id) = row?;
+        Ok(Message {
+            room: room.clone(),
+            seq,
+            from: decode_err(UserName::parse(&from))?,
+            body: decode_err(Body::parse(&body))?,
+            ts,
+            client_id: decode_err(ClientId::parse(&client_id))?,
+        })
+    })
+    .collect()
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn meta(&self, room: &RoomName) -> Result<RoomMeta, StoreError> {
+        let room = room.clone();
+        let db_epoch = self.epoch.clone();
+        self.readers
+            .read(move |tx| {
+                Ok(match room_row(tx, &room)? {
+                    Some((_, epoch, last_seq, _)) => RoomMeta {
+                        epoch: Epoch::new(epoch),
+                        last_seq,
+                    },
+                    None => RoomMeta {
+                        epoch: db_epoch,
+                        last_seq: 0,
+                    },
+                })
+            })
+            .await
+    }
+
+    async fn append(&self, draft: Draft) -> Result<Appended, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.submit(Job::Append { draft, reply }).await?;
+        rx.await.map_err(|_| writer_gone())?
+    }
+
+    async fn range(
+        &self,
+        room: &RoomName,
+        after: u64,
+        until: u64,
+        max: usize,
+    ) -> Result<Range, StoreError> {
+        let room = room.clone();
+        self.readers
+            .read(move |tx| {
+                let Some((id, _, _, dropped)) = room_row(tx, &room)? else {
+                    return Ok(Range {
+                        messages: vec![],
+                        complete: true,
+                    });
+                };
+                let messages = messages(
+                    tx,
+                    &room,
+                    "SELECT seq, sender, body, ts, client_id FROM messages
+                     WHERE room_id = ?1 AND seq > ?2 AND seq < ?3 ORDER BY seq LIMIT ?4",
+                    params![
+                        id,
+                        after as i64,
+                        until.min(i64::MAX as u64) as i64,
+                        max as i64
+                    ],
+                )?;
+                Ok(Range {
+                    messages,
+                    complete: after >= dropped || after + 1 >= until,
+                })
+            })
+            .await
+    }
+
+    async fn history(
+        &self,
+        room: &RoomName,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<HistoryPage, StoreError> {
+        let room = room.clone();
+        let before = before.map_or(i64::MAX, |b| b.min(i64::MAX as u64) as i64);
+        self.readers
+            .read(move |tx| {
+                let Some((id, _, _, _)) = room_row(tx, &room)? else {
+                    return Ok(HistoryPage {
+                        messages: vec![],
+                        has_more: false,
+                    });
+                };
+                let mut page = messages(
+                    tx,
+                    &room,
+                    "SELECT seq, sender, body, ts, client_id FROM messages
+                     WHERE room_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3",
+                    params![id, before, limit as i64],
+                )?;
+                page.reverse();
+                let has_more = match page.first() {
+                    Some(first) => tx
+                        .prepare_cached(
+                            "SELECT EXISTS (SELECT 1 FROM messages WHERE room_id = ?1 AND seq < ?2)",
+                        )?
+                        .query_row(params![id, first.seq as i64], |r| r.get(0))?,
+                    None => false,
+                };
+                Ok(HistoryPage {
+                    messages: page,
+                    has_more,
+                })
+            })
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests;

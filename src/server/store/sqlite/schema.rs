@@ -1,0 +1,157 @@
+//! The database's schema, its version number, and the migrations between versions.
+//!
+//! The version lives in SQLite's own `PRAGMA user_version` (a header field, so it is read
+//! without touching any table). [`migrate`] runs, in one transaction, every migration
+//! above the file's version, so a data directory made by any earlier release is upgraded
+//! in place, and one made by a newer release is refused rather than misread.
+
+use rusqlite::Connection;
+
+/// Each entry upgrades the schema from version `index` to `index + 1`. Append only:
+/// a released migration is never edited, or existing data directories would diverge.
+const MIGRATIONS: &[&str] = &[
+    // 0 → 1: rooms, their messages, and the database's identity.
+    r#"
+    -- Settings of this database. `epoch` is made once, with the database: a room's
+    -- epoch is the database's when the room is created, so an empty room (which has no
+    -- row) already has the epoch it will keep.
+    CREATE TABLE store_info (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE rooms (
+        id              INTEGER PRIMARY KEY,
+        name            TEXT NOT NULL UNIQUE,
+        epoch           TEXT NOT NULL,
+        -- The newest seq ever stored (0: none). Never decreases.
+        last_seq        INTEGER NOT NULL DEFAULT 0,
+        -- Every seq up to this one has been deleted by retention (0: none).
+        dropped_through INTEGER NOT NULL DEFAULT 0
+    );
+
+    CREATE TABLE messages (
+        room_id   INTEGER NOT NULL REFERENCES rooms(id),
+        seq       INTEGER NOT NULL,
+        sender    TEXT NOT NULL,
+        body      TEXT NOT NULL,
+        ts        INTEGER NOT NULL,
+        client_id TEXT NOT NULL,
+        PRIMARY KEY (room_id, seq)
+    );
+
+    -- Idempotency is the store's job, not the code's: a second row with the same
+    -- (room, client_id) cannot exist, whatever the writer does.
+    CREATE UNIQUE INDEX messages_by_client ON messages (room_id, client_id);
+    "#,
+];
+
+/// The schema version this build writes.
+pub const LATEST: u32 = MIGRATIONS.len() as u32;
+
+/// Why a database's schema cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    /// Made by a newer Chorus: reading it could lose data.
+    #[error("schema version {found} is newer than this build's {LATEST}; upgrade Chorus")]
+    TooNew {
+        /// The file's version.
+        found: u32,
+    },
+    /// The file is a SQLite database, but not one of ours.
+    #[error("it is a SQLite database, but not a Chorus one (it has tables and no version)")]
+    Foreign,
+    /// SQLite failed (the file is unreadable, corrupt, or not a database).
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// The file's schema version.
+pub fn version(conn: &Connection) -> rusqlite::Result<u32> {
+    conn.pragma_query_value(None, "user_version", |r| r.get(0))
+}
+
+/// Brings the schema to [`LATEST`]; creates the database's epoch on first use. Returns
+/// the version found before.
+pub fn migrate(conn: &mut Connection, new_epoch: &str) -> Result<u32, SchemaError> {
+    let found = version(conn)?;
+    if found > LATEST {
+        return Err(SchemaError::TooNew { found });
+    }
+    if found == 0 {
+        let tables: i64 = conn.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+            [],
+            |r| r.get(0),
+        )?;
+        if tables > 0 {
+            return Err(SchemaError::Foreign);
+        }
+    }
+    if found == LATEST {
+        return Ok(found);
+    }
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    for sql in &MIGRATIONS[found as usize..] {
+        tx.execute_batch(sql)?;
+    }
+    tx.execute(
+        "INSERT OR IGNORE INTO store_info (key, value) VALUES ('epoch', ?1)",
+        [new_epoch],
+    )?;
+    tx.pragma_update(None, "user_version", LATEST)?;
+    tx.commit()?;
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_a_new_file_once_and_keeps_its_epoch() {
+        let mut c = Connection::open_in_memory().unwrap();
+        assert_eq!(migrate(&mut c, "e1").unwrap(), 0);
+        assert_eq!(version(&c).unwrap(), LATEST);
+        assert_eq!(
+            migrate(&mut c, "e2").unwrap(),
+            LATEST,
+            "second run is a no-op"
+        );
+        let epoch: String = c
+            .query_row("SELECT value FROM store_info WHERE key='epoch'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(epoch, "e1");
+    }
+
+    #[test]
+    fn refuses_newer_and_foreign_databases() {
+        let mut c = Connection::open_in_memory().unwrap();
+        c.pragma_update(None, "user_version", LATEST + 1).unwrap();
+        assert!(matches!(
+            migrate(&mut c, "e"),
+            Err(SchemaError::TooNew { .. })
+        ));
+        let mut c = Connection::open_in_memory().unwrap();
+        c.execute_batch("CREATE TABLE t (x)").unwrap();
+        assert!(matches!(migrate(&mut c, "e"), Err(SchemaError::Foreign)));
+    }
+
+    #[test]
+    fn one_client_id_per_room_is_enforced_by_the_schema() {
+        let mut c = Connection::open_in_memory().unwrap();
+        migrate(&mut c, "e").unwrap();
+        c.execute_batch(
+            "INSERT INTO rooms (id, name, epoch) VALUES (1, 'a', 'e');
+             INSERT INTO messages VALUES (1, 1, 'ann', 'x', 0, 'c1');",
+        )
+        .unwrap();
+        let again = c.execute(
+            "INSERT INTO messages VALUES (1, 2, 'ann', 'x', 0, 'c1')",
+            [],
+        );
+        assert!(again.is_err());
+    }
+}

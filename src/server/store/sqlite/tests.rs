@@ -1,0 +1,217 @@
+//! SQLite store tests, each on a real database file in a fresh directory.
+
+use super::*;
+use crate::server::store::conformance::{self as c, draft, seq};
+use std::sync::Arc;
+
+fn options(max_messages: u64) -> SqliteOptions {
+    SqliteOptions {
+        retention: Retention {
+            max_messages,
+            max_age: None,
+        },
+        ..SqliteOptions::default()
+    }
+}
+
+fn open_in(dir: &Path, max_messages: u64) -> SqliteStore {
+    SqliteStore::open(dir, options(max_messages)).unwrap()
+}
+
+fn fresh(max_messages: u64) -> (tempfile::TempDir, Arc<dyn Store>) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open_in(dir.path(), max_messages);
+    (dir, Arc::new(s))
+}
+
+fn room(s: &str) -> RoomName {
+    RoomName::parse(s).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn conforms_with_group_commit() {
+    let (_d, s) = fresh(0);
+    c::seqs_are_gapless_per_room_and_dedup_by_client_id(s).await;
+    let (_d, s) = fresh(5);
+    c::range_and_retention_by_count(s).await;
+    let (_d, s) = fresh(0);
+    c::history_pages_backwards(s).await;
+    let (_d, s) = fresh(0);
+    c::concurrent_appends_stay_gapless(s).await;
+    let (_d, s) = fresh(0);
+    c::empty_rooms_already_have_their_epoch(s).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn conforms_with_one_commit_per_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let s: Arc<dyn Store> = Arc::new(
+        SqliteStore::open(
+            dir.path(),
+            SqliteOptions {
+                commit: Commit::PerMessage,
+                ..options(0)
+            },
+        )
+        .unwrap(),
+    );
+    c::concurrent_appends_stay_gapless(s).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn history_epoch_and_idempotency_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (epoch, body) = {
+        let s = open_in(dir.path(), 0);
+        for i in 0..10 {
+            s.append(draft("a", &format!("c{i}"))).await.unwrap();
+        }
+        let Appended::Stored(m) = s
+            .append(Draft {
+                body: Body::parse("<b>verbatim</b> ✓").unwrap(),
+                ..draft("a", "special")
+            })
+            .await
+            .unwrap()
+        else {
+            panic!("new message")
+        };
+        assert_eq!(m.seq, 11);
+        (s.meta(&room("a")).await.unwrap().epoch, m.body)
+    };
+    let s = open_in(dir.path(), 0);
+    let meta = s.meta(&room("a")).await.unwrap();
+    assert_eq!(meta.epoch, epoch);
+    assert_eq!(meta.last_seq, 11);
+    assert_eq!(
+        s.meta(&room("never-used")).await.unwrap().epoch,
+        epoch,
+        "the database's epoch is every empty room's"
+    );
+    assert_eq!(
+        s.append(draft("a", "c3")).await.unwrap(),
+        Appended::Duplicate { seq: 4 }
+    );
+    assert_eq!(seq(s.append(draft("a", "new")).await.unwrap()), 12);
+    let h = s.history(&room("a"), Some(12), 1).await.unwrap();
+    assert_eq!(h.messages[0].body, body);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_store_on_the_same_directory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = open_in(dir.path(), 0);
+    let second = SqliteStore::open(dir.path(), options(0));
+    assert!(matches!(second, Err(OpenError::InUse { .. })));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn untrustworthy_files_are_refused_not_replaced() {
+    // Not a database at all.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(DB_FILE),
+        b"this is not a database, just text",
+    )
+    .unwrap();
+    let e = SqliteStore::open(dir.path(), options(0)).err().unwrap();
+    assert!(matches!(e, OpenError::Unusable { .. }), "{e}");
+    assert!(e.to_string().contains("chorus.db"), "{e}");
+    assert_eq!(
+        std::fs::read(dir.path().join(DB_FILE)).unwrap(),
+        b"this is not a database, just text",
+        "the file is left as it was"
+    );
+
+    // Someone else's SQLite database.
+    let dir = tempfile::tempdir().unwrap();
+    Connection::open(dir.path().join(DB_FILE))
+        .unwrap()
+        .execute_batch("CREATE TABLE invoices (id INTEGER)")
+        .unwrap();
+    let e = SqliteStore::open(dir.path(), options(0)).err().unwrap();
+    assert!(e.to_string().contains("not a Chorus one"), "{e}");
+
+    // A newer Chorus's database.
+    let dir = tempfile::tempdir().unwrap();
+    drop(open_in(dir.path(), 0));
+    Connection::open(dir.path().join(DB_FILE))
+        .unwrap()
+        .pragma_update(None, "user_version", schema::LATEST + 1)
+        .unwrap();
+    let e = SqliteStore::open(dir.path(), options(0)).err().unwrap();
+    assert!(e.to_string().contains("newer"), "{e}");
+
+    // A journal whose database is gone.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("chorus.db-wal"), b"frames").unwrap();
+    let e = SqliteStore::open(dir.path(), options(0)).err().unwrap();
+    assert!(e.to_string().contains("journal"), "{e}");
+    assert!(!dir.path().join(DB_FILE).exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_locked_database_is_unavailable_then_recovers_without_losing_a_seq() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(
+        dir.path(),
+        SqliteOptions {
+            busy_timeout: Duration::from_millis(200),
+            ..options(0)
+        },
+    )
+    .unwrap();
+    assert_eq!(seq(s.append(draft("a", "before")).await.unwrap()), 1);
+
+    // Another process (here: another connection) takes the write lock and keeps it.
+    let other = Connection::open(dir.path().join(DB_FILE)).unwrap();
+    other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let refused = s.append(draft("a", "during")).await;
+    assert!(
+        matches!(refused, Err(StoreError::Unavailable(_))),
+        "{refused:?}"
+    );
+    // Reads keep working: WAL readers do not need the write lock.
+    assert_eq!(s.meta(&room("a")).await.unwrap().last_seq, 1);
+
+    other.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(
+        seq(s.append(draft("a", "during")).await.unwrap()),
+        2,
+        "the refused publish consumed no seq"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn messages_past_the_max_age_expire_and_replays_from_before_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(
+        dir.path(),
+        SqliteOptions {
+            retention: Retention {
+                max_messages: 0,
+                max_age: Some(Duration::from_millis(300)),
+            },
+            expire_every: Duration::from_secs(3600),
+            ..SqliteOptions::default()
+        },
+    )
+    .unwrap();
+    for i in 0..3 {
+        s.append(draft("a", &format!("old{i}"))).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    s.append(draft("a", "new")).await.unwrap();
+    assert_eq!(s.expire().await.unwrap(), 3);
+    let r = s.range(&room("a"), 0, 10, 10).await.unwrap();
+    assert!(!r.complete);
+    assert_eq!(
+        r.messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        vec![4]
+    );
+    assert!(s.range(&room("a"), 3, 10, 10).await.unwrap().complete);
+    let h = s.history(&room("a"), None, 50).await.unwrap();
+    assert_eq!(h.messages.len(), 1);
+    assert!(!h.has_more);
+    assert_eq!(s.expire().await.unwrap(), 0, "nothing twice");
+}

@@ -1,0 +1,238 @@
+//! The one writer: a dedicated OS thread that owns the database's write connection and
+//! commits publishes in groups.
+//!
+//! Why a thread and not `spawn_blocking` per publish: SQLite allows one writer at a time
+//! anyway, and the cost of a durable commit is one fsync whatever the transaction holds.
+//! So the writer takes every publish waiting in its queue (up to `max_batch`), stores
+//! them in one transaction, commits once, and only then answers each of them. Under
+//! load, the fsync is shared by the whole batch; alone, a publish is committed at once
+//! (the writer never waits for a batch to fill). The async runtime's threads never block
+//! on the disk.
+//!
+//! A failed transaction is rolled back whole and every publish in it is answered
+//! `Unavailable`: no seq is consumed, nothing is acked, the client retries with the same
+//! `client_id`. The next batch starts afresh, so the writer recovers by itself as soon as
+//! the disk (or the lock) lets it.
+
+use super::{decode_err, Retention};
+use crate::protocol::Message;
+use crate::server::store::{now_ms, Appended, Draft, StoreError};
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use std::collections::HashSet;
+use tokio::sync::{mpsc, oneshot};
+
+/// Work for the writer.
+pub(super) enum Job {
+    /// Store one message (or find its earlier copy).
+    Append {
+        draft: Draft,
+        reply: oneshot::Sender<Result<Appended, StoreError>>,
+    },
+    /// Delete messages older than the retention's max age; answers how many went.
+    Expire {
+        reply: oneshot::Sender<Result<u64, StoreError>>,
+    },
+}
+
+/// The writer thread's state.
+pub(super) struct Writer {
+    pub(super) conn: Connection,
+    /// The database's epoch, given to rooms when they are created.
+    pub(super) epoch: String,
+    pub(super) retention: Retention,
+    /// Publishes per transaction at most; 1 is the naive one-commit-per-message way.
+    pub(super) max_batch: usize,
+}
+
+impl Writer {
+    /// Serves jobs until every sender is gone.
+    pub(super) fn run(mut self, mut rx: mpsc::Receiver<Job>) {
+        let mut batch = Vec::with_capacity(self.max_batch);
+        while let Some(first) = rx.blocking_recv() {
+            batch.push(first);
+            while batch.len() < self.max_batch {
+                match rx.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            self.serve(&mut batch);
+        }
+    }
+
+    fn serve(&mut self, batch: &mut Vec<Job>) {
+        let mut drafts = Vec::with_capacity(batch.len());
+        let mut replies = Vec::with_capacity(batch.len());
+        let mut expiries = Vec::new();
+        for job in batch.drain(..) {
+            match job {
+                Job::Append { draft, reply } => {
+                    drafts.push(draft);
+                    replies.push(reply);
+                }
+                Job::Expire { reply } => expiries.push(reply),
+            }
+        }
+        if !drafts.is_empty() {
+            let n = drafts.len();
+            match self.append_all(drafts) {
+                Ok(results) => {
+                    for (reply, r) in replies.into_iter().zip(results) {
+                        // A publisher that went away still had its message stored.
+                        let _ = reply.send(Ok(r));
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, batch = n, "store write failed; batch refused");
+                    for reply in replies {
+                        let _ = reply.send(Err(StoreError::Unavailable(e.to_string())));
+                    }
+                }
+            }
+        }
+        for reply in expiries {
+            let r = self
+                .expire(now_ms())
+                .map_err(|e| StoreError::Unavailable(e.to_string()));
+            let _ = reply.send(r);
+        }
+    }
+
+    /// Stores a batch in one transaction. All or nothing.
+    fn append_all(&mut self, drafts: Vec<Draft>) -> rusqlite::Result<Vec<Appended>> {
+        let ts = now_ms();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut touched = HashSet::new();
+        let mut out = Vec::with_capacity(drafts.len());
+        for draft in drafts {
+            let (room_id, appended) = append_one(&tx, draft, &self.epoch, ts)?;
+            if let Appended::Stored(m) = &appended {
+                touched.insert((room_id, m.seq));
+            }
+            out.push(appended);
+        }
+        if self.retention.max_messages > 0 {
+            // The newest seq per touched room decides what the cap drops.
+            let mut newest = std::collections::HashMap::new();
+            for (room, seq) in touched {
+                let e = newest.entry(room).or_insert(seq);
+                *e = (*e).max(seq);
+            }
+            for (room, seq) in newest {
+                if seq > self.retention.max_messages {
+                    drop_through(&tx, room, seq - self.retention.max_messages)?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Drops every message older than the max age. Walks each room from its oldest
+    /// message, so the cost is the number of expired messages, not the room's size.
+    fn expire(&mut self, now: u64) -> rusqlite::Result<u64> {
+        let Some(max_age) = self.retention.max_age else {
+            return Ok(0);
+        };
+        let cutoff = now.saturating_sub(max_age.as_millis() as u64) as i64;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let rooms: Vec<(i64, i64, i64)> = tx
+            .prepare(
+                "SELECT id, last_seq, dropped_through FROM rooms WHERE last_seq > dropped_through",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut deleted = 0;
+        for (room, last_seq, dropped) in rooms {
+            let first_kept: Option<i64> = tx
+                .prepare_cached(
+                    "SELECT seq FROM messages WHERE room_id = ?1 AND ts >= ?2 ORDER BY seq LIMIT 1",
+                )?
+                .query_row(params![room, cutoff], |r| r.get(0))
+                .optional()?;
+            let through = first_kept.map_or(last_seq, |s| s - 1);
+            if through > dropped {
+                deleted += drop_through(&tx, room, through as u64)?;
+            }
+        }
+        tx.commit()?;
+        Ok(deleted)
+    }
+}
+
+/// Stores one message inside the batch's transaction. Returns the room's row id too.
+fn append_one(
+    tx: &Transaction<'_>,
+    draft: Draft,
+    epoch: &str,
+    ts: u64,
+) -> rusqlite::Result<(i64, Appended)> {
+    let found: Option<(i64, i64)> = tx
+        .prepare_cached("SELECT id, last_seq FROM rooms WHERE name = ?1")?
+        .query_row([draft.room.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let (room_id, last_seq) = match found {
+        Some(row) => row,
+        None => {
+            tx.prepare_cached("INSERT INTO rooms (name, epoch) VALUES (?1, ?2)")?
+                .execute(params![draft.room.as_str(), epoch])?;
+            (tx.last_insert_rowid(), 0)
+        }
+    };
+    let earlier: Option<i64> = tx
+        .prepare_cached("SELECT seq FROM messages WHERE room_id = ?1 AND client_id = ?2")?
+        .query_row(params![room_id, draft.client_id.as_str()], |r| r.get(0))
+        .optional()?;
+    if let Some(seq) = earlier {
+        return Ok((
+            room_id,
+            Appended::Duplicate {
+                seq: decode_err(u64::try_from(seq))?,
+            },
+        ));
+    }
+    let seq = last_seq + 1;
+    tx.prepare_cached(
+        "INSERT INTO messages (room_id, seq, sender, body, ts, client_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        room_id,
+        seq,
+        draft.from.as_str(),
+        draft.body.as_str(),
+        ts as i64,
+        draft.client_id.as_str()
+    ])?;
+    tx.prepare_cached("UPDATE rooms SET last_seq = ?2 WHERE id = ?1")?
+        .execute(params![room_id, seq])?;
+    Ok((
+        room_id,
+        Appended::Stored(Message {
+            room: draft.room,
+            seq: seq as u64,
+            from: draft.from,
+            body: draft.body,
+            ts,
+            client_id: draft.client_id,
+        }),
+    ))
+}
+
+/// Deletes a room's messages up to `seq` and records that they are gone, so replays
+/// from before it answer `recovered: false`. Returns how many rows went.
+fn drop_through(tx: &Transaction<'_>, room: i64, seq: u64) -> rusqlite::Result<u64> {
+    let seq = seq as i64;
+    tx.prepare_cached(
+        "UPDATE rooms SET dropped_through = ?2 WHERE id = ?1 AND dropped_through < ?2",
+    )?
+    .execute(params![room, seq])?;
+    let n = tx
+        .prepare_cached("DELETE FROM messages WHERE room_id = ?1 AND seq <= ?2")?
+        .execute(params![room, seq])?;
+    Ok(n as u64)
+}
