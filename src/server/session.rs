@@ -14,15 +14,18 @@ use crate::protocol::{
     RoomName, ServerFrame, UserName, CLOSE_IDLE, CLOSE_SERVICE_RESTART, CLOSE_SLOW_CONSUMER,
     CLOSE_TOO_BIG,
 };
-use crate::server::hub::{ConnHandle, Hub, Outbound};
+use crate::server::hub::{ConnHandle, Hub, Outbound, Published};
 use crate::server::rate_limit::TokenBucket;
 use crate::server::refusal::Refusal;
 use crate::server::shutdown::Shutdown;
+use crate::server::store::StoreError;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
 use futures::stream::SplitSink;
 use futures::{SinkExt, StreamExt};
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -55,16 +58,39 @@ const CLOSE_REPLAY_FAILED: u16 = 1011;
 
 type Sink = SplitSink<WebSocket, WsMessage>;
 
-/// What applying one frame produced: frames to send now, and maybe the rest of a replay
-/// to stream after them.
+/// What applying one frame produced: frames to send now, maybe the rest of a replay to
+/// stream after them, maybe a publish whose answer comes when the store has committed.
 struct Reply {
     frames: Vec<ServerFrame>,
     rest: Option<ReplayRest>,
+    publishing: Option<Publishing>,
 }
 
 impl From<Vec<ServerFrame>> for Reply {
     fn from(frames: Vec<ServerFrame>) -> Self {
-        Self { frames, rest: None }
+        Self {
+            frames,
+            rest: None,
+            publishing: None,
+        }
+    }
+}
+
+/// A publish handed to the hub and not yet answered. While it is in flight the session
+/// reads no further frame from this client (its frames are applied in order) but keeps
+/// forwarding the room's traffic: a client that pipelines publishes into a busy room must
+/// not be cut as a slow consumer because its session sat waiting for the disk.
+struct Publishing {
+    room: RoomName,
+    client_id: ClientId,
+    stored: Pin<Box<dyn Future<Output = Result<Published, StoreError>> + Send>>,
+}
+
+/// Resolves when the publish in flight is stored (never, when there is none).
+async fn settled(in_flight: &mut Option<Publishing>) -> Result<Published, StoreError> {
+    match in_flight {
+        Some(p) => p.stored.as_mut().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -182,6 +208,7 @@ impl Session {
         );
         let mut last_heard = Instant::now();
         let conn = self.conn.clone();
+        let mut in_flight: Option<Publishing> = None;
         let mut cut = Cut {
             conn: &conn,
             shutdown: &mut shutdown,
@@ -194,11 +221,17 @@ impl Session {
             let step = cut
                 .guard(idle_deadline, async {
                     tokio::select! {
+                        stored = settled(&mut in_flight), if in_flight.is_some() => {
+                            match in_flight.take() {
+                                Some(p) => self.answer_publish(p, stored, &mut sink).await,
+                                None => Ok(()),
+                            }
+                        }
                         out = rx.recv() => match out {
                             Some(out) => self.forward(out, &mut sink).await.map_err(|_| None),
                             None => Err(None),
                         },
-                        inbound = stream.next() => match inbound {
+                        inbound = stream.next(), if in_flight.is_none() => match inbound {
                             None => Err(None),
                             Some(Err(e)) => {
                                 debug!(error = %e, "read failed");
@@ -208,7 +241,9 @@ impl Session {
                                 last_heard = Instant::now();
                                 match msg {
                                     WsMessage::Text(text) => {
-                                        self.handle_text(text.as_str(), &mut sink).await
+                                        self.handle_text(text.as_str(), &mut sink)
+                                            .await
+                                            .map(|p| in_flight = p)
                                     }
                                     WsMessage::Binary(_) => {
                                         let refusal = Refusal::from(ProtocolError::BadFrame(
@@ -279,9 +314,31 @@ impl Session {
         }
     }
 
-    /// Decodes, applies and answers one text frame. `Err(None)`: the socket failed;
-    /// `Err(Some(frame))`: close the connection with `frame`.
-    async fn handle_text(&mut self, text: &str, sink: &mut Sink) -> Result<(), Option<CloseFrame>> {
+    /// Sends the `ack` (or the refusal) of a publish once the store has answered.
+    async fn answer_publish(
+        &mut self,
+        p: Publishing,
+        stored: Result<Published, StoreError>,
+        sink: &mut Sink,
+    ) -> Result<(), Option<CloseFrame>> {
+        let frame = match stored {
+            Ok(published) => ServerFrame::Ack {
+                room: p.room,
+                client_id: p.client_id,
+                seq: published.seq,
+            },
+            Err(e) => Refusal::from(e).to_frame(Some(p.client_id.to_string())),
+        };
+        send(sink, &frame).await.map_err(|_| None)
+    }
+
+    /// Decodes, applies and answers one text frame; returns the publish it started, if
+    /// any. `Err(None)`: the socket failed; `Err(Some(frame))`: close with `frame`.
+    async fn handle_text(
+        &mut self,
+        text: &str,
+        sink: &mut Sink,
+    ) -> Result<Option<Publishing>, Option<CloseFrame>> {
         let reply = match decode_client_frame(text) {
             Ok(frame) => {
                 let reference = match &frame {
@@ -301,10 +358,10 @@ impl Session {
         for frame in &reply.frames {
             send(sink, frame).await.map_err(|_| None)?;
         }
-        match reply.rest {
-            Some(rest) => self.stream_replay(rest, sink).await,
-            None => Ok(()),
+        if let Some(rest) = reply.rest {
+            self.stream_replay(rest, sink).await?;
         }
+        Ok(reply.publishing)
     }
 
     /// Sends a replay page by page, skipping what this connection was sent already.
@@ -368,7 +425,10 @@ impl Session {
                 room,
                 body,
                 client_id,
-            } => self.publish(room, body, client_id).await.map(Reply::from),
+            } => self.publish(room, body, client_id).map(|p| Reply {
+                publishing: Some(p),
+                ..Vec::new().into()
+            }),
             ClientFrame::History {
                 room,
                 before,
@@ -454,15 +514,23 @@ impl Session {
             members: info.members,
             recovered,
         }];
-        Ok((Reply { frames, rest }, last_sent))
+        Ok((
+            Reply {
+                frames,
+                rest,
+                publishing: None,
+            },
+            last_sent,
+        ))
     }
 
-    async fn publish(
+    /// Checks a publish and hands it to the hub; the answer is sent when it is stored.
+    fn publish(
         &mut self,
         room: RoomName,
         body: Body,
         client_id: ClientId,
-    ) -> Result<Vec<ServerFrame>, Refusal> {
+    ) -> Result<Publishing, Refusal> {
         let Some(joined) = self.rooms.get(&room) else {
             return Err(Refusal::NotJoined);
         };
@@ -473,15 +541,13 @@ impl Session {
                 retry_after_ms: wait.as_nanos().div_ceil(1_000_000).max(1) as u64,
             });
         }
-        let published = self
-            .hub
-            .publish(room.clone(), from, body, client_id.clone())
-            .await?;
-        Ok(vec![ServerFrame::Ack {
+        let hub = self.hub.clone();
+        let (r, c) = (room.clone(), client_id.clone());
+        Ok(Publishing {
             room,
             client_id,
-            seq: published.seq,
-        }])
+            stored: Box::pin(async move { hub.publish(r, from, body, c).await }),
+        })
     }
 
     async fn history(

@@ -2,6 +2,8 @@
 //! WebSocket client that speaks JSON frames.
 #![allow(dead_code)]
 
+pub mod process;
+
 use chorus::server::config::Config;
 use chorus::server::startup::Application;
 use futures::{SinkExt, StreamExt};
@@ -76,7 +78,8 @@ impl TestApp {
 
 /// A WebSocket client for tests.
 pub struct Client {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// The socket, for tests that split it into a sender and a reader.
+    pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
 }
 
 /// How a connection ended, seen from the client.
@@ -87,6 +90,14 @@ pub enum Ended {
 }
 
 impl Client {
+    /// Connects to `/ws` at `addr`.
+    pub async fn connect(addr: SocketAddr) -> Client {
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+            .await
+            .expect("websocket connects");
+        Client { ws }
+    }
+
     pub async fn send(&mut self, frame: Value) {
         self.send_text(&frame.to_string()).await;
     }

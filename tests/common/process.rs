@@ -1,0 +1,114 @@
+//! The `chorus` binary as a child process, for what only a real process can show: a
+//! kill -9, a restart on the same data directory, a refusal to start.
+//!
+//! `CHORUS_BIN` picks the binary (`./scripts/test` points it at the release build);
+//! otherwise it is the one cargo built for these tests.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// The server binary under test.
+pub fn server_bin() -> PathBuf {
+    std::env::var_os("CHORUS_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_chorus")))
+}
+
+fn command(data_dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(server_bin());
+    cmd.arg("--addr")
+        .arg("127.0.0.1:0")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("LEPTOS_OUTPUT_NAME")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    cmd
+}
+
+/// A running server process.
+pub struct ServerProcess {
+    pub addr: SocketAddr,
+    child: Child,
+}
+
+impl ServerProcess {
+    /// Starts the binary on a free port and waits until it says it is serving.
+    pub async fn start(data_dir: &Path, args: &[&str]) -> ServerProcess {
+        let mut child = command(data_dir, args)
+            .spawn()
+            .expect("server binary starts");
+        let stdout = child.stdout.take().expect("stdout");
+        if let Some(mut stderr) = child.stderr.take() {
+            // Drained and shown, so a server that logs a lot never blocks on the pipe.
+            tokio::spawn(async move {
+                let mut text = String::new();
+                let _ = stderr.read_to_string(&mut text).await;
+                if !text.is_empty() {
+                    eprintln!("[server stderr]\n{text}");
+                }
+            });
+        }
+        let mut lines = BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = lines.next_line().await.expect("stdout reads") {
+                if let Some(url) = line.strip_prefix("Chorus is running: open http://") {
+                    return url.trim().to_string();
+                }
+            }
+            panic!("server exited before serving")
+        })
+        .await
+        .expect("server starts in time");
+        // Keep draining stdout so the server never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        ServerProcess {
+            addr: line.parse().expect("address"),
+            child,
+        }
+    }
+
+    /// SIGKILL: no shutdown code runs, exactly like a crash or the OOM killer.
+    pub async fn kill9(mut self) {
+        self.child.start_kill().expect("kill");
+        self.child.wait().await.expect("reaped");
+    }
+
+    /// SIGTERM, then the exit status.
+    pub async fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().expect("running") as i32;
+        // SAFETY-free: the `kill` command sends the signal; no libc binding needed.
+        std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(pid.to_string())
+            .status()
+            .expect("kill -TERM");
+        tokio::time::timeout(Duration::from_secs(20), self.child.wait())
+            .await
+            .expect("exits in time")
+            .expect("exit status")
+    }
+}
+
+/// Runs the binary expecting it to refuse to start: returns its exit status and stderr.
+pub async fn start_refused(data_dir: &Path, args: &[&str]) -> (std::process::ExitStatus, String) {
+    let mut child = command(data_dir, args)
+        .spawn()
+        .expect("server binary starts");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("a refused start ends in time")
+        .expect("exit status");
+    let mut text = String::new();
+    stderr.read_to_string(&mut text).await.expect("stderr");
+    (status, text)
+}
