@@ -12,7 +12,7 @@ pub mod timeline;
 #[cfg(feature = "hydrate")]
 mod socket;
 
-use crate::protocol::{Body, RoomName, UserName};
+use crate::protocol::{Body, Epoch, MessagesPage, RoomName, UserName};
 use leptos::prelude::*;
 pub use timeline::{Line, LineState, Timeline};
 
@@ -82,6 +82,19 @@ impl RoomView {
     }
 }
 
+impl RoomView {
+    /// Signals that start from a page the server rendered (or empty without one).
+    pub fn starting_from(first: Option<&MessagesPage>) -> Self {
+        let view = Self::new();
+        if let Some(page) = first {
+            view.timeline
+                .set(Timeline::starting_from(&page.messages, page.last_seq));
+            view.has_more.set(page.has_more);
+        }
+        view
+    }
+}
+
 impl Default for RoomView {
     fn default() -> Self {
         Self::new()
@@ -97,16 +110,18 @@ pub struct RoomClient {
 
 impl RoomClient {
     /// Connects to the room as `name` and keeps `view` up to date, reconnecting as needed.
-    pub fn open(room: RoomName, name: UserName, view: RoomView) -> Self {
+    /// `epoch` is the one the view's messages came from (the server-rendered page's), so
+    /// the first join resumes from them.
+    pub fn open(room: RoomName, name: UserName, view: RoomView, epoch: Option<Epoch>) -> Self {
         #[cfg(feature = "hydrate")]
         {
             Self {
-                id: socket::open(room, name, view),
+                id: socket::open(room, name, view, epoch),
             }
         }
         #[cfg(not(feature = "hydrate"))]
         {
-            let _ = (room, name, view);
+            let _ = (room, name, view, epoch);
             Self { id: 0 }
         }
     }
@@ -161,7 +176,8 @@ pub mod storage {
     }
 }
 
-/// Local wall-clock time `HH:MM` for a message timestamp.
+/// Local wall-clock time `HH:MM` for a message timestamp (UTC on the server, which does
+/// not know the reader's time zone).
 pub fn clock(ts_ms: u64) -> String {
     #[cfg(feature = "hydrate")]
     {
@@ -170,7 +186,12 @@ pub fn clock(ts_ms: u64) -> String {
     }
     #[cfg(not(feature = "hydrate"))]
     {
-        let mins = ts_ms / 60_000;
-        format!("{:02}:{:02}", (mins / 60) % 24, mins % 60)
+        clock_utc(ts_ms)
     }
+}
+
+/// `HH:MM UTC` for a message timestamp: what the server renders, the same everywhere.
+pub fn clock_utc(ts_ms: u64) -> String {
+    let mins = ts_ms / 60_000;
+    format!("{:02}:{:02} UTC", (mins / 60) % 24, mins % 60)
 }

@@ -57,7 +57,7 @@ fn driver(id: u64) -> Option<Rc<RefCell<Driver>>> {
     DRIVERS.with(|d| d.borrow().get(&id).cloned())
 }
 
-pub(super) fn open(room: RoomName, name: UserName, view: RoomView) -> u64 {
+pub(super) fn open(room: RoomName, name: UserName, view: RoomView, epoch: Option<Epoch>) -> u64 {
     let id = NEXT_ID.with(|n| {
         let mut n = n.borrow_mut();
         *n += 1;
@@ -68,7 +68,7 @@ pub(super) fn open(room: RoomName, name: UserName, view: RoomView) -> u64 {
         name,
         view,
         ws: None,
-        epoch: None,
+        epoch,
         attempt: 0,
         closed: false,
         reloading: false,

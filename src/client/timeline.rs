@@ -65,6 +65,17 @@ pub struct Timeline {
 }
 
 impl Timeline {
+    /// A list that starts from a page the server rendered: its messages, and `last_seq`
+    /// as the point to resume from, so the socket continues right after the page.
+    pub fn starting_from(messages: &[Message], last_seq: u64) -> Self {
+        let mut t = Self::default();
+        for m in messages {
+            t.insert(m);
+        }
+        t.resume = t.resume.max(Some(last_seq));
+        t
+    }
+
     /// All rows, top to bottom.
     pub fn lines(&self) -> &[Line] {
         &self.lines
@@ -174,6 +185,17 @@ mod tests {
 
     fn seqs(t: &Timeline) -> Vec<Option<u64>> {
         t.lines().iter().map(|l| l.seq).collect()
+    }
+
+    #[test]
+    fn a_server_rendered_page_sets_the_resume_point() {
+        let t = Timeline::starting_from(&[msg(4, "a"), msg(5, "b")], 5);
+        assert_eq!(seqs(&t), vec![Some(4), Some(5)]);
+        assert_eq!(t.resume_seq(), Some(5));
+        let empty = Timeline::starting_from(&[], 0);
+        assert_eq!(empty.resume_seq(), Some(0), "an empty room resumes from 0");
+        let expired = Timeline::starting_from(&[], 9);
+        assert_eq!(expired.resume_seq(), Some(9));
     }
 
     #[test]

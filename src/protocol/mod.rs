@@ -8,16 +8,19 @@
 //! - [`frames`]: the frames themselves, [`ClientFrame`] and [`ServerFrame`].
 //! - [`decode`]: text → [`ClientFrame`], checking fields in the contract's order.
 //! - [`error`]: [`ErrorCode`] and the decoding error [`ProtocolError`].
+//! - [`page`]: [`MessagesPage`], a page of history over HTTP (API and server rendering).
 
 pub mod decode;
 pub mod error;
 pub mod frames;
 pub mod names;
+pub mod page;
 
 pub use decode::{decode_client_frame, DecodeError};
 pub use error::{ErrorCode, ProtocolError};
 pub use frames::{ClientFrame, HistoryLimit, Message, ServerFrame};
 pub use names::{Body, ClientId, Epoch, RoomName, UserName};
+pub use page::MessagesPage;
 
 /// Largest inbound frame payload, in bytes; bigger ones close the socket with 1009.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;

@@ -17,7 +17,9 @@
 //! Publishing runs in a spawned task, so a connection that drops mid-publish cannot leave a
 //! stored seq un-broadcast and stall its room.
 
-use crate::protocol::{Body, ClientId, Epoch, Message, RoomName, ServerFrame, UserName};
+use crate::protocol::{
+    Body, ClientId, Epoch, Message, MessagesPage, RoomName, ServerFrame, UserName,
+};
 use crate::server::store::{Appended, Draft, HistoryPage, Range, Store, StoreError};
 use axum::extract::ws::Utf8Bytes;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -390,6 +392,27 @@ impl Hub {
         limit: usize,
     ) -> Result<HistoryPage, StoreError> {
         self.inner.store.history(room, before, limit).await
+    }
+
+    /// A page of history with the room's epoch and newest seq, for HTTP and server
+    /// rendering. The meta is read first, so `last_seq` never runs ahead of the page: a
+    /// client that joins with `since: last_seq` misses nothing.
+    pub async fn page(
+        &self,
+        room: &RoomName,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<MessagesPage, StoreError> {
+        let meta = self.inner.store.meta(room).await?;
+        let page = self.inner.store.history(room, before, limit).await?;
+        let newest = page.messages.last().map_or(0, |m| m.seq);
+        Ok(MessagesPage {
+            room: room.clone(),
+            epoch: meta.epoch,
+            last_seq: meta.last_seq.max(newest),
+            messages: page.messages,
+            has_more: page.has_more,
+        })
     }
 
     /// Rooms with members, and how many connections are in each (for the lobby).

@@ -3,6 +3,7 @@
 //! - [`config`]: flags, environment, `Leptos.toml`.
 //! - [`startup`]: `Application::build` / `run_until_stopped`.
 //! - [`http`]: routes, the `/ws` upgrade, SSR pages.
+//! - [`api`]: the JSON API under `/api/rooms`.
 //! - [`session`]: one task per WebSocket: decode → apply → encode.
 //! - [`hub`]: rooms, members, ordered fan-out of pre-encoded frames.
 //! - [`store`]: room history behind the `Store` trait.
@@ -10,6 +11,7 @@
 //! - [`rate_limit`]: the per-connection token bucket.
 //! - [`shutdown`]: the stop signal sessions listen to.
 
+pub mod api;
 pub mod config;
 pub mod http;
 pub mod hub;

@@ -1,5 +1,5 @@
-//! Why the server refuses a client frame, and the one place that turns a refusal into a
-//! protocol `error` frame.
+//! Why the server refuses a client frame or an API request, and the one place that turns
+//! a refusal into a protocol `error` frame (and, on the HTTP API, a status code).
 
 use crate::protocol::{ErrorCode, ProtocolError, ServerFrame};
 use crate::server::store::StoreError;
@@ -43,6 +43,17 @@ impl Refusal {
             Self::TooManyRooms(_) => ErrorCode::TooManyRooms,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::Unavailable(_) => ErrorCode::Unavailable,
+        }
+    }
+
+    /// The HTTP status for this refusal on the HTTP API (the body is the `error` frame).
+    pub fn http_status(&self) -> axum::http::StatusCode {
+        use axum::http::StatusCode;
+        match self {
+            Self::Protocol(_) => StatusCode::BAD_REQUEST,
+            Self::NotJoined => StatusCode::FORBIDDEN,
+            Self::TooManyRooms(_) | Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 

@@ -1,10 +1,12 @@
 //! The pages and components (shared by SSR and hydration).
 //!
 //! - [`shell`]: the HTML document around the app.
-//! - [`App`]: routes `/` ([`lobby`]) and `/r/{room}` ([`room`]).
+//! - [`App`]: routes `/` ([`lobby`]) and `/r/{room}` ([`room`], first painted from
+//!   [`snapshot`]).
 
 pub mod lobby;
 pub mod room;
+pub mod snapshot;
 
 /// The one text box for a display name (lobby and room), bound to `value`.
 #[component]
@@ -24,7 +26,7 @@ fn NameInput(value: RwSignal<String>, placeholder: &'static str) -> impl IntoVie
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
 /// The document: head with hydration scripts, body with the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -57,7 +59,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/") view=lobby::Lobby/>
-                <Route path=path!("/r/:room") view=room::RoomPage/>
+                <Route path=path!("/r/:room") view=room::RoomPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

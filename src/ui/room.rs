@@ -1,40 +1,69 @@
-//! `/r/{room}`: the live room. Server-rendered as an empty shell, then hydrated; the
-//! browser socket ([`crate::client::RoomClient`]) fills the list.
+//! `/r/{room}`: the live room. Server-rendered with its newest messages, then hydrated;
+//! the browser socket ([`crate::client::RoomClient`]) continues the list from there.
 
-use crate::client::{clock, storage, Line, LineState, RoomClient, RoomView};
-use crate::protocol::{Body, RoomName, UserName};
+use crate::client::{clock, clock_utc, storage, Line, LineState, RoomClient, RoomView};
+use crate::protocol::{Body, MessagesPage, RoomName, UserName};
+use crate::ui::snapshot::room_page;
 use crate::ui::NameInput;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
+use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 
-/// The route component: validates the room name from the URL.
+/// Why a room page has no server-rendered messages.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+enum NoFirstPaint {
+    /// The URL does not name a valid room.
+    BadName(String),
+    /// The store could not be read; the page still goes live over the socket, which
+    /// loads the history itself.
+    Unavailable(RoomName),
+}
+
+/// The route component: validates the room name from the URL and reads the room's newest
+/// messages, which the server renders into the page (the route is `SsrMode::Async`, so
+/// the HTML is complete, also for readers without JavaScript).
 #[component]
 pub fn RoomPage() -> impl IntoView {
     let params = use_params_map();
-    move || {
-        let raw = params.read().get("room").unwrap_or_default();
-        match RoomName::parse(&raw) {
-            Ok(room) => view! { <Room room/> }.into_any(),
-            Err(e) => view! {
-                <main class="center">
-                    <section class="card">
-                        <h1>"Not a room name"</h1>
-                        <p>{e.to_string()}</p>
-                        <p><a href="/">"Back to the lobby"</a></p>
-                    </section>
-                </main>
-            }
-            .into_any(),
-        }
+    let first = Resource::new(
+        move || params.read().get("room").unwrap_or_default(),
+        |raw| async move {
+            let room = RoomName::parse(&raw).map_err(|e| NoFirstPaint::BadName(e.to_string()))?;
+            room_page(room.clone())
+                .await
+                .map_err(|_| NoFirstPaint::Unavailable(room))
+        },
+    );
+    view! {
+        <Suspense fallback=|| view! { <main class="center"><p>"Loading…"</p></main> }>
+            {move || Suspend::new(async move {
+                match first.await {
+                    Ok(page) => view! { <Room room=page.room.clone() first=Some(page)/> }.into_any(),
+                    Err(NoFirstPaint::Unavailable(room)) => view! { <Room room first=None/> }.into_any(),
+                    Err(NoFirstPaint::BadName(e)) => view! {
+                        <main class="center">
+                            <section class="card">
+                                <h1>"Not a room name"</h1>
+                                <p>{e}</p>
+                                <p><a href="/">"Back to the lobby"</a></p>
+                            </section>
+                        </main>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Suspense>
     }
 }
 
 /// One room: header, message list, composer. Asks for a name first if none is saved.
+/// Starts from `first`, the page the server rendered, and goes live from its end.
 #[component]
-fn Room(room: RoomName) -> impl IntoView {
-    let view_state = RoomView::new();
+fn Room(room: RoomName, first: Option<MessagesPage>) -> impl IntoView {
+    let view_state = RoomView::starting_from(first.as_ref());
+    let epoch = first.map(|p| p.epoch);
     let name = RwSignal::new(None::<UserName>);
     // The socket handle is not reactive state; a plain cell that outlives the view's
     // signals lets the cleanup close it even after they are disposed.
@@ -52,7 +81,7 @@ fn Room(room: RoomName) -> impl IntoView {
             let Some(n) = name.get() else { return };
             let mut slot = client.lock().unwrap_or_else(|p| p.into_inner());
             if slot.is_none() {
-                *slot = Some(RoomClient::open(room.clone(), n, view_state));
+                *slot = Some(RoomClient::open(room.clone(), n, view_state, epoch.clone()));
             }
         });
     }
@@ -167,13 +196,18 @@ fn MessageRow(line: Line) -> impl IntoView {
         .unwrap_or('?')
         .to_uppercase()
         .to_string();
+    // The server renders UTC (it does not know the reader's zone); the browser switches
+    // to local time once hydrated.
+    let ts = line.ts;
+    let time = RwSignal::new(clock_utc(ts));
+    Effect::new(move |_| time.set(clock(ts)));
     view! {
         <li class=format!("msg {state_class}") data-seq=line.seq.map(|s| s.to_string())>
             <span class="avatar" aria-hidden="true">{initial}</span>
             <div class="msg-main">
                 <div class="meta">
                     <span class="from">{line.from.clone()}</span>
-                    <time>{clock(line.ts)}</time>
+                    <time>{move || time.get()}</time>
                     {state_text.map(|t| view! { <span class="state">{t}</span> })}
                 </div>
                 <p class="body">{line.body.clone()}</p>

@@ -1,0 +1,24 @@
+//! The first paint of a room page: its newest messages, read on the server.
+//!
+//! A server function, so the same call serves both ends: while the server renders
+//! `/r/{room}` it runs directly (the HTML carries the messages, readable with JavaScript
+//! off, and the value is embedded for hydration, so the browser does not fetch it again);
+//! when the browser navigates to another room it is a request to the server.
+
+use crate::protocol::{MessagesPage, RoomName};
+use leptos::prelude::*;
+
+/// Messages a room page starts with.
+pub const FIRST_PAINT: usize = 50;
+
+/// The room's newest [`FIRST_PAINT`] messages, with the epoch and seq to go live from.
+#[server]
+pub async fn room_page(room: RoomName) -> Result<MessagesPage, ServerFnError> {
+    use crate::server::http::AppState;
+    let state = expect_context::<AppState>();
+    state
+        .hub
+        .page(&room, None, FIRST_PAINT)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))
+}
