@@ -38,6 +38,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                // Without JavaScript a room is a snapshot: say so, and hide what cannot
+                // work (the live badge and count, the composer). In the head, outside hydration;
+                // `body` outranks main.css, which loads after it.
+                <noscript>
+                    <style>"body .noscript-hint { display: block; } body .status, body .online, body .composer { display: none; }"</style>
+                </noscript>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>

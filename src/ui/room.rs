@@ -100,6 +100,7 @@ fn Room(room: RoomName, first: Option<MessagesPage>) -> impl IntoView {
         <Title text=title/>
         <div class="room">
             <RoomHeader room=room.clone() view_state/>
+            <p class="noscript-hint">"JavaScript is off: this is the room as it was when the page loaded. Reload to see newer messages; to take part, turn JavaScript on."</p>
             <MessageList view_state load_older=Callback::new({
                 let current = current.clone();
                 move |_| if let Some(c) = current() { c.load_older() }
