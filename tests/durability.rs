@@ -90,7 +90,7 @@ async fn replay_all(addr: std::net::SocketAddr, room: &str) -> (Value, Vec<Value
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn acked_messages_survive_kill_9_exactly_once() {
     const PUBLISHERS: usize = 8;
-    const PER: usize = 400; // 3200 in all
+    const PER: usize = 600; // 4800 in all
     const KILL_AT: usize = 2000;
     let dir = tempfile::tempdir().unwrap();
     let server = ServerProcess::start(dir.path(), FAST).await;
