@@ -347,3 +347,33 @@ async fn two_servers_cannot_share_a_data_directory() {
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn a_resume_from_before_retention_says_not_recovered() {
+    let app = spawn_app_with(|c| c.history_cap = 5).await;
+    let mut a = app.client().await;
+    let epoch = a.join("kept", "ann").await["epoch"].clone();
+    for i in 1..=8 {
+        a.publish("kept", "x", &format!("c{i}")).await;
+    }
+    // Seqs 1-3 were dropped by the cap: a resume from 2 would have a gap.
+    let mut b = app.client().await;
+    b.send(json!({"type":"join","room":"kept","name":"bob","since":2,"epoch":epoch}))
+        .await;
+    let j = b.recv_type("joined").await;
+    assert_eq!(j["recovered"], false);
+    b.assert_only_pong().await;
+    // From 3 on, everything is still there.
+    let mut c = app.client().await;
+    c.send(json!({"type":"join","room":"kept","name":"cat","since":3,"epoch":epoch}))
+        .await;
+    assert_eq!(c.recv_type("joined").await["recovered"], true);
+    for s in 4..=8 {
+        assert_eq!(seq(&c.recv_type("message").await), s);
+    }
+    // History starts at the oldest kept message.
+    c.send(json!({"type":"history","room":"kept"})).await;
+    let h = c.recv_type("history").await;
+    assert_eq!(h["messages"][0]["seq"], 4);
+    assert_eq!(h["has_more"], false);
+}
