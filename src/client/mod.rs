@@ -6,7 +6,9 @@
 //!   drives a `web_sys::WebSocket` with reconnects ([`socket`]); on the server it is inert,
 //!   since server rendering never opens sockets.
 //! - [`storage`]: the name kept in localStorage.
+//! - [`clock`]: message times as people read them.
 
+pub mod clock;
 pub mod timeline;
 
 #[cfg(feature = "hydrate")]
@@ -28,6 +30,8 @@ pub enum ConnStatus {
         /// Seconds until the next attempt.
         in_secs: u32,
     },
+    /// The browser has no network; reconnects as soon as it has.
+    Offline,
 }
 
 impl ConnStatus {
@@ -38,6 +42,7 @@ impl ConnStatus {
             Self::Connected => "Live".into(),
             Self::Reconnecting { in_secs: 0 } => "Reconnecting…".into(),
             Self::Reconnecting { in_secs } => format!("Reconnecting in {in_secs}s"),
+            Self::Offline => "Offline".into(),
         }
     }
 
@@ -47,6 +52,7 @@ impl ConnStatus {
             Self::Connecting => "connecting",
             Self::Connected => "connected",
             Self::Reconnecting { .. } => "reconnecting",
+            Self::Offline => "offline",
         }
     }
 }
@@ -174,24 +180,4 @@ pub mod storage {
         #[cfg(not(feature = "hydrate"))]
         let _ = name;
     }
-}
-
-/// Local wall-clock time `HH:MM` for a message timestamp (UTC on the server, which does
-/// not know the reader's time zone).
-pub fn clock(ts_ms: u64) -> String {
-    #[cfg(feature = "hydrate")]
-    {
-        let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ts_ms as f64));
-        format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        clock_utc(ts_ms)
-    }
-}
-
-/// `HH:MM UTC` for a message timestamp: what the server renders, the same everywhere.
-pub fn clock_utc(ts_ms: u64) -> String {
-    let mins = ts_ms / 60_000;
-    format!("{:02}:{:02} UTC", (mins / 60) % 24, mins % 60)
 }

@@ -46,7 +46,24 @@ struct Driver {
     refusals: u32,
     /// Handlers of the current socket; dropping them with it would invalidate them.
     handlers: Vec<Closure<dyn FnMut(JsValue)>>,
+    /// The browser says there is no network: no attempts until it says there is again.
+    offline: bool,
+    /// The pending reconnect timer, cancelled when something better comes (network back,
+    /// tab visible again).
+    reconnect_timer: Option<i32>,
+    /// A liveness ping is out (after the tab came back): no pong in time means the socket
+    /// died while the machine slept, though it still looks open.
+    awaiting_pong: bool,
+    /// Listeners on the window and document (network, visibility), removed at close.
+    page_listeners: Vec<PageListener>,
 }
+
+/// A listener on the window or document: where, which event, and the closure to keep alive.
+type PageListener = (
+    web_sys::EventTarget,
+    &'static str,
+    Closure<dyn FnMut(JsValue)>,
+);
 
 thread_local! {
     static DRIVERS: RefCell<HashMap<u64, Rc<RefCell<Driver>>>> = RefCell::new(HashMap::new());
@@ -76,10 +93,135 @@ pub(super) fn open(room: RoomName, name: UserName, view: RoomView, epoch: Option
         retry_scheduled: false,
         refusals: 0,
         handlers: Vec::new(),
+        offline: false,
+        reconnect_timer: None,
+        awaiting_pong: false,
+        page_listeners: Vec::new(),
     }));
-    DRIVERS.with(|m| m.borrow_mut().insert(id, d));
+    DRIVERS.with(|m| m.borrow_mut().insert(id, d.clone()));
+    d.borrow_mut().page_listeners = listen_to_page(id);
     connect(id);
     id
+}
+
+/// How long a liveness ping may go unanswered before the socket is taken for dead.
+const PONG_DEADLINE_MS: i32 = 4_000;
+
+/// Reacts to the page's surroundings: the network going and coming back, and the tab
+/// becoming visible again (after being hidden, or the laptop waking up).
+fn listen_to_page(id: u64) -> Vec<PageListener> {
+    let Some(window) = web_sys::window() else {
+        return Vec::new();
+    };
+    let Some(document) = window.document() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut listen =
+        |target: web_sys::EventTarget, event: &'static str, f: Closure<dyn FnMut(JsValue)>| {
+            let _ = target.add_event_listener_with_callback(event, f.as_ref().unchecked_ref());
+            out.push((target, event, f));
+        };
+    listen(
+        window.clone().into(),
+        "offline",
+        Closure::new(move |_| went_offline(id)),
+    );
+    listen(
+        window.clone().into(),
+        "online",
+        Closure::new(move |_| wake(id)),
+    );
+    let doc = document.clone();
+    listen(
+        document.into(),
+        "visibilitychange",
+        Closure::new(move |_| {
+            if doc.visibility_state() == web_sys::VisibilityState::Visible {
+                wake(id);
+            }
+        }),
+    );
+    out
+}
+
+fn browser_online() -> bool {
+    web_sys::window().is_none_or(|w| w.navigator().on_line())
+}
+
+fn cancel_timer(handle: &mut Option<i32>) {
+    if let (Some(h), Some(w)) = (handle.take(), web_sys::window()) {
+        w.clear_timeout_with_handle(h);
+    }
+}
+
+/// The network is gone: drop the socket now and say so, instead of waiting for it to
+/// time out while the badge still says "Live".
+fn went_offline(id: u64) {
+    let Some(d) = driver(id) else { return };
+    let mut d = d.borrow_mut();
+    d.offline = true;
+    cancel_timer(&mut d.reconnect_timer);
+    if let Some(ws) = d.ws.take() {
+        unhook(&ws);
+        let _ = ws.close();
+    }
+    d.handlers.clear();
+    d.view.status.set(ConnStatus::Offline);
+}
+
+/// The network is back or the tab is visible again: reconnect at once if the socket is
+/// gone, or check that an open-looking one still answers.
+fn wake(id: u64) {
+    let Some(d) = driver(id) else { return };
+    let mut dm = d.borrow_mut();
+    if dm.closed || !browser_online() {
+        return;
+    }
+    dm.offline = false;
+    match dm.ws.as_ref().map(|ws| ws.ready_state()) {
+        None => {
+            cancel_timer(&mut dm.reconnect_timer);
+            dm.attempt = 0;
+            drop(dm);
+            connect(id);
+        }
+        Some(WebSocket::OPEN) if !dm.awaiting_pong => {
+            dm.awaiting_pong = true;
+            dm.send(&ClientFrame::Ping);
+            drop(dm);
+            let check = Closure::once_into_js(move || {
+                let Some(d) = driver(id) else { return };
+                let dead = d.borrow().awaiting_pong;
+                if dead {
+                    drop_dead_socket(id);
+                }
+            });
+            if let Some(w) = web_sys::window() {
+                let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
+                    check.unchecked_ref(),
+                    PONG_DEADLINE_MS,
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Gives up on a socket that stopped answering and connects again right away.
+fn drop_dead_socket(id: u64) {
+    let Some(d) = driver(id) else { return };
+    {
+        let mut d = d.borrow_mut();
+        d.awaiting_pong = false;
+        if let Some(ws) = d.ws.take() {
+            unhook(&ws);
+            let _ = ws.close();
+        }
+        d.handlers.clear();
+        d.attempt = 0;
+    }
+    connect(id);
 }
 
 pub(super) fn send(id: u64, body: Body) {
@@ -116,11 +258,15 @@ pub(super) fn close(id: u64) {
     if let Some(d) = DRIVERS.with(|m| m.borrow_mut().remove(&id)) {
         let mut d = d.borrow_mut();
         d.closed = true;
+        cancel_timer(&mut d.reconnect_timer);
         if let Some(ws) = d.ws.take() {
             unhook(&ws);
             let _ = ws.close();
         }
         d.handlers.clear();
+        for (target, event, f) in d.page_listeners.drain(..) {
+            let _ = target.remove_event_listener_with_callback(event, f.as_ref().unchecked_ref());
+        }
     }
 }
 
@@ -160,6 +306,20 @@ impl Driver {
 
 fn connect(id: u64) {
     let Some(d) = driver(id) else { return };
+    {
+        let mut d = d.borrow_mut();
+        d.reconnect_timer = None;
+        d.awaiting_pong = false;
+        if d.closed {
+            return;
+        }
+        if !browser_online() {
+            // Nothing to try until the browser fires `online`.
+            d.offline = true;
+            d.view.status.set(ConnStatus::Offline);
+            return;
+        }
+    }
     let Some(url) = socket_url() else { return };
     let ws = match WebSocket::new(&url) {
         Ok(ws) => ws,
@@ -213,6 +373,10 @@ fn on_closed(id: u64) {
         if let Some(ws) = d.ws.take() {
             unhook(&ws);
         }
+        if d.offline {
+            d.view.status.set(ConnStatus::Offline);
+            return;
+        }
     }
     schedule_reconnect(id);
 }
@@ -231,10 +395,13 @@ fn schedule_reconnect(id: u64) {
     };
     let retry = Closure::once_into_js(move || connect(id));
     if let Some(w) = web_sys::window() {
-        let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
-            retry.unchecked_ref(),
-            delay as i32,
-        );
+        let handle = w
+            .set_timeout_with_callback_and_timeout_and_arguments_0(
+                retry.unchecked_ref(),
+                delay as i32,
+            )
+            .ok();
+        d.borrow_mut().reconnect_timer = handle;
     }
 }
 
@@ -338,7 +505,8 @@ fn on_text(id: u64, text: &str) {
                 (false, _) => view.notice.set(Some(message)),
             }
         }
-        ServerFrame::Left { .. } | ServerFrame::Pong => {}
+        ServerFrame::Pong => d.awaiting_pong = false,
+        ServerFrame::Left { .. } => {}
     }
 }
 

@@ -1,13 +1,80 @@
-//! `/`: pick a name and a room.
+//! `/`: pick a name and a room, or join one of the rooms people are in now.
 
 use crate::client::storage;
 use crate::protocol::{RoomName, UserName};
 use crate::ui::NameInput;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
+use serde::{Deserialize, Serialize};
 
 /// Rooms offered to someone who does not know where to go.
 const SUGGESTED: [&str; 4] = ["general", "random", "help", "danmaku"];
+
+/// How often the lobby's room list is refreshed while the page is open.
+const REFRESH_MS: u64 = 3_000;
+
+/// A room with people in it, for the lobby.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActiveRoom {
+    /// The room.
+    pub room: RoomName,
+    /// Open connections in it.
+    pub online: u32,
+}
+
+/// Rooms with people in them on this server, busiest first (at most 50).
+#[server]
+pub async fn active_rooms() -> Result<Vec<ActiveRoom>, ServerFnError> {
+    use crate::server::http::AppState;
+    let state = expect_context::<AppState>();
+    Ok(state
+        .hub
+        .room_counts()
+        .into_iter()
+        .take(50)
+        .map(|(room, online)| ActiveRoom { room, online })
+        .collect())
+}
+
+/// The list of active rooms: rendered on the server, then refreshed every few seconds.
+#[component]
+fn ActiveRooms() -> impl IntoView {
+    let rooms = Resource::new(|| (), |_| active_rooms());
+    // Effects run only in the browser: poll while the page is open.
+    Effect::new(move |_| {
+        if let Ok(h) = set_interval_with_handle(
+            move || rooms.refetch(),
+            std::time::Duration::from_millis(REFRESH_MS),
+        ) {
+            on_cleanup(move || h.clear());
+        }
+    });
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let list = rooms.await.unwrap_or_default();
+                (!list.is_empty()).then(|| view! {
+                    <section class="active" aria-label="Active rooms">
+                        <h2>"Active now"</h2>
+                        <ul>
+                            {list.into_iter().map(|r| {
+                                let label = match r.online { 1 => "1 online".to_string(), n => format!("{n} online") };
+                                view! {
+                                    <li>
+                                        <a href=format!("/r/{}", r.room)>
+                                            <span class="active-name">"#"{r.room.to_string()}</span>
+                                            <span class="active-count">{label}</span>
+                                        </a>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    </section>
+                })
+            })}
+        </Transition>
+    }
+}
 
 /// The lobby. Its form works without JavaScript too (`GET /join?room=…`).
 #[component]
@@ -60,6 +127,7 @@ pub fn Lobby() -> impl IntoView {
                     <p class="form-error" role="alert">{move || error.get()}</p>
                     <button type="submit" class="primary">"Join room"</button>
                 </form>
+                <ActiveRooms/>
                 <nav class="suggested" aria-label="Suggested rooms">
                     <span>"Or jump into "</span>
                     {SUGGESTED

@@ -42,7 +42,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 // work (the live badge and count, the composer). In the head, outside hydration;
                 // `body` outranks main.css, which loads after it.
                 <noscript>
-                    <style>"body .noscript-hint { display: block; } body .status, body .online, body .composer { display: none; }"</style>
+                    <style>"body .noscript-hint { display: block; } body .status, body .online, body .members, body .composer { display: none; }"</style>
                 </noscript>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
@@ -64,7 +64,7 @@ pub fn App() -> impl IntoView {
         <Title text="Chorus"/>
         <Router>
             <Routes fallback=|| view! { <NotFound/> }>
-                <Route path=path!("/") view=lobby::Lobby/>
+                <Route path=path!("/") view=lobby::Lobby ssr=SsrMode::Async/>
                 <Route path=path!("/r/:room") view=room::RoomPage ssr=SsrMode::Async/>
             </Routes>
         </Router>

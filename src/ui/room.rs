@@ -1,7 +1,8 @@
 //! `/r/{room}`: the live room. Server-rendered with its newest messages, then hydrated;
 //! the browser socket ([`crate::client::RoomClient`]) continues the list from there.
 
-use crate::client::{clock, clock_utc, storage, Line, LineState, RoomClient, RoomView};
+use crate::client::clock::{clock, clock_utc, now_ms};
+use crate::client::{storage, Line, LineState, RoomClient, RoomView};
 use crate::protocol::{Body, MessagesPage, RoomName, UserName};
 use crate::ui::snapshot::room_page;
 use crate::ui::NameInput;
@@ -95,13 +96,17 @@ fn Room(room: RoomName, first: Option<MessagesPage>) -> impl IntoView {
     }
     let current = move || *client.lock().unwrap_or_else(|p| p.into_inner());
     let title = format!("#{room} · Chorus");
+    // Whether the list follows new messages; sending one of your own brings you back down.
+    let follow = RwSignal::new(true);
 
     view! {
         <Title text=title/>
-        <div class="room">
+        // Presence is only as fresh as the connection: dimmed while not live.
+        <div class=move || format!("room conn-{}", view_state.status.get().class())>
             <RoomHeader room=room.clone() view_state/>
             <p class="noscript-hint">"JavaScript is off: this is the room as it was when the page loaded. Reload to see newer messages; to take part, turn JavaScript on."</p>
-            <MessageList view_state load_older=Callback::new({
+            <Members view_state/>
+            <MessageList view_state follow load_older=Callback::new({
                 let current = current.clone();
                 move |_| if let Some(c) = current() { c.load_older() }
             })/>
@@ -112,7 +117,10 @@ fn Room(room: RoomName, first: Option<MessagesPage>) -> impl IntoView {
                     Some(n) => view! {
                         <Composer name=n on_send=Callback::new({
                             let current = current.clone();
-                            move |body: Body| if let Some(c) = current() { c.send(body) }
+                            move |body: Body| if let Some(c) = current() {
+                                follow.set(true);
+                                c.send(body)
+                            }
                         })/>
                     }.into_any(),
                     None => view! { <NamePrompt name/> }.into_any(),
@@ -145,40 +153,97 @@ fn RoomHeader(room: RoomName, view_state: RoomView) -> impl IntoView {
     .into_any()
 }
 
-/// The scrolling list. Sticks to the bottom while the reader is at the bottom.
+/// Who is here: each distinct name once, however many tabs it has open.
 #[component]
-fn MessageList(view_state: RoomView, load_older: Callback<()>) -> impl IntoView {
+fn Members(view_state: RoomView) -> impl IntoView {
+    view! {
+        <ul class="members" aria-label="People here">
+            <For
+                each=move || view_state.members.get()
+                key=|name: &String| name.clone()
+                children=move |name: String| view! { <li class="member">{name}</li> }
+            />
+        </ul>
+    }
+}
+
+/// The scrolling list. Follows new messages while the reader is at the bottom; scrolled
+/// up, it stays put and counts what arrived in a "new messages" pill. Loading older
+/// messages keeps the rows in view where they were.
+#[component]
+fn MessageList(
+    view_state: RoomView,
+    follow: RwSignal<bool>,
+    load_older: Callback<()>,
+) -> impl IntoView {
     let list = NodeRef::<leptos::html::Ol>::new();
-    let at_bottom = RwSignal::new(true);
-    Effect::new(move |_| {
-        view_state.timeline.track();
-        if at_bottom.get_untracked() {
-            if let Some(el) = list.get() {
-                el.set_scroll_top(el.scroll_height());
-            }
+    let unseen = RwSignal::new(0usize);
+    // (rows, scroll height, oldest seq) after the last change.
+    let last = StoredValue::new((0usize, 0i32, None::<u64>));
+    let to_bottom = move || {
+        if let Some(el) = list.get_untracked() {
+            el.set_scroll_top(el.scroll_height());
         }
+        follow.set(true);
+        unseen.set(0);
+    };
+    Effect::new(move |_| {
+        let (rows, first) = view_state
+            .timeline
+            .with(|t| (t.lines().len(), t.first_seq()));
+        let following = follow.get();
+        let Some(el) = list.get() else { return };
+        let (prev_rows, prev_height, prev_first) = last.get_value();
+        if following {
+            el.set_scroll_top(el.scroll_height());
+        } else if prev_first.is_some() && first < prev_first {
+            // Older rows went in above: keep what the reader looks at where it was.
+            el.set_scroll_top(el.scroll_top() + el.scroll_height() - prev_height);
+        } else if rows > prev_rows {
+            unseen.update(|n| *n += rows - prev_rows);
+        }
+        last.set_value((rows, el.scroll_height(), first));
     });
     let on_scroll = move |_| {
-        if let Some(el) = list.get() {
-            at_bottom.set(el.scroll_height() - el.scroll_top() - el.client_height() < 40);
+        if let Some(el) = list.get_untracked() {
+            let bottom = el.scroll_height() - el.scroll_top() - el.client_height() < 40;
+            if bottom != follow.get_untracked() {
+                follow.set(bottom);
+            }
+            if bottom {
+                unseen.set(0);
+            }
         }
     };
     view! {
-        <ol class="messages" node_ref=list on:scroll=on_scroll aria-live="polite" aria-label="Messages">
-            <Show when=move || view_state.has_more.get()>
-                <li class="older">
-                    <button type="button" on:click=move |_| load_older.run(())>"Load older messages"</button>
-                </li>
+        <div class="list-wrap">
+            <ol class="messages" node_ref=list on:scroll=on_scroll aria-live="polite" aria-label="Messages">
+                <Show when=move || view_state.has_more.get()>
+                    <li class="older">
+                        <button type="button" on:click=move |_| {
+                            follow.set(false);
+                            load_older.run(())
+                        }>"Load older messages"</button>
+                    </li>
+                </Show>
+                <Show when=move || view_state.timeline.with(|t| t.lines().is_empty())>
+                    <li class="empty">"No messages yet. Say hello!"</li>
+                </Show>
+                <For
+                    each=move || view_state.timeline.with(|t| t.lines().to_vec())
+                    key=|line: &Line| line.key()
+                    children=move |line: Line| view! { <MessageRow line/> }
+                />
+            </ol>
+            <Show when=move || { unseen.get() > 0 }>
+                <button type="button" class="new-pill" on:click=move |_| to_bottom()>
+                    {move || match unseen.get() {
+                        1 => "1 new message ↓".to_string(),
+                        n => format!("{n} new messages ↓"),
+                    }}
+                </button>
             </Show>
-            <Show when=move || view_state.timeline.with(|t| t.lines().is_empty())>
-                <li class="empty">"No messages yet. Say hello!"</li>
-            </Show>
-            <For
-                each=move || view_state.timeline.with(|t| t.lines().to_vec())
-                key=|line: &Line| line.key()
-                children=move |line: Line| view! { <MessageRow line/> }
-            />
-        </ol>
+        </div>
     }
     .into_any()
 }
@@ -200,7 +265,7 @@ fn MessageRow(line: Line) -> impl IntoView {
     // The server renders UTC (it does not know the reader's zone); the browser switches
     // to local time once hydrated.
     let ts = line.ts;
-    let time = RwSignal::new(clock_utc(ts));
+    let time = RwSignal::new(clock_utc(ts, now_ms()));
     Effect::new(move |_| time.set(clock(ts)));
     view! {
         <li class=format!("msg {state_class}") data-seq=line.seq.map(|s| s.to_string())>
