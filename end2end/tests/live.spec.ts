@@ -176,6 +176,21 @@ test.describe("server restart", () => {
     await ann.close();
     await bob.close();
   });
+
+  test("a tab that becomes visible again reconnects at once, not after its backoff", async ({ browser }) => {
+    const room = uniqueRoom("wake");
+    const ann = await person(browser, "Ann");
+    const a = await enter(ann, `${server.url}/r/${room}`);
+    await server.stop("SIGTERM");
+    // Let the backoff grow: the next attempt is at least 6 s away.
+    await expect(a.getByTestId("status")).toHaveText(/Reconnecting in ([6-9]|1\d)s/, { timeout: 40_000 });
+    await server.start();
+    // What the browser fires when the tab is shown again or the laptop wakes up.
+    await a.evaluate(() => document.dispatchEvent(new Event("visibilitychange")));
+    await expect(a.getByTestId("status")).toHaveText("Live", { timeout: 3_000 });
+    await send(a, "back at once");
+    await ann.close();
+  });
 });
 
 test("reading: stays put when scrolled up, counts new messages, wraps long words, never renders HTML", async ({ browser }) => {
