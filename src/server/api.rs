@@ -1,21 +1,111 @@
-//! The HTTP API under `/api/rooms`: history as JSON for servers, bots and scripts.
+//! The HTTP API under `/api/rooms`: history as JSON, and publishing for servers, bots and
+//! scripts (notifications, quotes) with an API key.
 //!
 //! Errors use the WebSocket protocol's codes and shape (`{"type":"error","code",
 //! "message",...}`) with a matching HTTP status, so a client handles one set of codes.
+//! Two codes exist only here: `unauthorized` (401, a missing or wrong key) and
+//! `not_found` (404, publishing is off because no key is configured).
 
-use crate::protocol::{HistoryLimit, ProtocolError, RoomName};
+use crate::protocol::{Body, ClientId, HistoryLimit, ProtocolError, RoomName, UserName};
 use crate::server::http::AppState;
 use crate::server::refusal::Refusal;
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
+use serde_json::{json, Value};
 
 /// The API's routes.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/rooms/{room}/messages", get(messages))
+    Router::new().route("/api/rooms/{room}/messages", get(messages).post(publish))
+}
+
+/// An error only the HTTP API has.
+fn http_error(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        Json(json!({"type": "error", "code": code, "message": message})),
+    )
+        .into_response()
+}
+
+/// Compares without an early exit, so the time taken says nothing about the key.
+fn same_key(given: &[u8], key: &[u8]) -> bool {
+    given.len() == key.len() && given.iter().zip(key).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+}
+
+/// A string field of the JSON body, parsed by `parse`; absent or not a string is `err`.
+fn field<T>(
+    body: &Value,
+    name: &str,
+    parse: fn(&str) -> Result<T, ProtocolError>,
+    err: ProtocolError,
+) -> Result<T, ProtocolError> {
+    body.get(name)
+        .and_then(Value::as_str)
+        .ok_or(err)
+        .and_then(parse)
+}
+
+/// `POST /api/rooms/{room}/messages` with `Authorization: Bearer <key>` and
+/// `{"name","body","client_id"}`: publishes as a socket would (same validation, in the
+/// contract's order; same idempotency; the answer comes after the commit) and answers
+/// `{"seq"}` (`"duplicate": true` when the client_id was stored before).
+async fn publish(
+    State(state): State<AppState>,
+    Path(room): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(key) = state.api_key.as_deref() else {
+        return http_error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "publishing over HTTP is off: start the server with --api-key",
+        );
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    if !given.is_some_and(|g| same_key(g.as_bytes(), key.as_bytes())) {
+        let mut resp = http_error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "send the API key as `Authorization: Bearer <key>`",
+        );
+        resp.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer"),
+        );
+        return resp;
+    }
+    let published = async {
+        let room = RoomName::parse(&room).map_err(|_| ProtocolError::InvalidRoom)?;
+        let body: Value = serde_json::from_slice(&body)
+            .ok()
+            .filter(Value::is_object)
+            .ok_or(ProtocolError::BadFrame("the body must be a JSON object"))?;
+        let name = field(&body, "name", UserName::parse, ProtocolError::InvalidName)?;
+        let text = field(&body, "body", Body::parse, ProtocolError::InvalidBody)?;
+        let client_id = field(
+            &body,
+            "client_id",
+            ClientId::parse,
+            ProtocolError::InvalidClientId,
+        )?;
+        Ok::<_, Refusal>(state.hub.publish(room, name, text, client_id).await?)
+    }
+    .await;
+    match published {
+        Ok(p) if p.duplicate => Json(json!({"seq": p.seq, "duplicate": true})).into_response(),
+        Ok(p) => (StatusCode::CREATED, Json(json!({"seq": p.seq}))).into_response(),
+        Err(refusal) => refuse(refusal),
+    }
 }
 
 /// Query of `GET /api/rooms/{room}/messages`. Taken as text and parsed here, so a bad

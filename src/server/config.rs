@@ -67,6 +67,21 @@ pub struct Config {
     #[arg(long, env = "CHORUS_STORE_BUSY_TIMEOUT", default_value = "5s", value_parser = duration)]
     pub store_busy_timeout: Duration,
 
+    /// Origins (scheme://host[:port]) whose pages may open sockets besides the server's
+    /// own, comma-separated; `*` allows any
+    #[arg(long, env = "CHORUS_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// Open WebSocket connections allowed per client IP address (more are refused with 429)
+    #[arg(long, env = "CHORUS_MAX_CONNS_PER_IP", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_conns_per_ip: u32,
+
+    /// Key for `POST /api/rooms/{room}/messages` (sent as `Authorization: Bearer <key>`);
+    /// publishing over HTTP is off without one
+    #[arg(long, env = "CHORUS_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+
     /// Seconds between server pings
     #[arg(long, env = "CHORUS_PING_SECS", default_value_t = 20,
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -120,6 +135,18 @@ impl Config {
                 "--idle-timeout-secs ({}) must be greater than --ping-secs ({})",
                 self.idle_timeout_secs, self.ping_secs
             ));
+        }
+        if let Some(bad) = self
+            .allowed_origins
+            .iter()
+            .find(|o| o.as_str() != "*" && !o.contains("://"))
+        {
+            return Err(format!(
+                "--allowed-origins: {bad:?} is not an origin like https://example.com (or *)"
+            ));
+        }
+        if self.api_key.as_ref().is_some_and(|k| k.trim().len() < 16) {
+            return Err("--api-key must be at least 16 characters".into());
         }
         Ok(())
     }

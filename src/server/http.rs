@@ -2,13 +2,16 @@
 //! and small endpoints.
 
 use crate::protocol::{RoomName, MAX_FRAME_BYTES};
+use crate::server::conn_limit::ConnLimit;
 use crate::server::hub::Hub;
+use crate::server::origin::origin_allowed;
 use crate::server::session::{self, SessionConfig};
 use crate::server::shutdown::Shutdown;
 use crate::ui::{shell, App};
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, FromRef, Query, State};
-use axum::http::StatusCode;
+use axum::http::header::{HOST, ORIGIN};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
@@ -30,6 +33,12 @@ pub struct AppState {
     pub session: Arc<SessionConfig>,
     /// Tells sessions to close when the server stops.
     pub shutdown: Shutdown,
+    /// Origins allowed to open sockets besides the page's own.
+    pub allowed_origins: Arc<Vec<String>>,
+    /// Open sockets per client address.
+    pub conn_limit: ConnLimit,
+    /// The key for `POST /api/rooms/{room}/messages`; publishing over HTTP is off without.
+    pub api_key: Option<Arc<str>>,
 }
 
 /// All routes of the server.
@@ -49,15 +58,40 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// `GET /ws`: checks the `Origin` (403) and the per-address limit (429), then upgrades.
 async fn ws_upgrade(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
 ) -> Response {
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    if !origin_allowed(text(ORIGIN), text(HOST), &state.allowed_origins) {
+        tracing::info!(%peer, origin = ?text(ORIGIN), "cross-origin upgrade refused");
+        return (
+            StatusCode::FORBIDDEN,
+            "this origin may not open a socket here",
+        )
+            .into_response();
+    }
+    let Some(permit) = state.conn_limit.acquire(peer.ip()) else {
+        tracing::info!(%peer, "per-address connection limit reached");
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many open connections from this address",
+        )
+            .into_response();
+    };
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| {
-            session::run(socket, state.hub, state.session, peer, state.shutdown)
+        .on_upgrade(move |socket| async move {
+            // Held for the connection's life; its place is given back when it ends.
+            let _permit = permit;
+            session::run(socket, state.hub, state.session, peer, state.shutdown).await
         })
 }
 

@@ -9,12 +9,16 @@
 //! - [`store`]: room history behind the `Store` trait.
 //! - [`refusal`]: every refusal and its protocol error code, in one place.
 //! - [`rate_limit`]: the per-connection token bucket.
+//! - [`conn_limit`]: open sockets per client address.
+//! - [`origin`]: the upgrade's `Origin` check.
 //! - [`shutdown`]: the stop signal sessions listen to.
 
 pub mod api;
 pub mod config;
+pub mod conn_limit;
 pub mod http;
 pub mod hub;
+pub mod origin;
 pub mod rate_limit;
 pub mod refusal;
 pub mod session;

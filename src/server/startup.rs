@@ -3,6 +3,7 @@
 
 use crate::server::config::StoreKind;
 use crate::server::config::{site_options, Config, SiteConfigError};
+use crate::server::conn_limit::ConnLimit;
 use crate::server::http::{router, AppState};
 use crate::server::hub::Hub;
 use crate::server::session::SessionConfig;
@@ -101,6 +102,9 @@ impl Application {
                 idle_timeout: config.idle_timeout(),
             }),
             shutdown,
+            allowed_origins: Arc::new(config.allowed_origins.clone()),
+            conn_limit: ConnLimit::new(config.max_conns_per_ip),
+            api_key: config.api_key.as_deref().map(Arc::from),
         };
         Ok(Self {
             listener,

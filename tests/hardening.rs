@@ -1,0 +1,160 @@
+//! What the open internet sends: foreign pages, one address opening too many sockets,
+//! servers publishing over HTTP with and without the key. Over real sockets.
+
+mod common;
+
+use common::{http, spawn_app, spawn_app_with, Client, WAIT};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Error as WsError;
+
+/// Tries an upgrade with this `Origin`: Ok, or the HTTP status it was refused with.
+async fn upgrade_with_origin(addr: std::net::SocketAddr, origin: Option<&str>) -> Result<(), u16> {
+    let mut req = format!("ws://{addr}/ws").into_client_request().unwrap();
+    if let Some(o) = origin {
+        req.headers_mut().insert("Origin", o.parse().unwrap());
+    }
+    match tokio_tungstenite::connect_async(req).await {
+        Ok(_) => Ok(()),
+        Err(WsError::Http(resp)) => Err(resp.status().as_u16()),
+        Err(e) => panic!("unexpected error {e}"),
+    }
+}
+
+#[tokio::test]
+async fn a_foreign_origin_is_refused_with_403() {
+    let app = spawn_app_with(|c| c.allowed_origins = vec!["https://partner.example".into()]).await;
+    let own = format!("http://{}", app.addr);
+    assert_eq!(
+        upgrade_with_origin(app.addr, None).await,
+        Ok(()),
+        "no Origin: not a browser"
+    );
+    assert_eq!(
+        upgrade_with_origin(app.addr, Some(&own)).await,
+        Ok(()),
+        "the page's own"
+    );
+    assert_eq!(
+        upgrade_with_origin(app.addr, Some("https://partner.example")).await,
+        Ok(()),
+        "allow-listed"
+    );
+    assert_eq!(
+        upgrade_with_origin(app.addr, Some("https://evil.example")).await,
+        Err(403)
+    );
+    assert_eq!(upgrade_with_origin(app.addr, Some("null")).await, Err(403));
+    // The server goes on serving everyone else.
+    let mut c = app.client().await;
+    assert_eq!(c.join("r", "ann").await["type"], "joined");
+}
+
+#[tokio::test]
+async fn one_address_cannot_take_every_socket() {
+    let app = spawn_app_with(|c| c.max_conns_per_ip = 3).await;
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        open.push(app.client().await);
+    }
+    assert_eq!(upgrade_with_origin(app.addr, None).await, Err(429));
+    // The open ones keep working.
+    open[0].assert_only_pong().await;
+    // A closed one gives its place back.
+    drop(open.pop());
+    tokio::time::timeout(WAIT, async {
+        loop {
+            if upgrade_with_origin(app.addr, None).await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("a place frees up");
+}
+
+const KEY: &str = "test-key-0123456789abcdef";
+
+async fn post(app: &common::TestApp, room: &str, auth: Option<&str>, body: &str) -> (u16, Value) {
+    let header = auth.map(|k| format!("Bearer {k}"));
+    let mut headers = vec![("Content-Type", "application/json")];
+    if let Some(h) = header.as_deref() {
+        headers.push(("Authorization", h));
+    }
+    let (status, text) = http(
+        app.addr,
+        "POST",
+        &format!("/api/rooms/{room}/messages"),
+        &headers,
+        body,
+    )
+    .await;
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn publishing_over_http_needs_the_key_and_behaves_like_a_socket() {
+    let app = spawn_app_with(|c| c.api_key = Some(KEY.into())).await;
+    let mut member = app.client().await;
+    member.join("quotes", "reader").await;
+    let msg = json!({"name":"ticker","body":"ACME 101.5 ▲","client_id":"q-1"}).to_string();
+
+    let (status, err) = post(&app, "quotes", None, &msg).await;
+    assert_eq!((status, err["code"].as_str()), (401, Some("unauthorized")));
+    let (status, _) = post(&app, "quotes", Some("wrong-key-wrong-key-wrong"), &msg).await;
+    assert_eq!(status, 401);
+
+    let (status, ok) = post(&app, "quotes", Some(KEY), &msg).await;
+    assert_eq!(status, 201, "{ok}");
+    assert_eq!(ok, json!({"seq": 1}));
+    let m = member.recv_type("message").await;
+    assert_eq!(
+        (m["from"].as_str(), m["body"].as_str(), m["seq"].as_u64()),
+        (Some("ticker"), Some("ACME 101.5 ▲"), Some(1))
+    );
+
+    // A retry is answered with the original seq and broadcasts nothing.
+    let (status, again) = post(&app, "quotes", Some(KEY), &msg).await;
+    assert_eq!((status, again), (200, json!({"seq": 1, "duplicate": true})));
+    member.assert_only_pong().await;
+
+    // Validation in the contract's order, with its codes.
+    for (room, body, code) in [
+        ("bad room", msg.as_str(), "invalid_room"),
+        ("quotes", "not json", "bad_frame"),
+        ("quotes", "[1]", "bad_frame"),
+        (
+            "quotes",
+            r#"{"name":"","body":"","client_id":"!"}"#,
+            "invalid_name",
+        ),
+        (
+            "quotes",
+            r#"{"name":"t","body":"   ","client_id":"!"}"#,
+            "invalid_body",
+        ),
+        (
+            "quotes",
+            r#"{"name":"t","body":"x","client_id":"!"}"#,
+            "invalid_client_id",
+        ),
+    ] {
+        let room = room.replace(' ', "%20");
+        let (status, err) = post(&app, &room, Some(KEY), body).await;
+        assert_eq!((status, err["code"].as_str()), (400, Some(code)), "{body}");
+    }
+    member.assert_only_pong().await;
+    let (_, page) = common::http_get(app.addr, "/api/rooms/quotes/messages").await;
+    let page: Value = serde_json::from_str(&page).unwrap();
+    assert_eq!(page["last_seq"], 1, "nothing else was stored");
+}
+
+#[tokio::test]
+async fn publishing_over_http_is_off_without_a_key() {
+    let app = spawn_app().await;
+    let body = json!({"name":"t","body":"x","client_id":"c"}).to_string();
+    let (status, err) = post(&app, "r", Some(KEY), &body).await;
+    assert_eq!((status, err["code"].as_str()), (404, Some("not_found")));
+    let _ = Client::connect(app.addr).await;
+}
