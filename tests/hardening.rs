@@ -158,3 +158,36 @@ async fn publishing_over_http_is_off_without_a_key() {
     assert_eq!((status, err["code"].as_str()), (404, Some("not_found")));
     let _ = Client::connect(app.addr).await;
 }
+
+#[tokio::test]
+async fn pages_carry_security_headers_and_a_nonce_csp() {
+    let app = spawn_app().await;
+    let (status, head, html) = common::http_full(app.addr, "GET", "/r/secure", &[], "").await;
+    assert_eq!(status, 200);
+    assert!(head.contains("x-content-type-options: nosniff"), "{head}");
+    assert!(head.contains("x-frame-options: deny"));
+    let csp = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-security-policy: "))
+        .expect("a CSP header");
+    assert!(csp.contains("frame-ancestors 'none'"));
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|r| r.split('\'').next())
+        .expect("a nonce");
+    // Every inline script of the page carries this response's nonce (the head was
+    // lower-cased by the helper, so compare the body the same way).
+    let html = html.to_ascii_lowercase();
+    let scripts = html.matches("<script").count();
+    assert!(scripts > 0);
+    let with_nonce = html.matches(&format!("nonce=\"{nonce}\"")).count();
+    assert!(with_nonce >= scripts, "{scripts} scripts, {with_nonce} with the nonce");
+    // Another response, another nonce.
+    let (_, head2, _) = common::http_full(app.addr, "GET", "/r/secure", &[], "").await;
+    assert!(!head2.contains(nonce));
+    // The API gets the generic headers too.
+    let (_, head, _) = common::http_full(app.addr, "GET", "/api/rooms/x/messages", &[], "").await;
+    assert!(head.contains("x-content-type-options: nosniff"));
+}

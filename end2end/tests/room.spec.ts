@@ -23,6 +23,13 @@ test("two browsers chat in a room, and history survives a reload", async ({ brow
   await withName(bob, "Bob");
   const a = await ann.newPage();
   const b = await bob.newPage();
+  // The pages run under a strict nonce CSP: nothing may be blocked by it.
+  const blocked: string[] = [];
+  for (const page of [a, b]) {
+    page.on("console", (m) => {
+      if (/Content.Security.Policy/i.test(m.text())) blocked.push(m.text());
+    });
+  }
 
   // Ann has no saved name: the room asks for one.
   await openRoom(a, name);
@@ -61,6 +68,8 @@ test("two browsers chat in a room, and history survives a reload", async ({ brow
   await live(b);
   await expect(b.locator(".msg", { hasText: text })).toHaveCount(1);
   await expect(b.locator(".msg .body")).toHaveText([text, "hi Ann"]);
+
+  expect(blocked).toEqual([]);
 
   // A new member leaves: the count follows.
   await b.close();

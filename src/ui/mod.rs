@@ -28,8 +28,36 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
+/// The page's Content Security Policy. Scripts run only from this origin or with this
+/// response's nonce (leptos_axum makes one per request and puts it on the inline
+/// hydration and resource scripts), WebAssembly may compile, sockets go back to this host,
+/// and no other site may frame the page.
+pub fn content_security_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self' 'nonce-{nonce}'; img-src 'self' data:; connect-src 'self'; \
+         object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// Sends the CSP header with this response's nonce (server rendering only).
+fn send_csp() {
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(resp)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) {
+        if let Ok(value) =
+            axum::http::HeaderValue::from_str(&content_security_policy(&nonce))
+        {
+            resp.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
+}
+
 /// The document: head with hydration scripts, body with the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    send_csp();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -42,7 +70,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 // work (the live badge and count, the composer). In the head, outside hydration;
                 // `body` outranks main.css, which loads after it.
                 <noscript>
-                    <style>"body .noscript-hint { display: block; } body .status, body .online, body .members, body .composer { display: none; }"</style>
+                    <style nonce=leptos::nonce::use_nonce()>"body .noscript-hint { display: block; } body .status, body .online, body .members, body .composer { display: none; }"</style>
                 </noscript>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
