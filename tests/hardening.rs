@@ -183,7 +183,10 @@ async fn pages_carry_security_headers_and_a_nonce_csp() {
     let scripts = html.matches("<script").count();
     assert!(scripts > 0);
     let with_nonce = html.matches(&format!("nonce=\"{nonce}\"")).count();
-    assert!(with_nonce >= scripts, "{scripts} scripts, {with_nonce} with the nonce");
+    assert!(
+        with_nonce >= scripts,
+        "{scripts} scripts, {with_nonce} with the nonce"
+    );
     // Another response, another nonce.
     let (_, head2, _) = common::http_full(app.addr, "GET", "/r/secure", &[], "").await;
     assert!(!head2.contains(nonce));

@@ -48,6 +48,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/ws", get(ws_upgrade))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
         .route("/join", get(join_redirect))
         .merge(crate::server::api::routes())
         .leptos_routes(&state, routes, {
@@ -107,6 +109,30 @@ async fn ws_upgrade(
             let _permit = permit;
             session::run(socket, state.hub, state.session, peer, state.shutdown).await
         })
+}
+
+/// `GET /readyz`: 200 when this server should get traffic — not shutting down, and the
+/// store answers; 503 with the reason otherwise (a load balancer then sends users elsewhere).
+async fn readyz(State(state): State<AppState>) -> Response {
+    if state.shutdown.is_triggered() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
+    }
+    match state.hub.ready().await {
+        Ok(()) => "ready".into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
+    }
+}
+
+/// `GET /metrics`: Prometheus text format.
+async fn metrics_text(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        crate::server::metrics::render(state.hub.room_counts().len()),
+    )
+        .into_response()
 }
 
 #[derive(Deserialize)]

@@ -333,6 +333,7 @@ impl Hub {
             };
             match hub.inner.store.append(draft).await? {
                 Appended::Stored(msg) => {
+                    crate::server::metrics::message_stored();
                     let seq = msg.seq;
                     hub.fan_out(msg);
                     Ok(Published {
@@ -413,6 +414,11 @@ impl Hub {
             messages: page.messages,
             has_more: page.has_more,
         })
+    }
+
+    /// Whether the store can serve now (for `/readyz`).
+    pub async fn ready(&self) -> Result<(), StoreError> {
+        self.inner.store.ready().await
     }
 
     /// Rooms with members, and how many connections are in each (for the lobby).

@@ -4,6 +4,7 @@
 //! - [`startup`]: `Application::build` / `run_until_stopped`.
 //! - [`http`]: routes, the `/ws` upgrade, SSR pages.
 //! - [`api`]: the JSON API under `/api/rooms`.
+//! - [`metrics`]: `/metrics` in Prometheus format, and the names of every metric.
 //! - [`session`]: one task per WebSocket: decode → apply → encode.
 //! - [`hub`]: rooms, members, ordered fan-out of pre-encoded frames.
 //! - [`store`]: room history behind the `Store` trait.
@@ -18,6 +19,7 @@ pub mod config;
 pub mod conn_limit;
 pub mod http;
 pub mod hub;
+pub mod metrics;
 pub mod origin;
 pub mod rate_limit;
 pub mod refusal;

@@ -58,7 +58,9 @@ impl Refusal {
     }
 
     /// The `error` frame for this refusal, about `reference` (a client_id or room).
+    /// Counted in `chorus_refusals_total` here, the one place every refusal passes.
     pub fn to_frame(&self, reference: Option<String>) -> ServerFrame {
+        crate::server::metrics::refused(self.code().as_str());
         ServerFrame::Error {
             code: self.code(),
             message: self.to_string(),

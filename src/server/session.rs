@@ -15,6 +15,7 @@ use crate::protocol::{
     CLOSE_TOO_BIG,
 };
 use crate::server::hub::{ConnHandle, Hub, Outbound, Published};
+use crate::server::metrics;
 use crate::server::rate_limit::TokenBucket;
 use crate::server::refusal::Refusal;
 use crate::server::shutdown::Shutdown;
@@ -83,6 +84,7 @@ impl From<Vec<ServerFrame>> for Reply {
 struct Publishing {
     room: RoomName,
     client_id: ClientId,
+    started: Instant,
     stored: Pin<Box<dyn Future<Output = Result<Published, StoreError>> + Send>>,
 }
 
@@ -128,6 +130,7 @@ pub async fn run(
     peer: SocketAddr,
     shutdown: Shutdown,
 ) {
+    let _gauge = metrics::connection_opened();
     let (conn, rx) = hub.connect(cfg.outbound_queue);
     let span = info_span!("conn", id = conn.id(), %peer);
     let session = Session {
@@ -185,7 +188,10 @@ impl Cut<'_> {
     ) -> Result<T, CloseFrame> {
         tokio::select! {
             biased;
-            _ = self.conn.overflowed() => Err(close(CLOSE_SLOW_CONSUMER, "slow consumer")),
+            _ = self.conn.overflowed() => {
+                metrics::slow_consumer_closed();
+                Err(close(CLOSE_SLOW_CONSUMER, "slow consumer"))
+            }
             _ = self.shutdown.wait() => Err(close(CLOSE_SERVICE_RESTART, "server restarting")),
             _ = tokio::time::sleep_until(idle_deadline) => Err(close(CLOSE_IDLE, "no answer to pings")),
             out = work => Ok(out),
@@ -303,6 +309,7 @@ impl Session {
                     return Ok(());
                 }
                 joined.last_sent = d.seq;
+                metrics::message_sent();
                 sink.send(WsMessage::Text(d.frame.clone())).await
             }
             Outbound::Presence { room, frame } => {
@@ -322,11 +329,14 @@ impl Session {
         sink: &mut Sink,
     ) -> Result<(), Option<CloseFrame>> {
         let frame = match stored {
-            Ok(published) => ServerFrame::Ack {
-                room: p.room,
-                client_id: p.client_id,
-                seq: published.seq,
-            },
+            Ok(published) => {
+                metrics::publish_acked(p.started.elapsed());
+                ServerFrame::Ack {
+                    room: p.room,
+                    client_id: p.client_id,
+                    seq: published.seq,
+                }
+            }
             Err(e) => Refusal::from(e).to_frame(Some(p.client_id.to_string())),
         };
         send(sink, &frame).await.map_err(|_| None)
@@ -385,6 +395,7 @@ impl Session {
                 };
                 if m.seq > joined.last_sent {
                     joined.last_sent = m.seq;
+                    metrics::message_sent();
                     send(sink, &ServerFrame::Message(m))
                         .await
                         .map_err(|_| None)?;
@@ -546,6 +557,7 @@ impl Session {
         Ok(Publishing {
             room,
             client_id,
+            started: Instant::now(),
             stored: Box::pin(async move { hub.publish(r, from, body, c).await }),
         })
     }

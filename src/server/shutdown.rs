@@ -28,6 +28,11 @@ impl ShutdownTrigger {
 }
 
 impl Shutdown {
+    /// Whether shutdown has begun.
+    pub fn is_triggered(&self) -> bool {
+        *self.0.borrow()
+    }
+
     /// Waits for the trigger. A dropped trigger counts as triggered, so nothing waits on a
     /// server that is gone.
     pub async fn wait(&mut self) {

@@ -59,6 +59,7 @@ impl Application {
     /// Reads the site settings, prepares the data directory and store, and binds.
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         config.validate().map_err(StartupError::Config)?;
+        crate::server::metrics::install();
         let explicit_site = std::env::var_os("CHORUS_SITE_CONFIG").is_some()
             || config.site_config != std::path::Path::new("Leptos.toml");
         let mut leptos_options = site_options(&config.site_config, explicit_site)?;

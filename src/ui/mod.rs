@@ -47,9 +47,7 @@ fn send_csp() {
         leptos::nonce::use_nonce(),
         use_context::<leptos_axum::ResponseOptions>(),
     ) {
-        if let Ok(value) =
-            axum::http::HeaderValue::from_str(&content_security_policy(&nonce))
-        {
+        if let Ok(value) = axum::http::HeaderValue::from_str(&content_security_policy(&nonce)) {
             resp.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
         }
     }

@@ -109,6 +109,14 @@ pub trait Store: Send + Sync + 'static {
         max: usize,
     ) -> Result<Range, StoreError>;
 
+    /// Whether the store can serve now: reads answer and writes can be taken. The
+    /// default asks for a room's meta.
+    async fn ready(&self) -> Result<(), StoreError> {
+        let probe =
+            RoomName::parse("readyz").map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        self.meta(&probe).await.map(|_| ())
+    }
+
     /// The newest `limit` messages with a seq below `before` (or the newest of all).
     async fn history(
         &self,

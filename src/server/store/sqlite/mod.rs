@@ -299,6 +299,20 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn ready(&self) -> Result<(), StoreError> {
+        if self.jobs.is_closed() {
+            return Err(writer_gone());
+        }
+        self.readers
+            .read(|tx| {
+                tx.query_row("SELECT max(id) FROM rooms", [], |r| {
+                    r.get::<_, Option<i64>>(0)
+                })
+            })
+            .await
+            .map(|_| ())
+    }
+
     async fn append(&self, draft: Draft) -> Result<Appended, StoreError> {
         let (reply, rx) = oneshot::channel();
         self.submit(Job::Append { draft, reply }).await?;

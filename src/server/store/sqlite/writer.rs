@@ -75,8 +75,10 @@ impl Writer {
         }
         if !drafts.is_empty() {
             let n = drafts.len();
+            let started = std::time::Instant::now();
             match self.append_all(drafts) {
                 Ok(results) => {
+                    crate::server::metrics::store_batch(n, started.elapsed());
                     for (reply, r) in replies.into_iter().zip(results) {
                         // A publisher that went away still had its message stored.
                         let _ = reply.send(Ok(r));

@@ -1,0 +1,103 @@
+//! `GET /metrics`: what an operator's dashboard needs, in Prometheus text format.
+//!
+//! Call sites use the small functions here, so metric names live in one place:
+//! - `chorus_connections` (gauge): open WebSocket sessions.
+//! - `chorus_rooms` (gauge): rooms with members, read at scrape time.
+//! - `chorus_messages_in_total`: messages stored (new, not duplicates).
+//! - `chorus_messages_out_total`: `message` frames written to sockets (live and replay).
+//! - `chorus_publish_ack_seconds` (histogram): publish received → ack sent.
+//! - `chorus_store_batch_size` / `chorus_store_commit_seconds` (histograms): group commits.
+//! - `chorus_slow_consumer_closes_total`: sockets closed with 4008.
+//! - `chorus_refusals_total{code}`: refused frames and API calls, by protocol error code.
+//!
+//! One global recorder per process (the `metrics` facade has one); servers started in one
+//! test process share it, so tests compare before and after.
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+const SECONDS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+const BATCH: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
+
+/// Installs the recorder once per process; later calls return the same handle. `None`
+/// if another recorder was installed first (then `/metrics` says so).
+pub fn install() -> Option<PrometheusHandle> {
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS)
+                .and_then(|b| {
+                    b.set_buckets_for_metric(Matcher::Full("chorus_store_batch_size".into()), BATCH)
+                })
+                .ok()?
+                .build_recorder();
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder).ok()?;
+            Some(handle)
+        })
+        .clone()
+}
+
+/// The text a scrape gets.
+pub fn render(rooms: usize) -> String {
+    match install() {
+        Some(handle) => {
+            metrics::gauge!("chorus_rooms").set(rooms as f64);
+            handle.run_upkeep();
+            handle.render()
+        }
+        None => "# metrics unavailable: another recorder is installed\n".into(),
+    }
+}
+
+/// A session started; the returned guard ends it, however the session ends.
+pub fn connection_opened() -> ConnectionGauge {
+    metrics::gauge!("chorus_connections").increment(1.0);
+    ConnectionGauge
+}
+
+/// Decrements `chorus_connections` when dropped.
+#[derive(Debug)]
+pub struct ConnectionGauge;
+
+impl Drop for ConnectionGauge {
+    fn drop(&mut self) {
+        metrics::gauge!("chorus_connections").decrement(1.0);
+    }
+}
+
+/// A new message was stored.
+pub fn message_stored() {
+    metrics::counter!("chorus_messages_in_total").increment(1);
+}
+
+/// A `message` frame was written to a socket.
+pub fn message_sent() {
+    metrics::counter!("chorus_messages_out_total").increment(1);
+}
+
+/// A publish was acked this long after it arrived.
+pub fn publish_acked(took: Duration) {
+    metrics::histogram!("chorus_publish_ack_seconds").record(took.as_secs_f64());
+}
+
+/// The writer committed `size` publishes in one transaction, in `took`.
+pub fn store_batch(size: usize, took: Duration) {
+    metrics::histogram!("chorus_store_batch_size").record(size as f64);
+    metrics::histogram!("chorus_store_commit_seconds").record(took.as_secs_f64());
+}
+
+/// A socket was closed as a slow consumer.
+pub fn slow_consumer_closed() {
+    metrics::counter!("chorus_slow_consumer_closes_total").increment(1);
+}
+
+/// A frame or API call was refused with `code`.
+pub fn refused(code: &'static str) {
+    metrics::counter!("chorus_refusals_total", "code" => code).increment(1);
+}

@@ -1,0 +1,64 @@
+//! What an operator watches: readiness and the Prometheus metrics, after real traffic.
+//! (Its own test binary: the metrics recorder is one per process.)
+
+mod common;
+
+use common::{http_get, spawn_app};
+use serde_json::json;
+
+fn value(metrics: &str, line_start: &str) -> f64 {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(line_start))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {line_start} in\n{metrics}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_and_metrics_follow_the_traffic() {
+    let app = spawn_app().await;
+    assert_eq!(
+        http_get(app.addr, "/readyz").await,
+        (200, "ready".to_string())
+    );
+    assert_eq!(http_get(app.addr, "/healthz").await.0, 200);
+
+    let mut a = app.client().await;
+    let mut b = app.client().await;
+    a.join("watched", "ann").await;
+    b.join("watched", "bob").await;
+    for i in 0..3 {
+        a.publish("watched", "hello", &format!("c{i}")).await;
+    }
+    a.send(json!({"type":"publish","room":"watched","body":"   ","client_id":"blank"}))
+        .await;
+    assert_eq!(a.recv_skip_presence().await["code"], "invalid_body");
+
+    let (status, text) = http_get(app.addr, "/metrics").await;
+    assert_eq!(status, 200);
+    assert!(value(&text, "chorus_connections ") >= 2.0, "{text}");
+    assert!(value(&text, "chorus_rooms ") >= 1.0);
+    assert!(value(&text, "chorus_messages_in_total ") >= 3.0);
+    // Each message went to both members.
+    assert!(value(&text, "chorus_messages_out_total ") >= 6.0);
+    assert!(value(&text, "chorus_refusals_total{code=\"invalid_body\"} ") >= 1.0);
+    assert!(value(&text, "chorus_publish_ack_seconds_count ") >= 3.0);
+    assert!(text.contains("chorus_publish_ack_seconds_bucket{le=\"0.001\"}"));
+    assert!(value(&text, "chorus_store_batch_size_count ") >= 1.0);
+    assert!(value(&text, "chorus_store_commit_seconds_count ") >= 1.0);
+
+    // Closed sockets leave the gauge.
+    drop(a);
+    drop(b);
+    let mut settled = false;
+    for _ in 0..100 {
+        let (_, text) = http_get(app.addr, "/metrics").await;
+        if value(&text, "chorus_connections ") == 0.0 {
+            settled = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(settled, "connections return to 0");
+}
