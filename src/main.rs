@@ -1,19 +1,30 @@
 //! The `chorus` server binary: parse the configuration, start, serve until a signal.
 
-use chorus::server::config::Config;
+use chorus::server::config::{Config, LoadError, LogFormat};
 use chorus::server::startup::{signal, Application};
-use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn")),
-        )
-        .init();
-    let config = Config::parse();
+    let config = match Config::load() {
+        Ok(config) => config,
+        // --help and --version print and exit 0; wrong values exit 2 with clap's message.
+        Err(LoadError::Cli(e)) => e.exit(),
+        Err(e) => {
+            eprintln!("chorus: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn"));
+    match config.log_format {
+        LogFormat::Text => tracing_subscriber::fmt().with_env_filter(filter).init(),
+        LogFormat::Json => tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_env_filter(filter)
+            .init(),
+    }
     let app = match Application::build(config).await {
         Ok(app) => app,
         Err(e) => {

@@ -62,3 +62,40 @@ async fn readiness_and_metrics_follow_the_traffic() {
     }
     assert!(settled, "connections return to 0");
 }
+
+#[tokio::test]
+async fn logs_can_be_json_lines() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = tokio::process::Command::new(common::process::server_bin())
+        .args([
+            "--addr",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut json_lines = 0;
+    while let Ok(Ok(Some(line))) =
+        tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line()).await
+    {
+        if line.starts_with("Chorus is running") {
+            break;
+        }
+        let v: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
+        assert!(
+            v["level"].is_string() && v["fields"]["message"].is_string(),
+            "{v}"
+        );
+        json_lines += 1;
+    }
+    assert!(json_lines >= 1, "the start-up is logged");
+    child.kill().await.unwrap();
+}

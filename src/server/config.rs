@@ -1,12 +1,16 @@
 //! The server's configuration: CLI flags with `CHORUS_*` environment equivalents, and
 //! the site's runtime settings from `Leptos.toml`.
 //!
-//! Precedence for each option: the flag, then its environment variable, then the default
-//! that `chorus --help` prints. The listen address has one more layer: when neither
+//! Precedence for each option: the flag, then its environment variable, then the optional
+//! TOML file given by `--config` (keys are the long option names: `rate-per-sec = 5`,
+//! `allowed-origins = ["https://a.example"]`), then the default that `chorus --help`
+//! prints. File values go through the same parsers as flags, so they are checked alike. The listen address has one more layer: when neither
 //! `--addr` nor `CHORUS_ADDR` is given it is the site's `site-addr`.
 
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser};
 use leptos::prelude::LeptosOptions;
+use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -16,6 +20,14 @@ use thiserror::Error;
 #[derive(Parser, Debug, Clone)]
 #[command(name = "chorus", version, about, long_about = None)]
 pub struct Config {
+    /// A TOML file with any of these options (flags and environment win over it)
+    #[arg(long, env = "CHORUS_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Log format: `text` for people, `json` for log collectors
+    #[arg(long, env = "CHORUS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     /// Address to listen on [default: site-addr from the site config, else 127.0.0.1:3000]
     #[arg(long, env = "CHORUS_ADDR")]
     pub addr: Option<SocketAddr>,
@@ -93,6 +105,31 @@ pub struct Config {
     pub idle_timeout_secs: u64,
 }
 
+/// How log lines are written.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One readable line per event.
+    Text,
+    /// One JSON object per line (with the connection span's fields).
+    Json,
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, Error)]
+pub enum LoadError {
+    /// A flag, variable or file value is wrong (clap's message names it), or `--help`.
+    #[error(transparent)]
+    Cli(#[from] clap::Error),
+    /// The config file cannot be read or is not TOML.
+    #[error("config file {path}: {detail}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
+}
+
 /// Which [`crate::server::store::Store`] the server runs on.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StoreKind {
@@ -118,6 +155,64 @@ fn positive_f64(s: &str) -> Result<f64, String> {
 }
 
 impl Config {
+    /// Loads from the process's arguments, environment and `--config` file.
+    pub fn load() -> Result<Self, LoadError> {
+        Self::load_from(std::env::args_os())
+    }
+
+    /// Loads from `args` (the first is the program name), the environment, and the
+    /// `--config` file if one is named.
+    pub fn load_from<I, T>(args: I) -> Result<Self, LoadError>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let mut argv: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        let matches = Self::command().try_get_matches_from(&argv)?;
+        let first = Self::from_arg_matches(&matches)?;
+        let Some(path) = first.config.clone() else {
+            return Ok(first);
+        };
+        let file_err = |detail: String| LoadError::File {
+            path: path.clone(),
+            detail,
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| file_err(e.to_string()))?;
+        let table: toml::Table = toml::from_str(&text).map_err(|e| file_err(e.to_string()))?;
+        let command = Self::command();
+        for (key, value) in table {
+            let id = key.replace('-', "_");
+            let Some(arg) = command
+                .get_arguments()
+                .find(|a| a.get_id().as_str() == id && id != "config")
+            else {
+                return Err(file_err(format!("unknown option {key:?}")));
+            };
+            if !matches!(
+                matches.value_source(&id),
+                None | Some(ValueSource::DefaultValue)
+            ) {
+                continue; // A flag or an environment variable said otherwise.
+            }
+            let text = match value {
+                toml::Value::String(s) => s,
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Float(f) => f.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
+                toml::Value::Array(items) => items
+                    .iter()
+                    .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                other => return Err(file_err(format!("{key}: unsupported value {other}"))),
+            };
+            let long = arg.get_long().unwrap_or(key.as_str());
+            // `--key=value`, so a value like `-1` is not taken for a flag.
+            argv.push(format!("--{long}={text}").into());
+        }
+        Ok(Self::try_parse_from(argv)?)
+    }
+
     /// The configuration a test server gets: an ephemeral port on loopback, the given
     /// data directory, and every other option at its default.
     pub fn for_tests(data_dir: &Path) -> Self {
@@ -236,6 +331,40 @@ mod tests {
         assert_eq!(c.store, StoreKind::Sqlite);
         assert_eq!(c.history_cap, 10_000);
         assert_eq!(c.history_max_age, Duration::from_secs(30 * 86_400));
+    }
+
+    #[test]
+    fn a_config_file_fills_in_what_flags_do_not_say() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("chorus.toml");
+        std::fs::write(
+            &file,
+            "rate-per-sec = 5\nrate_burst = 7\nhistory-max-age = \"7d\"\n\
+             allowed-origins = [\"https://a.example\", \"https://b.example\"]\n",
+        )
+        .unwrap();
+        let path = file.to_str().unwrap();
+        let c = Config::load_from(["chorus", "--config", path, "--rate-per-sec", "9"]).unwrap();
+        assert_eq!(c.rate_per_sec, 9.0, "the flag wins");
+        assert_eq!(c.rate_burst, 7, "the file fills in");
+        assert_eq!(c.history_max_age, Duration::from_secs(7 * 86_400));
+        assert_eq!(
+            c.allowed_origins,
+            vec!["https://a.example", "https://b.example"]
+        );
+        assert_eq!(c.max_rooms, 16, "the default stays");
+
+        std::fs::write(&file, "rate-per-sec = -1\n").unwrap();
+        let e = Config::load_from(["chorus", "--config", path]).unwrap_err();
+        assert!(e.to_string().contains("rate-per-sec"), "{e}");
+        std::fs::write(&file, "rate-per-minute = 1\n").unwrap();
+        let e = Config::load_from(["chorus", "--config", path]).unwrap_err();
+        assert!(e.to_string().contains("unknown option"), "{e}");
+        std::fs::write(&file, "not toml [").unwrap();
+        assert!(Config::load_from(["chorus", "--config", path]).is_err());
+        let missing = dir.path().join("missing.toml");
+        let e = Config::load_from(["chorus", "--config", missing.to_str().unwrap()]).unwrap_err();
+        assert!(e.to_string().contains("missing.toml"), "{e}");
     }
 
     #[test]

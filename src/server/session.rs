@@ -132,7 +132,9 @@ pub async fn run(
 ) {
     let _gauge = metrics::connection_opened();
     let (conn, rx) = hub.connect(cfg.outbound_queue);
-    let span = info_span!("conn", id = conn.id(), %peer);
+    // `rooms` is filled in as the connection joins and leaves, so every log line of the
+    // connection says where it is.
+    let span = info_span!("conn", id = conn.id(), %peer, rooms = tracing::field::Empty);
     let session = Session {
         bucket: TokenBucket::new(cfg.rate_per_sec, cfg.rate_burst, Instant::now().into_std()),
         hub,
@@ -321,6 +323,13 @@ impl Session {
         }
     }
 
+    /// Puts the joined rooms on the connection's span.
+    fn record_rooms(&self) {
+        let mut names: Vec<&str> = self.rooms.keys().map(RoomName::as_str).collect();
+        names.sort_unstable();
+        tracing::Span::current().record("rooms", names.join(",").as_str());
+    }
+
     /// Sends the `ack` (or the refusal) of a publish once the store has answered.
     async fn answer_publish(
         &mut self,
@@ -430,6 +439,7 @@ impl Session {
                     return Err(Refusal::NotJoined);
                 }
                 self.hub.leave(self.conn.id(), &room);
+                self.record_rooms();
                 Ok(vec![ServerFrame::Left { room }].into())
             }
             ClientFrame::Publish {
@@ -465,6 +475,7 @@ impl Session {
         self.joining = None;
         let (reply, last_sent) = result?;
         self.rooms.insert(room, JoinedRoom { name, last_sent });
+        self.record_rooms();
         Ok(reply)
     }
 
