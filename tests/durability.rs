@@ -211,6 +211,12 @@ async fn acked_messages_survive_kill_9_exactly_once() {
         .collect();
     assert_eq!(cids.len(), sent.len());
     assert!(server.terminate().await.success(), "SIGTERM exits 0");
+    // A clean stop folds the journal into the database file.
+    let wal = dir.path().join("chorus.db-wal");
+    assert!(
+        wal.metadata().map_or(0, |m| m.len()) == 0,
+        "the WAL is checkpointed at shutdown"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -11,7 +11,7 @@ use crate::server::shutdown::{self, ShutdownTrigger};
 use crate::server::store::memory::MemoryStore;
 use crate::server::store::sqlite::{OpenError, SqliteOptions, SqliteStore};
 use crate::server::store::Store;
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use thiserror::Error;
@@ -47,9 +47,13 @@ pub enum StartupError {
     },
 }
 
+/// The longest a stopping server waits for its connections to close.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A bound, ready-to-run server.
 pub struct Application {
     listener: TcpListener,
+    store: Arc<dyn Store>,
     state: AppState,
     addr: SocketAddr,
     trigger: ShutdownTrigger,
@@ -81,7 +85,7 @@ impl Application {
                 cap => usize::try_from(cap).unwrap_or(usize::MAX),
             })),
         };
-        let hub = Hub::new(store);
+        let hub = Hub::new(store.clone());
         let addr = config.addr.unwrap_or(leptos_options.site_addr);
         let listener = TcpListener::bind(addr)
             .await
@@ -109,6 +113,7 @@ impl Application {
         };
         Ok(Self {
             listener,
+            store,
             state,
             addr,
             trigger,
@@ -120,20 +125,23 @@ impl Application {
         self.addr
     }
 
-    /// Serves until `stop` resolves, then closes every socket with 1012 and returns once
-    /// the open connections have finished.
+    /// Serves until `stop` resolves; then stops accepting, closes every socket with 1012,
+    /// waits for the connections to end (at most [`SHUTDOWN_GRACE`]), and closes the
+    /// store, which commits what is queued and folds its journal into the database file.
     pub async fn run_until_stopped(
         self,
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let Self {
             listener,
+            store,
             state,
             trigger,
             ..
         } = self;
         let app = router(state);
-        axum::serve(
+        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = axum::serve(
             listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
@@ -141,8 +149,27 @@ impl Application {
             stop.await;
             // Sessions close their sockets with 1012; axum then waits for them to end.
             trigger.trigger();
+            let _ = stopping_tx.send(());
         })
-        .await
+        .into_future();
+        let grace = async {
+            if stopping_rx.await.is_ok() {
+                tokio::time::sleep(SHUTDOWN_GRACE).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        let result = tokio::select! {
+            r = server => r,
+            _ = grace => {
+                tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; stopping anyway");
+                Ok(())
+            }
+        };
+        if let Err(e) = store.close().await {
+            tracing::warn!(error = %e, "closing the store failed");
+        }
+        result
     }
 }
 

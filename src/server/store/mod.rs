@@ -109,6 +109,12 @@ pub trait Store: Send + Sync + 'static {
         max: usize,
     ) -> Result<Range, StoreError>;
 
+    /// Finishes what was queued and leaves the storage complete, at shutdown. The
+    /// default has nothing to do.
+    async fn close(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// Whether the store can serve now: reads answer and writes can be taken. The
     /// default asks for a room's meta.
     async fn ready(&self) -> Result<(), StoreError> {

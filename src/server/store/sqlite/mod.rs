@@ -313,6 +313,12 @@ impl Store for SqliteStore {
             .map(|_| ())
     }
 
+    async fn close(&self) -> Result<(), StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.submit(Job::Close { reply }).await?;
+        rx.await.map_err(|_| writer_gone())?
+    }
+
     async fn append(&self, draft: Draft) -> Result<Appended, StoreError> {
         let (reply, rx) = oneshot::channel();
         self.submit(Job::Append { draft, reply }).await?;

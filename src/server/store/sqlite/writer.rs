@@ -32,6 +32,11 @@ pub(super) enum Job {
     Expire {
         reply: oneshot::Sender<Result<u64, StoreError>>,
     },
+    /// The server is stopping: after what is queued before it, fold the journal back
+    /// into the database file (so it is complete on its own) and answer.
+    Close {
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
 }
 
 /// The writer thread's state.
@@ -64,6 +69,7 @@ impl Writer {
         let mut drafts = Vec::with_capacity(batch.len());
         let mut replies = Vec::with_capacity(batch.len());
         let mut expiries = Vec::new();
+        let mut closes = Vec::new();
         for job in batch.drain(..) {
             match job {
                 Job::Append { draft, reply } => {
@@ -71,6 +77,7 @@ impl Writer {
                     replies.push(reply);
                 }
                 Job::Expire { reply } => expiries.push(reply),
+                Job::Close { reply } => closes.push(reply),
             }
         }
         if !drafts.is_empty() {
@@ -91,6 +98,13 @@ impl Writer {
                     }
                 }
             }
+        }
+        for reply in closes {
+            let r = self
+                .conn
+                .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+                .map_err(|e| StoreError::Unavailable(e.to_string()));
+            let _ = reply.send(r);
         }
         for reply in expiries {
             let r = self
