@@ -74,6 +74,9 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Bytes tungstenite reads from a socket at a time (see [`ws_upgrade`]).
+const READ_BUFFER_BYTES: usize = 8 * 1024;
+
 /// `GET /ws`: checks the `Origin` (403) and the per-address limit (429), then upgrades.
 async fn ws_upgrade(
     ws: WebSocketUpgrade,
@@ -104,6 +107,10 @@ async fn ws_upgrade(
     };
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
+        // tungstenite reads in 128 KiB chunks by default, allocated per connection up
+        // front: most of an idle connection's memory. Client frames are small; 8 KiB
+        // reads cost nothing noticeable and cut the idle cost by about as much.
+        .read_buffer_size(READ_BUFFER_BYTES)
         .on_upgrade(move |socket| async move {
             // Held for the connection's life; its place is given back when it ends.
             let _permit = permit;
