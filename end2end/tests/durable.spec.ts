@@ -1,4 +1,5 @@
-import { test, expect, type Page } from "@playwright/test";
+import { test, expect } from "@playwright/test";
+import { live, send } from "../support/room";
 import { OwnServer } from "../support/server";
 
 // This file's tests kill their own server; they must not share it.
@@ -12,17 +13,6 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   await server?.dispose();
 });
-
-async function live(page: Page) {
-  await expect(page.getByTestId("status")).toHaveText("Live", { timeout: 20_000 });
-}
-
-async function send(page: Page, text: string) {
-  const box = page.getByLabel("Message", { exact: true });
-  await box.fill(text);
-  await box.press("Enter");
-  await expect(page.locator(".msg.sent", { hasText: text })).toHaveCount(1);
-}
 
 test("history survives a server crash and restart: shown once, in order, also without JavaScript", async ({
   browser,

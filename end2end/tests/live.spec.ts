@@ -1,40 +1,11 @@
-import { test, expect, type Browser, type BrowserContext, type Page } from "@playwright/test";
+import { test, expect, type Page } from "@playwright/test";
+import { enter, live, person, send, type, uniqueRoom } from "../support/room";
 import { OwnServer } from "../support/server";
 
 // The room as people use it: presence, the lobby, going offline, a server restart,
 // pending messages, reading a busy room. Two or more browser contexts per test.
 
-const uniqueRoom = (label: string) => `${label}-${Date.now().toString(36)}`;
 const shots = "test-results/screenshots";
-
-async function person(browser: Browser, name: string, options = {}): Promise<BrowserContext> {
-  const context = await browser.newContext(options);
-  await context.addInitScript((n) => localStorage.setItem("chorus.name", n), name);
-  return context;
-}
-
-async function enter(context: BrowserContext, url: string): Promise<Page> {
-  const page = await context.newPage();
-  await page.goto(url);
-  await expect(page.locator("body[data-hydrated]")).toBeAttached();
-  await live(page);
-  return page;
-}
-
-async function live(page: Page) {
-  await expect(page.getByTestId("status")).toHaveText("Live", { timeout: 20_000 });
-}
-
-async function type(page: Page, text: string) {
-  const box = page.getByLabel("Message", { exact: true });
-  await box.fill(text);
-  await box.press("Enter");
-}
-
-async function send(page: Page, text: string) {
-  await type(page, text);
-  await expect(page.locator(".msg.sent", { hasText: text })).toHaveCount(1);
-}
 
 const members = (page: Page) => page.getByRole("list", { name: "People here" }).getByRole("listitem");
 
