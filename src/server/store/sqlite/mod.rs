@@ -182,10 +182,7 @@ impl Readers {
     ) -> Result<T, StoreError> {
         let this = self.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = match this.take() {
-                Ok(c) => c,
-                Err(e) => return Err(e),
-            };
+            let mut conn = this.take()?;
             let result = conn.transaction().and_then(|tx| {
                 let r = f(&tx)?;
                 tx.finish()?;
