@@ -16,16 +16,41 @@
 //!
 //! Publishing runs in a spawned task, so a connection that drops mid-publish cannot leave a
 //! stored seq un-broadcast and stall its room.
+//!
+//! ## Presence
+//! Every `presence` frame carries the whole member list, so one per join would make a room
+//! filling up quadratic (1000 people arriving: half a million frames of up to 8 KiB). A
+//! room therefore sends at most one presence frame per [`presence_interval`]: a change
+//! after a quiet spell goes out at once, changes inside the interval are folded into one
+//! frame at its end, which carries the state as it is then. The joiner itself learns the
+//! state from `joined`. Names are counted incrementally, so a join costs no scan of the
+//! room.
 
 use crate::protocol::{
     Body, ClientId, Epoch, Message, MessagesPage, RoomName, ServerFrame, UserName,
 };
 use crate::server::store::{Appended, Draft, HistoryPage, Range, Store, StoreError};
 use axum::extract::ws::Utf8Bytes;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 use tokio::sync::{mpsc, Notify};
+use tokio::time::Instant;
+
+/// The shortest time between two presence frames of one room.
+const PRESENCE_INTERVAL: Duration = Duration::from_millis(100);
+/// The longest, for the largest rooms.
+const PRESENCE_INTERVAL_MAX: Duration = Duration::from_secs(5);
+
+/// How long a room with `members` connections waits between presence frames: 100 ms up to
+/// 100 members, then 1 ms more per member (1 s at 1000), at most 5 s. The frame's size grows
+/// with the room and so does the number of its recipients; this keeps the bytes a room's
+/// presence costs per second roughly linear in its size instead of quadratic.
+pub fn presence_interval(members: usize) -> Duration {
+    let scaled = Duration::from_millis(members as u64);
+    scaled.clamp(PRESENCE_INTERVAL, PRESENCE_INTERVAL_MAX)
+}
 
 /// A frame encoded once and shared by reference count with every recipient. axum's
 /// `Utf8Bytes` is a `Bytes` known to be UTF-8, so a clone costs one atomic increment and
@@ -137,6 +162,12 @@ struct RoomState {
     /// Stored messages that finished before an earlier seq did.
     pending: BTreeMap<u64, Arc<Delivery>>,
     members: HashMap<ConnId, Member>,
+    /// Connections per distinct name (several tabs of one person count once).
+    names: BTreeMap<UserName, u32>,
+    /// When a presence frame last reached someone.
+    presence_sent: Option<Instant>,
+    /// A presence frame is scheduled for the end of the current interval.
+    presence_due: bool,
 }
 
 struct Member {
@@ -151,14 +182,67 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl RoomState {
     fn presence(&self) -> (u32, Vec<UserName>) {
-        let names: BTreeSet<&UserName> = self.members.values().map(|m| &m.name).collect();
         (
             self.members.len() as u32,
-            names.into_iter().cloned().collect(),
+            self.names.keys().cloned().collect(),
         )
     }
 
-    fn broadcast_presence(&self, room: &RoomName, except: Option<ConnId>) {
+    /// Adds (or renames) a member; keeps the name counts.
+    fn add_member(&mut self, id: ConnId, member: Member) {
+        *self.names.entry(member.name.clone()).or_insert(0) += 1;
+        if let Some(old) = self.members.insert(id, member) {
+            self.forget_name(&old.name);
+        }
+    }
+
+    /// Removes a member; false if it was not in.
+    fn remove_member(&mut self, id: ConnId) -> bool {
+        match self.members.remove(&id) {
+            Some(old) => {
+                self.forget_name(&old.name);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn forget_name(&mut self, name: &UserName) {
+        if let Some(n) = self.names.get_mut(name) {
+            *n -= 1;
+            if *n == 0 {
+                self.names.remove(name);
+            }
+        }
+    }
+
+    /// Membership changed: tell the others now, or at the end of the current interval.
+    /// Returns when a frame must be sent later (the caller schedules it).
+    fn presence_changed(&mut self, room: &RoomName, except: Option<ConnId>) -> Option<Instant> {
+        if self.presence_due {
+            return None; // The frame already scheduled will carry this change too.
+        }
+        let now = Instant::now();
+        let interval = presence_interval(self.members.len());
+        match self.presence_sent {
+            Some(at) if now < at + interval => {
+                self.presence_due = true;
+                Some(at + interval)
+            }
+            _ => {
+                if self.broadcast_presence(room, except) {
+                    self.presence_sent = Some(now);
+                }
+                None
+            }
+        }
+    }
+
+    /// Sends the current presence to every member but `except`; true if anyone got it.
+    fn broadcast_presence(&self, room: &RoomName, except: Option<ConnId>) -> bool {
+        if self.members.keys().all(|id| Some(*id) == except) {
+            return false;
+        }
         let (online, members) = self.presence();
         let frame: Encoded = ServerFrame::Presence {
             room: room.clone(),
@@ -175,6 +259,7 @@ impl RoomState {
                 });
             }
         }
+        true
     }
 
     /// Hands out every buffered message that is next in line.
@@ -279,14 +364,16 @@ impl Hub {
             }
         }
         let mut st = lock(&entry.state);
-        st.members.insert(
+        st.add_member(
             conn.id,
             Member {
                 name: name.clone(),
                 conn: conn.clone(),
             },
         );
-        st.broadcast_presence(room, Some(conn.id));
+        if let Some(at) = st.presence_changed(room, Some(conn.id)) {
+            self.schedule_presence(room.clone(), at);
+        }
         let (online, members) = st.presence();
         Ok(JoinInfo {
             // Both were set above, under this lock or an earlier one, and never unset.
@@ -305,14 +392,32 @@ impl Hub {
                 return false;
             };
             let mut st = lock(&entry.state);
-            let was = st.members.remove(&conn).is_some();
+            let was = st.remove_member(conn);
             if was {
-                st.broadcast_presence(room, None);
+                if let Some(at) = st.presence_changed(room, None) {
+                    self.schedule_presence(room.clone(), at);
+                }
             }
             was
         };
         self.remove_if_unused(room);
         was_member
+    }
+
+    /// Sends the room's presence at `at`, folding in every change until then.
+    fn schedule_presence(&self, room: RoomName, at: Instant) {
+        let hub = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep_until(at).await;
+            let Some(entry) = lock(&hub.inner.rooms).get(&room).cloned() else {
+                return; // Everyone left; nobody to tell.
+            };
+            let mut st = lock(&entry.state);
+            st.presence_due = false;
+            if st.broadcast_presence(&room, None) {
+                st.presence_sent = Some(Instant::now());
+            }
+        });
     }
 
     /// Stores a message and, if new, broadcasts it to the room. Resolves once stored.
@@ -552,10 +657,22 @@ mod tests {
         let info = h.join(&c, &room("x"), &name("bob")).await.unwrap();
         assert_eq!(info.online, 3);
         assert_eq!(info.members, vec![name("ann"), name("bob")]);
-        let presences = std::iter::from_fn(|| ra.try_recv().ok())
-            .filter(|o| matches!(o, Outbound::Presence { .. }))
-            .count();
-        assert_eq!(presences, 2, "ann hears both joins");
+        // Bob's join reaches Ann at once; the second Bob, inside the interval, at its end.
+        let mut presences = || {
+            std::iter::from_fn(|| ra.try_recv().ok())
+                .filter_map(|o| match o {
+                    Outbound::Presence { frame, .. } => Some(frame.as_str().to_string()),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        };
+        let now = presences();
+        assert_eq!(now.len(), 1, "{now:?}");
+        assert!(now[0].contains(r#""online":2"#), "{now:?}");
+        tokio::time::sleep(PRESENCE_INTERVAL * 2).await;
+        let later = presences();
+        assert_eq!(later.len(), 1, "{later:?}");
+        assert!(later[0].contains(r#""online":3"#), "{later:?}");
         assert_eq!(h.room_counts(), vec![(room("x"), 3)]);
         assert!(h.leave(b.id(), &room("x")));
         assert!(!h.leave(b.id(), &room("x")));
@@ -563,6 +680,43 @@ mod tests {
         h.leave(c.id(), &room("x"));
         assert!(h.room_counts().is_empty());
         assert!(lock(&h.inner.rooms).is_empty(), "empty rooms are dropped");
+    }
+
+    #[test]
+    fn presence_interval_grows_with_the_room() {
+        assert_eq!(presence_interval(0), Duration::from_millis(100));
+        assert_eq!(presence_interval(100), Duration::from_millis(100));
+        assert_eq!(presence_interval(1000), Duration::from_secs(1));
+        assert_eq!(presence_interval(100_000), Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn a_room_filling_up_sends_few_presence_frames_and_ends_true() {
+        let h = hub();
+        let (first, mut rx) = h.connect(4096);
+        h.join(&first, &room("big"), &name("first")).await.unwrap();
+        let mut others = vec![];
+        for i in 0..300 {
+            let (c, r) = h.connect(4096);
+            h.join(&c, &room("big"), &name(&format!("u{i}")))
+                .await
+                .unwrap();
+            others.push((c, r));
+        }
+        tokio::time::sleep(presence_interval(301) * 2).await;
+        let frames: Vec<String> = std::iter::from_fn(|| rx.try_recv().ok())
+            .filter_map(|o| match o {
+                Outbound::Presence { frame, .. } => Some(frame.as_str().to_string()),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            (1..=3).contains(&frames.len()),
+            "300 joins in a moment: {} presence frames",
+            frames.len()
+        );
+        let last = frames.last().unwrap();
+        assert!(last.contains(r#""online":301"#), "{last}");
     }
 
     #[tokio::test]

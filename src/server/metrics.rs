@@ -76,9 +76,12 @@ pub fn message_stored() {
     metrics::counter!("chorus_messages_in_total").increment(1);
 }
 
-/// A `message` frame was written to a socket.
-pub fn message_sent() {
-    metrics::counter!("chorus_messages_out_total").increment(1);
+/// `n` `message` frames were written to a socket (counted per write batch, not per
+/// frame: this is the fan-out's hot path).
+pub fn messages_sent(n: u64) {
+    if n > 0 {
+        metrics::counter!("chorus_messages_out_total").increment(n);
+    }
 }
 
 /// A publish was acked this long after it arrived.

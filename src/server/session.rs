@@ -170,6 +170,11 @@ async fn send(sink: &mut Sink, frame: &ServerFrame) -> Result<(), axum::Error> {
     sink.send(WsMessage::Text(frame.to_json().into())).await
 }
 
+/// Frames taken from the queue per wake-up and written with one flush: under load a
+/// connection's frames leave in a few large writes instead of one syscall each. Bounded,
+/// so the session still reads its client and answers pings between batches.
+const FORWARD_BATCH: usize = 64;
+
 /// How long a closing socket may take to accept its close frame before it is dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -236,7 +241,7 @@ impl Session {
                             }
                         }
                         out = rx.recv() => match out {
-                            Some(out) => self.forward(out, &mut sink).await.map_err(|_| None),
+                            Some(out) => self.forward_batch(out, &mut rx, &mut sink).await.map_err(|_| None),
                             None => Err(None),
                         },
                         inbound = stream.next(), if in_flight.is_none() => match inbound {
@@ -300,25 +305,43 @@ impl Session {
         debug!("closed");
     }
 
-    /// Sends a queued frame, unless it is for a room since left or already sent.
-    async fn forward(&mut self, out: Outbound, sink: &mut Sink) -> Result<(), axum::Error> {
+    /// Writes `first` and whatever else is already queued (up to [`FORWARD_BATCH`]),
+    /// then flushes once.
+    async fn forward_batch(
+        &mut self,
+        first: Outbound,
+        rx: &mut tokio::sync::mpsc::Receiver<Outbound>,
+        sink: &mut Sink,
+    ) -> Result<(), axum::Error> {
+        let mut messages = self.forward(first, sink).await?;
+        for _ in 1..FORWARD_BATCH {
+            let Ok(out) = rx.try_recv() else { break };
+            messages += self.forward(out, sink).await?;
+        }
+        metrics::messages_sent(messages);
+        sink.flush().await
+    }
+
+    /// Queues a frame on the socket (unflushed), unless it is for a room since left or
+    /// already sent. Returns how many `message` frames it queued (0 or 1).
+    async fn forward(&mut self, out: Outbound, sink: &mut Sink) -> Result<u64, axum::Error> {
         match out {
             Outbound::Message(d) => {
                 let Some(joined) = self.rooms.get_mut(&d.room) else {
-                    return Ok(());
+                    return Ok(0);
                 };
                 if d.seq <= joined.last_sent {
-                    return Ok(());
+                    return Ok(0);
                 }
                 joined.last_sent = d.seq;
-                metrics::message_sent();
-                sink.send(WsMessage::Text(d.frame.clone())).await
+                sink.feed(WsMessage::Text(d.frame.clone())).await?;
+                Ok(1)
             }
             Outbound::Presence { room, frame } => {
-                if !self.rooms.contains_key(&room) {
-                    return Ok(());
+                if self.rooms.contains_key(&room) {
+                    sink.feed(WsMessage::Text(frame)).await?;
                 }
-                sink.send(WsMessage::Text(frame)).await
+                Ok(0)
             }
         }
     }
@@ -398,17 +421,25 @@ impl Session {
             let Some(after) = page.last().map(|m| m.seq) else {
                 return Ok(());
             };
+            // One page, one flush.
+            let mut sent = 0;
             for m in page {
                 let Some(joined) = self.rooms.get_mut(&room) else {
-                    return Ok(());
+                    break;
                 };
                 if m.seq > joined.last_sent {
                     joined.last_sent = m.seq;
-                    metrics::message_sent();
-                    send(sink, &ServerFrame::Message(m))
+                    sent += 1;
+                    let json = ServerFrame::Message(m).to_json();
+                    sink.feed(WsMessage::Text(json.into()))
                         .await
                         .map_err(|_| None)?;
                 }
+            }
+            metrics::messages_sent(sent);
+            sink.flush().await.map_err(|_| None)?;
+            if !self.rooms.contains_key(&room) {
+                return Ok(());
             }
             if after + 1 >= until {
                 return Ok(());

@@ -11,6 +11,7 @@ use crate::server::shutdown::{self, ShutdownTrigger};
 use crate::server::store::memory::MemoryStore;
 use crate::server::store::sqlite::{OpenError, SqliteOptions, SqliteStore};
 use crate::server::store::Store;
+use axum::serve::ListenerExt;
 use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -141,6 +142,14 @@ impl Application {
         } = self;
         let app = router(state);
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        // Nagle off: a frame (an ack, a message) goes out when written, not held back
+        // until the peer acknowledges the previous one (up to its 40 ms delayed ACK).
+        // Frames are already batched per wake-up by the session.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+            }
+        });
         let server = axum::serve(
             listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
