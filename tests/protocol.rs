@@ -589,3 +589,47 @@ async fn a_silent_peer_is_dropped_and_an_active_one_kept() {
     assert_eq!(silent.ended().await, Ended::Closed(Some(1001)));
     active.assert_only_pong().await;
 }
+
+#[tokio::test]
+async fn pipelined_publishes_are_stored_and_answered_in_the_order_sent() {
+    let app = spawn_app_with(|c| {
+        c.rate_per_sec = 10_000.0;
+        c.rate_burst = 10_000;
+    })
+    .await;
+    let mut a = app.client().await;
+    let mut b = app.client().await;
+    a.join("pipe", "a").await;
+    b.join("pipe", "b").await;
+    // 200 publishes without waiting, then a leave and a history: the leave must take
+    // effect after every publish before it, and every publish before it is answered first.
+    for i in 1..=200 {
+        a.send(json!({"type":"publish","room":"pipe","body":format!("m{i}"),"client_id":format!("c{i}")}))
+            .await;
+    }
+    a.send(json!({"type":"leave","room":"pipe"})).await;
+    let mut acks = vec![];
+    let mut echoes = 0;
+    loop {
+        let f = a.recv_skip_presence().await;
+        match f["type"].as_str() {
+            Some("ack") => acks.push((f["client_id"].as_str().unwrap_or("").to_string(), seq(&f))),
+            Some("message") => echoes += 1,
+            Some("left") => break,
+            _ => panic!("unexpected {f}"),
+        }
+    }
+    let expected: Vec<(String, u64)> = (1..=200).map(|i| (format!("c{i}"), i)).collect();
+    assert_eq!(
+        acks, expected,
+        "acked in the order sent, with seqs in that order"
+    );
+    assert!(echoes <= 200);
+    // The other member got all 200 in order, bodies matching the order sent.
+    for i in 1..=200u64 {
+        let f = b.recv_skip_presence().await;
+        assert_eq!(f["type"], "message");
+        assert_eq!(seq(&f), i);
+        assert_eq!(f["body"], format!("m{i}"));
+    }
+}

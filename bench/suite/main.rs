@@ -60,6 +60,10 @@ pub struct Opts {
     /// Peers to run (default: all): seed, bare, chorus.
     #[arg(long, value_delimiter = ',')]
     pub peers: Vec<String>,
+    /// Fan-out at this one rate instead of the sweep (for profiling: `perf record` the
+    /// server meanwhile).
+    #[arg(long)]
+    pub rate: Option<f64>,
     /// Where the report goes (its plot is written next to it as .svg).
     #[arg(long, default_value = "docs/benchmarks.md")]
     pub out: PathBuf,
@@ -157,8 +161,14 @@ fn print_step(peer: Peer, what: &str, s: &Step) {
     );
 }
 
-async fn sweep(peer: Peer, secs: f64) -> Sweep {
+async fn sweep(peer: Peer, secs: f64, fixed: Option<f64>) -> Sweep {
     let mut sweep = Sweep::default();
+    if let Some(rate) = fixed {
+        let step = broadcast_once(peer, &fanout_shape(rate, secs), "fanout").await;
+        print_step(peer, "fan-out", &step);
+        sweep.points.push(step);
+        return sweep;
+    }
     let mut pass: Option<f64> = None;
     let mut fail: Option<f64> = None;
     let mut rate = FIRST_RATE;
@@ -204,7 +214,7 @@ async fn run(opts: Opts) {
         println!("round {round} of {}", opts.rounds);
         if opts.wants("fanout") {
             for &peer in &peers {
-                let s = sweep(peer, opts.secs).await;
+                let s = sweep(peer, opts.secs, opts.rate).await;
                 results.fanout.entry(peer).or_default().push(s);
             }
         }

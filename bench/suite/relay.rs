@@ -9,6 +9,7 @@
 use futures::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::broadcast;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 /// Frames a slow connection may fall behind before it misses some (counted as loss).
@@ -28,7 +29,10 @@ pub async fn serve(addr: &str) -> std::io::Result<()> {
 
 async fn connection(tcp: TcpStream, tx: broadcast::Sender<Utf8Bytes>) {
     let _ = tcp.set_nodelay(true);
-    let Ok(ws) = tokio_tungstenite::accept_async(tcp).await else {
+    // tungstenite's default read buffer is 128 KiB, zeroed before every read: a relay
+    // with thousands of sockets sizes it down, as Chorus does (the same 1 KiB).
+    let config = WebSocketConfig::default().read_buffer_size(1024);
+    let Ok(ws) = tokio_tungstenite::accept_async_with_config(tcp, Some(config)).await else {
         return;
     };
     let (mut sink, mut stream) = ws.split();

@@ -31,7 +31,9 @@ use crate::protocol::{
 };
 use crate::server::store::{Appended, Draft, HistoryPage, Range, Store, StoreError};
 use axum::extract::ws::Utf8Bytes;
+use futures::FutureExt;
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -71,18 +73,23 @@ pub struct Delivery {
     pub frame: Encoded,
 }
 
-/// What the hub puts into a connection's queue.
+/// One presence frame, encoded, on its way to members.
+#[derive(Debug)]
+pub struct PresenceUpdate {
+    /// The room it is about.
+    pub room: RoomName,
+    /// The `presence` frame's JSON.
+    pub frame: Encoded,
+}
+
+/// What the hub puts into a connection's queue: one pointer (16 bytes with the tag), so
+/// the queue's first block of slots stays small for every idle connection.
 #[derive(Clone, Debug)]
 pub enum Outbound {
     /// A room message.
     Message(Arc<Delivery>),
     /// A presence frame for a room.
-    Presence {
-        /// The room it is about.
-        room: RoomName,
-        /// The `presence` frame's JSON.
-        frame: Encoded,
-    },
+    Presence(Arc<PresenceUpdate>),
 }
 
 /// The hub's handle on one connection: its bounded queue and its slow-consumer alarm.
@@ -244,19 +251,19 @@ impl RoomState {
             return false;
         }
         let (online, members) = self.presence();
-        let frame: Encoded = ServerFrame::Presence {
+        let update = Arc::new(PresenceUpdate {
             room: room.clone(),
-            online,
-            members,
-        }
-        .to_json()
-        .into();
+            frame: ServerFrame::Presence {
+                room: room.clone(),
+                online,
+                members,
+            }
+            .to_json()
+            .into(),
+        });
         for (id, m) in &self.members {
             if Some(*id) != except {
-                m.conn.deliver(Outbound::Presence {
-                    room: room.clone(),
-                    frame: frame.clone(),
-                });
+                m.conn.deliver(Outbound::Presence(update.clone()));
             }
         }
         true
@@ -420,23 +427,39 @@ impl Hub {
         });
     }
 
-    /// Stores a message and, if new, broadcasts it to the room. Resolves once stored.
-    pub async fn publish(
+    /// Stores a message and, if new, broadcasts it to the room; the returned future
+    /// resolves once it is stored.
+    ///
+    /// The message is handed to the store *in this call*, before it returns, so
+    /// publishes one caller makes in order reach the store in that order (and get
+    /// increasing seqs) even while earlier ones are still waiting for their commit. A
+    /// session relies on this to keep several publishes of its client in flight, which
+    /// lets one busy publisher's messages share group commits.
+    pub fn publish(
         &self,
         room: RoomName,
         from: UserName,
         body: Body,
         client_id: ClientId,
-    ) -> Result<Published, StoreError> {
+    ) -> impl Future<Output = Result<Published, StoreError>> + Send + 'static {
         let hub = self.clone();
+        let store = self.inner.store.clone();
+        let draft = Draft {
+            room,
+            from,
+            body,
+            client_id,
+        };
+        let mut appending = Box::pin(async move { store.append(draft).await });
+        // One poll queues the draft (the store's queue is FIFO, and so is waiting for
+        // room in it); the task below polls on to the commit.
+        let first = (&mut appending).now_or_never();
         let task = tokio::spawn(async move {
-            let draft = Draft {
-                room,
-                from,
-                body,
-                client_id,
+            let appended = match first {
+                Some(done) => done,
+                None => appending.await,
             };
-            match hub.inner.store.append(draft).await? {
+            match appended? {
                 Appended::Stored(msg) => {
                     crate::server::metrics::message_stored();
                     let seq = msg.seq;
@@ -452,8 +475,10 @@ impl Hub {
                 }),
             }
         });
-        task.await
-            .map_err(|e| StoreError::Unavailable(format!("publish task failed: {e}")))?
+        async move {
+            task.await
+                .map_err(|e| StoreError::Unavailable(format!("publish task failed: {e}")))?
+        }
     }
 
     /// Hands a stored message to the room's members, in seq order.
@@ -661,7 +686,7 @@ mod tests {
         let mut presences = || {
             std::iter::from_fn(|| ra.try_recv().ok())
                 .filter_map(|o| match o {
-                    Outbound::Presence { frame, .. } => Some(frame.as_str().to_string()),
+                    Outbound::Presence(p) => Some(p.frame.as_str().to_string()),
                     _ => None,
                 })
                 .collect::<Vec<_>>()
@@ -706,7 +731,7 @@ mod tests {
         tokio::time::sleep(presence_interval(301) * 2).await;
         let frames: Vec<String> = std::iter::from_fn(|| rx.try_recv().ok())
             .filter_map(|o| match o {
-                Outbound::Presence { frame, .. } => Some(frame.as_str().to_string()),
+                Outbound::Presence(p) => Some(p.frame.as_str().to_string()),
                 _ => None,
             })
             .collect();

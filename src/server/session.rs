@@ -10,9 +10,9 @@
 //! (1001), or the server shuts down (1012). A connection is never left silently dead.
 
 use crate::protocol::{
-    decode_client_frame, Body, ClientFrame, ClientId, Epoch, HistoryLimit, Message, ProtocolError,
-    RoomName, ServerFrame, UserName, CLOSE_IDLE, CLOSE_SERVICE_RESTART, CLOSE_SLOW_CONSUMER,
-    CLOSE_TOO_BIG,
+    decode_client_frame, Body, ClientFrame, ClientId, DecodeError, Epoch, HistoryLimit, Message,
+    ProtocolError, RoomName, ServerFrame, UserName, CLOSE_IDLE, CLOSE_SERVICE_RESTART,
+    CLOSE_SLOW_CONSUMER, CLOSE_TOO_BIG,
 };
 use crate::server::hub::{ConnHandle, Hub, Outbound, Published};
 use crate::server::metrics;
@@ -23,7 +23,7 @@ use crate::server::store::StoreError;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
 use futures::stream::SplitSink;
 use futures::{SinkExt, StreamExt};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -77,10 +77,11 @@ impl From<Vec<ServerFrame>> for Reply {
     }
 }
 
-/// A publish handed to the hub and not yet answered. While it is in flight the session
-/// reads no further frame from this client (its frames are applied in order) but keeps
-/// forwarding the room's traffic: a client that pipelines publishes into a busy room must
-/// not be cut as a slow consumer because its session sat waiting for the disk.
+/// A publish handed to the hub and not yet answered. While publishes are in flight the
+/// session goes on reading this client's publishes (up to [`MAX_IN_FLIGHT`]); any other
+/// frame waits until they are answered, so frames take effect in the order sent. It keeps
+/// forwarding the room's traffic meanwhile: a client that pipelines publishes into a busy
+/// room must not be cut as a slow consumer because its session sat waiting for the disk.
 struct Publishing {
     room: RoomName,
     client_id: ClientId,
@@ -88,13 +89,19 @@ struct Publishing {
     stored: Pin<Box<dyn Future<Output = Result<Published, StoreError>> + Send>>,
 }
 
-/// Resolves when the publish in flight is stored (never, when there is none).
-async fn settled(in_flight: &mut Option<Publishing>) -> Result<Published, StoreError> {
-    match in_flight {
+/// Resolves when the oldest publish in flight is stored (never, when there is none).
+async fn settled(in_flight: &mut VecDeque<Publishing>) -> Result<Published, StoreError> {
+    match in_flight.front_mut() {
         Some(p) => p.stored.as_mut().await,
         None => std::future::pending().await,
     }
 }
+
+/// Publishes of one connection that may wait for the store at once. They reach the store
+/// in the order read and are answered in that order; a publisher that pipelines gets its
+/// messages group-committed together instead of one commit (and one scheduler round trip
+/// behind the room's fan-out) each.
+const MAX_IN_FLIGHT: usize = 32;
 
 /// A replay to send after `joined`: the first page, already read (it decided
 /// `recovered`), then the rest of `after < seq < until`, read a page at a time.
@@ -179,29 +186,37 @@ const FORWARD_BATCH: usize = 64;
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What ends a session from outside its socket: overflow, server shutdown, or the peer's
-/// silence past the idle timeout.
-struct Cut<'a> {
-    conn: &'a ConnHandle,
-    shutdown: &'a mut Shutdown,
+/// silence past the idle timeout. Made once per session and polled on every turn (not
+/// made anew per turn): registering a timer and two waiters for each forwarded frame was
+/// most of what a delivery cost under fan-out.
+struct Cut<O, S> {
+    overflow: Pin<Box<O>>,
+    shutdown: Pin<Box<S>>,
+    idle: Pin<Box<tokio::time::Sleep>>,
+    idle_timeout: Duration,
 }
 
-impl Cut<'_> {
+impl<O: Future<Output = ()>, S: Future<Output = ()>> Cut<O, S> {
     /// Runs `work` (which may wait on a client that does not read) unless the connection
     /// is cut first; then says with which close frame.
-    async fn guard<T>(
-        &mut self,
-        idle_deadline: Instant,
-        work: impl std::future::Future<Output = T>,
-    ) -> Result<T, CloseFrame> {
+    async fn guard<T>(&mut self, work: impl Future<Output = T>) -> Result<T, CloseFrame> {
         tokio::select! {
             biased;
-            _ = self.conn.overflowed() => {
+            _ = &mut self.overflow => {
                 metrics::slow_consumer_closed();
                 Err(close(CLOSE_SLOW_CONSUMER, "slow consumer"))
             }
-            _ = self.shutdown.wait() => Err(close(CLOSE_SERVICE_RESTART, "server restarting")),
-            _ = tokio::time::sleep_until(idle_deadline) => Err(close(CLOSE_IDLE, "no answer to pings")),
+            _ = &mut self.shutdown => Err(close(CLOSE_SERVICE_RESTART, "server restarting")),
+            _ = &mut self.idle => Err(close(CLOSE_IDLE, "no answer to pings")),
             out = work => Ok(out),
+        }
+    }
+
+    /// The peer was heard from at `at`: its idle deadline moves.
+    fn heard(&mut self, at: Instant) {
+        let deadline = at + self.idle_timeout;
+        if self.idle.deadline() != deadline {
+            self.idle.as_mut().reset(deadline);
         }
     }
 }
@@ -221,30 +236,43 @@ impl Session {
         );
         let mut last_heard = Instant::now();
         let conn = self.conn.clone();
-        let mut in_flight: Option<Publishing> = None;
+        let mut in_flight: VecDeque<Publishing> = VecDeque::new();
+        // A frame read while publishes were in flight that must wait for them.
+        let mut held: Option<Result<ClientFrame, DecodeError>> = None;
         let mut cut = Cut {
-            conn: &conn,
-            shutdown: &mut shutdown,
+            overflow: Box::pin(conn.overflowed()),
+            shutdown: Box::pin(shutdown.wait()),
+            idle: Box::pin(tokio::time::sleep_until(last_heard + self.cfg.idle_timeout)),
+            idle_timeout: self.cfg.idle_timeout,
         };
         // Each turn waits for one event, then handles it under `cut.guard`, so a socket
         // write blocked by a client that stopped reading still ends on overflow, shutdown
         // or silence.
         let close_with: Option<CloseFrame> = loop {
-            let idle_deadline = last_heard + self.cfg.idle_timeout;
             let step = cut
-                .guard(idle_deadline, async {
+                .guard(async {
                     tokio::select! {
-                        stored = settled(&mut in_flight), if in_flight.is_some() => {
-                            match in_flight.take() {
-                                Some(p) => self.answer_publish(p, stored, &mut sink).await,
-                                None => Ok(()),
+                        stored = settled(&mut in_flight), if !in_flight.is_empty() => {
+                            if let Some(p) = in_flight.pop_front() {
+                                Box::pin(self.answer_publish(p, stored, &mut sink)).await?;
+                            }
+                            match held.take() {
+                                Some(frame) if in_flight.is_empty() => {
+                                    Box::pin(self.handle_decoded(frame, &mut sink))
+                                        .await
+                                        .map(|p| in_flight.extend(p))
+                                }
+                                still_held => {
+                                    held = still_held;
+                                    Ok(())
+                                }
                             }
                         }
                         out = rx.recv() => match out {
                             Some(out) => self.forward_batch(out, &mut rx, &mut sink).await.map_err(|_| None),
                             None => Err(None),
                         },
-                        inbound = stream.next(), if in_flight.is_none() => match inbound {
+                        inbound = stream.next(), if held.is_none() && in_flight.len() < MAX_IN_FLIGHT => match inbound {
                             None => Err(None),
                             Some(Err(e)) => {
                                 debug!(error = %e, "read failed");
@@ -254,9 +282,18 @@ impl Session {
                                 last_heard = Instant::now();
                                 match msg {
                                     WsMessage::Text(text) => {
-                                        self.handle_text(text.as_str(), &mut sink)
-                                            .await
-                                            .map(|p| in_flight = p)
+                                        let frame = decode_client_frame(text.as_str());
+                                        if in_flight.is_empty() || matches!(frame, Ok(ClientFrame::Publish { .. })) {
+                                            // Boxed: the join/history path is the largest
+                                            // state a session has; kept off the idle
+                                            // session's own allocation.
+                                            Box::pin(self.handle_decoded(frame, &mut sink))
+                                                .await
+                                                .map(|p| in_flight.extend(p))
+                                        } else {
+                                            held = Some(frame);
+                                            Ok(())
+                                        }
                                     }
                                     WsMessage::Binary(_) => {
                                         let refusal = Refusal::from(ProtocolError::BadFrame(
@@ -275,6 +312,7 @@ impl Session {
                     }
                 })
                 .await;
+            cut.heard(last_heard);
             match step {
                 Ok(Ok(())) => continue,
                 Ok(Err(close_with)) => break close_with,
@@ -337,9 +375,9 @@ impl Session {
                 sink.feed(WsMessage::Text(d.frame.clone())).await?;
                 Ok(1)
             }
-            Outbound::Presence { room, frame } => {
-                if self.rooms.contains_key(&room) {
-                    sink.feed(WsMessage::Text(frame)).await?;
+            Outbound::Presence(p) => {
+                if self.rooms.contains_key(&p.room) {
+                    sink.feed(WsMessage::Text(p.frame.clone())).await?;
                 }
                 Ok(0)
             }
@@ -374,14 +412,14 @@ impl Session {
         send(sink, &frame).await.map_err(|_| None)
     }
 
-    /// Decodes, applies and answers one text frame; returns the publish it started, if
+    /// Applies and answers one decoded text frame; returns the publish it started, if
     /// any. `Err(None)`: the socket failed; `Err(Some(frame))`: close with `frame`.
-    async fn handle_text(
+    async fn handle_decoded(
         &mut self,
-        text: &str,
+        decoded: Result<ClientFrame, DecodeError>,
         sink: &mut Sink,
     ) -> Result<Option<Publishing>, Option<CloseFrame>> {
-        let reply = match decode_client_frame(text) {
+        let reply = match decoded {
             Ok(frame) => {
                 let reference = match &frame {
                     ClientFrame::Publish { client_id, .. } => Some(client_id.to_string()),
@@ -594,13 +632,15 @@ impl Session {
                 retry_after_ms: wait.as_nanos().div_ceil(1_000_000).max(1) as u64,
             });
         }
-        let hub = self.hub.clone();
-        let (r, c) = (room.clone(), client_id.clone());
+        // Called here, not inside a lazy future: the hub queues it to the store now.
+        let stored = self
+            .hub
+            .publish(room.clone(), from, body, client_id.clone());
         Ok(Publishing {
             room,
             client_id,
             started: Instant::now(),
-            stored: Box::pin(async move { hub.publish(r, from, body, c).await }),
+            stored: Box::pin(stored),
         })
     }
 
