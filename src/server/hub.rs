@@ -237,11 +237,17 @@ impl RoomState {
                 Some(at + interval)
             }
             _ => {
-                if self.broadcast_presence(room, except) {
-                    self.presence_sent = Some(now);
-                }
+                self.send_presence(room, except);
                 None
             }
+        }
+    }
+
+    /// Sends the current presence now and, if it reached anyone, starts a new interval.
+    fn send_presence(&mut self, room: &RoomName, except: Option<ConnId>) {
+        self.presence_due = false;
+        if self.broadcast_presence(room, except) {
+            self.presence_sent = Some(Instant::now());
         }
     }
 
@@ -419,11 +425,7 @@ impl Hub {
             let Some(entry) = lock(&hub.inner.rooms).get(&room).cloned() else {
                 return; // Everyone left; nobody to tell.
             };
-            let mut st = lock(&entry.state);
-            st.presence_due = false;
-            if st.broadcast_presence(&room, None) {
-                st.presence_sent = Some(Instant::now());
-            }
+            lock(&entry.state).send_presence(&room, None);
         });
     }
 
