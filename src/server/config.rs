@@ -70,7 +70,7 @@ pub struct Config {
     pub history_cap: u64,
 
     /// Messages older than this are deleted (e.g. `30d`, `12h`; `0` keeps them
-    /// regardless of age). SQLite store only
+    /// regardless of age)
     #[arg(long, env = "CHORUS_HISTORY_MAX_AGE", default_value = "30d", value_parser = duration)]
     pub history_max_age: Duration,
 
@@ -78,6 +78,28 @@ pub struct Config {
     /// publish is answered `unavailable`
     #[arg(long, env = "CHORUS_STORE_BUSY_TIMEOUT", default_value = "5s", value_parser = duration)]
     pub store_busy_timeout: Duration,
+
+    /// Redis to share rooms with other nodes (`redis://[:password@]host:port[/db]`);
+    /// replaces `--store`: history, seqs and presence then live in Redis
+    #[arg(long, env = "CHORUS_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+
+    /// Prefix of this deployment's Redis keys and channels
+    #[arg(long, env = "CHORUS_REDIS_PREFIX", default_value = "chorus")]
+    pub redis_prefix: String,
+
+    /// This node's id in the cluster (letters, digits, `-`, `_`) [default: random]
+    #[arg(long, env = "CHORUS_NODE_ID")]
+    pub node_id: Option<String>,
+
+    /// How long a node's members stay listed by other nodes without a heartbeat (it
+    /// re-announces every third of this); bounds the ghosts a dead node leaves
+    #[arg(long, env = "CHORUS_PRESENCE_TTL", default_value = "15s", value_parser = duration)]
+    pub presence_ttl: Duration,
+
+    /// Longest wait for Redis to connect or answer before a call fails `unavailable`
+    #[arg(long, env = "CHORUS_REDIS_TIMEOUT", default_value = "2s", value_parser = duration)]
+    pub redis_timeout: Duration,
 
     /// Origins (scheme://host[:port]) whose pages may open sockets besides the server's
     /// own, comma-separated; `*` allows any
@@ -240,6 +262,16 @@ impl Config {
                 "--allowed-origins: {bad:?} is not an origin like https://example.com (or *)"
             ));
         }
+        if let Some(id) = &self.node_id {
+            if crate::protocol::RoomName::parse(id).is_err() {
+                return Err(format!(
+                    "--node-id: {id:?} must be 1-64 letters, digits, `-` or `_`"
+                ));
+            }
+        }
+        if self.presence_ttl < Duration::from_millis(300) {
+            return Err("--presence-ttl must be at least 300ms".into());
+        }
         if self.api_key.as_ref().is_some_and(|k| k.trim().len() < 16) {
             return Err("--api-key must be at least 16 characters".into());
         }
@@ -252,6 +284,26 @@ impl Config {
             max_messages: self.history_cap,
             max_age: (!self.history_max_age.is_zero()).then_some(self.history_max_age),
         }
+    }
+
+    /// The Redis engine's settings, when `--redis-url` is given.
+    pub fn redis(&self) -> Option<crate::server::engine::redis::RedisOptions> {
+        let url = self.redis_url.clone()?;
+        let retention = self.retention();
+        Some(crate::server::engine::redis::RedisOptions {
+            url,
+            prefix: self.redis_prefix.clone(),
+            node_id: self
+                .node_id
+                .clone()
+                .unwrap_or_else(crate::server::engine::redis::new_node_id),
+            retention: crate::server::engine::redis::store::RedisRetention {
+                max_messages: retention.max_messages,
+                max_age: retention.max_age,
+            },
+            presence_ttl: self.presence_ttl,
+            timeout: self.redis_timeout,
+        })
     }
 
     /// The ping interval.

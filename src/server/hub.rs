@@ -25,17 +25,29 @@
 //! frame at its end, which carries the state as it is then. The joiner itself learns the
 //! state from `joined`. Names are counted incrementally, so a join costs no scan of the
 //! room.
+//!
+//! ## Several nodes
+//! The hub runs over an [`Engine`]. With the local engine it is the whole story. With a
+//! shared one (Redis) messages stored by other nodes arrive as [`ClusterEvent`]s and go
+//! through the same reorder buffer as local ones (a message can come twice, from this
+//! node's own publish and from the broadcast; the second is below `next_fanout` and
+//! dropped). A gap that does not close by itself within [`REPAIR_AFTER`] (a broadcast
+//! lost while the link to Redis was down) is filled from the store. The room's presence
+//! is this node's members merged with what other nodes announce; this node announces its
+//! own with the same coalescing as presence frames, re-announces every heartbeat, and
+//! forgets another node's members when their announcement expires.
 
 use crate::protocol::{
     Body, ClientId, Epoch, Message, MessagesPage, RoomName, ServerFrame, UserName,
 };
+use crate::server::engine::{ClusterEvent, Engine, NameCounts, NodePresence};
 use crate::server::store::{Appended, Draft, HistoryPage, Range, Store, StoreError};
 use axum::extract::ws::Utf8Bytes;
 use futures::FutureExt;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 use tokio::sync::{mpsc, Notify};
 use tokio::time::Instant;
@@ -44,6 +56,12 @@ use tokio::time::Instant;
 const PRESENCE_INTERVAL: Duration = Duration::from_millis(100);
 /// The longest, for the largest rooms.
 const PRESENCE_INTERVAL_MAX: Duration = Duration::from_secs(5);
+/// How long a gap in a room's seqs may stay open before the hub reads the missing
+/// messages from the store. Within one node a gap closes in microseconds (a commit that
+/// finished before an earlier one); across nodes in about a broadcast's time.
+pub const REPAIR_AFTER: Duration = Duration::from_millis(200);
+/// Messages read per repair.
+const REPAIR_MAX: usize = 1000;
 
 /// How long a room with `members` connections waits between presence frames: 100 ms up to
 /// 100 members, then 1 ms more per member (1 s at 1000), at most 5 s. The frame's size grows
@@ -90,6 +108,9 @@ pub enum Outbound {
     Message(Arc<Delivery>),
     /// A presence frame for a room.
     Presence(Arc<PresenceUpdate>),
+    /// The room's history was lost (its epoch changed) while the connection was in it:
+    /// the session closes with 1012 so the client reconnects and learns the new epoch.
+    Restart(RoomName),
 }
 
 /// The hub's handle on one connection: its bounded queue and its slow-consumer alarm.
@@ -149,6 +170,7 @@ pub struct Hub {
 }
 
 struct Inner {
+    engine: Arc<dyn Engine>,
     store: Arc<dyn Store>,
     /// Lock order: `rooms`, then a room's `state`. Both are std mutexes: no `.await` is
     /// ever held under them.
@@ -158,6 +180,75 @@ struct Inner {
 
 struct Room {
     state: Mutex<RoomState>,
+}
+
+/// Folds bursts of changes into at most one send per interval: a change after a quiet
+/// spell goes out now, changes inside the interval together at its end.
+#[derive(Default)]
+struct Coalescer {
+    /// When a send last happened.
+    sent: Option<Instant>,
+    /// A send is scheduled for the end of the current interval.
+    due: bool,
+}
+
+/// What to do about a change.
+enum When {
+    /// Send now (and call [`Coalescer::done`]).
+    Now,
+    /// Schedule a send for then.
+    At(Instant),
+    /// A scheduled send will carry it.
+    Folded,
+}
+
+impl Coalescer {
+    fn changed(&mut self, interval: Duration) -> When {
+        if self.due {
+            return When::Folded;
+        }
+        match self.sent {
+            Some(at) if Instant::now() < at + interval => {
+                self.due = true;
+                When::At(at + interval)
+            }
+            _ => When::Now,
+        }
+    }
+
+    /// A send happened (if `reached` anyone, a new interval starts).
+    fn done(&mut self, reached: bool) {
+        self.due = false;
+        if reached {
+            self.sent = Some(Instant::now());
+        }
+    }
+}
+
+/// What a scheduled task sends.
+#[derive(Clone, Copy, Debug)]
+enum Due {
+    /// A presence frame to this node's members.
+    Presence,
+    /// This node's members to the other nodes.
+    Announce,
+}
+
+/// Another node's members of a room.
+struct Remote {
+    names: NameCounts,
+    online: u32,
+    expires: Instant,
+}
+
+impl Remote {
+    fn new(p: NodePresence) -> Self {
+        Self {
+            online: p.names.values().sum(),
+            names: p.names,
+            expires: Instant::now() + p.ttl,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -171,10 +262,14 @@ struct RoomState {
     members: HashMap<ConnId, Member>,
     /// Connections per distinct name (several tabs of one person count once).
     names: BTreeMap<UserName, u32>,
-    /// When a presence frame last reached someone.
-    presence_sent: Option<Instant>,
-    /// A presence frame is scheduled for the end of the current interval.
-    presence_due: bool,
+    /// Other nodes' members, by node id (shared engines only).
+    remote: HashMap<String, Remote>,
+    /// Presence frames to this node's members.
+    presence: Coalescer,
+    /// Announcements of this node's members to the others.
+    announce: Coalescer,
+    /// A gap repair is scheduled.
+    repair_due: bool,
 }
 
 struct Member {
@@ -188,11 +283,26 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl RoomState {
+    /// Open connections and distinct names, over every node.
     fn presence(&self) -> (u32, Vec<UserName>) {
-        (
-            self.members.len() as u32,
-            self.names.keys().cloned().collect(),
-        )
+        let local = self.members.len() as u32;
+        if self.remote.is_empty() {
+            return (local, self.names.keys().cloned().collect());
+        }
+        let online = local + self.remote.values().map(|r| r.online).sum::<u32>();
+        let names: BTreeSet<&UserName> = self
+            .names
+            .keys()
+            .chain(self.remote.values().flat_map(|r| r.names.keys()))
+            .collect();
+        (online, names.into_iter().cloned().collect())
+    }
+
+    /// Drops other nodes' announcements that were not renewed in time; true if any was.
+    fn expire_remote(&mut self, now: Instant) -> bool {
+        let before = self.remote.len();
+        self.remote.retain(|_, r| r.expires > now);
+        self.remote.len() != before
     }
 
     /// Adds (or renames) a member; keeps the name counts.
@@ -223,32 +333,10 @@ impl RoomState {
         }
     }
 
-    /// Membership changed: tell the others now, or at the end of the current interval.
-    /// Returns when a frame must be sent later (the caller schedules it).
-    fn presence_changed(&mut self, room: &RoomName, except: Option<ConnId>) -> Option<Instant> {
-        if self.presence_due {
-            return None; // The frame already scheduled will carry this change too.
-        }
-        let now = Instant::now();
-        let interval = presence_interval(self.members.len());
-        match self.presence_sent {
-            Some(at) if now < at + interval => {
-                self.presence_due = true;
-                Some(at + interval)
-            }
-            _ => {
-                self.send_presence(room, except);
-                None
-            }
-        }
-    }
-
     /// Sends the current presence now and, if it reached anyone, starts a new interval.
     fn send_presence(&mut self, room: &RoomName, except: Option<ConnId>) {
-        self.presence_due = false;
-        if self.broadcast_presence(room, except) {
-            self.presence_sent = Some(Instant::now());
-        }
+        let reached = self.broadcast_presence(room, except);
+        self.presence.done(reached);
     }
 
     /// Sends the current presence to every member but `except`; true if anyone got it.
@@ -273,6 +361,18 @@ impl RoomState {
             }
         }
         true
+    }
+
+    /// The room's history was replaced (its epoch changed: the shared store lost it).
+    /// Members hold seqs of the old history, so each is asked to reconnect.
+    fn restart(&mut self, room: &RoomName, epoch: Epoch, last_seq: u64) {
+        tracing::warn!(room = %room.as_str(), "room history was reset; members reconnect");
+        self.epoch = Some(epoch);
+        self.next_fanout = Some(last_seq + 1);
+        self.pending.clear();
+        for m in self.members.values() {
+            m.conn.deliver(Outbound::Restart(room.clone()));
+        }
     }
 
     /// Hands out every buffered message that is next in line.
@@ -300,15 +400,30 @@ impl RoomState {
 }
 
 impl Hub {
-    /// A hub over `store`.
-    pub fn new(store: Arc<dyn Store>) -> Self {
-        Self {
+    /// A hub over `engine`, hearing from the other nodes through `events`.
+    ///
+    /// Spawns the tasks that apply cluster events and, for shared engines, send
+    /// heartbeats; they hold the hub weakly and end with it.
+    pub fn new(engine: Arc<dyn Engine>, events: mpsc::Receiver<ClusterEvent>) -> Self {
+        let hub = Self {
             inner: Arc::new(Inner {
-                store,
+                store: engine.store(),
+                engine,
                 rooms: Mutex::new(HashMap::new()),
                 next_conn: AtomicU64::new(1),
             }),
+        };
+        tokio::spawn(apply_events(Arc::downgrade(&hub.inner), events));
+        if let Some(every) = hub.inner.engine.heartbeat() {
+            tokio::spawn(heartbeats(Arc::downgrade(&hub.inner), every));
         }
+        hub
+    }
+
+    /// A single-node hub over `store` (tests and tools).
+    pub fn local(store: Arc<dyn Store>) -> Self {
+        let (engine, events) = crate::server::engine::local::LocalEngine::new(store);
+        Self::new(engine, events)
     }
 
     /// Registers a new connection with a queue of `capacity` frames.
@@ -338,7 +453,21 @@ impl Hub {
             .clone()
     }
 
-    /// Removes the room's entry when no member is in it and nobody else holds it.
+    /// The room's entry if it exists.
+    fn existing(&self, room: &RoomName) -> Option<Arc<Room>> {
+        lock(&self.inner.rooms).get(room).cloned()
+    }
+
+    /// Every room entry, for a pass over all of them without holding the map.
+    fn all_rooms(&self) -> Vec<(RoomName, Arc<Room>)> {
+        lock(&self.inner.rooms)
+            .iter()
+            .map(|(n, r)| (n.clone(), r.clone()))
+            .collect()
+    }
+
+    /// Removes the room's entry when no member is in it and nobody else holds it, and
+    /// stops hearing about it from other nodes.
     fn remove_if_unused(&self, room: &RoomName) {
         let mut rooms = lock(&self.inner.rooms);
         let unused = rooms
@@ -346,6 +475,7 @@ impl Hub {
             .is_some_and(|r| Arc::strong_count(r) == 1 && lock(&r.state).members.is_empty());
         if unused {
             rooms.remove(room);
+            self.inner.engine.unsubscribe(room);
         }
     }
 
@@ -360,20 +490,10 @@ impl Hub {
         let entry = self.room(room);
         let loaded = lock(&entry.state).next_fanout.is_some();
         if !loaded {
-            match self.inner.store.meta(room).await {
-                Ok(meta) => {
-                    let mut st = lock(&entry.state);
-                    if st.next_fanout.is_none() {
-                        st.epoch = Some(meta.epoch);
-                        st.next_fanout = Some(meta.last_seq + 1);
-                        st.flush();
-                    }
-                }
-                Err(e) => {
-                    drop(entry);
-                    self.remove_if_unused(room);
-                    return Err(e);
-                }
+            if let Err(e) = self.load(&entry, room).await {
+                drop(entry);
+                self.remove_if_unused(room);
+                return Err(e);
             }
         }
         let mut st = lock(&entry.state);
@@ -384,12 +504,11 @@ impl Hub {
                 conn: conn.clone(),
             },
         );
-        if let Some(at) = st.presence_changed(room, Some(conn.id)) {
-            self.schedule_presence(room.clone(), at);
-        }
+        self.members_changed(room, &mut st, Some(conn.id));
+        self.local_members_changed(room, &mut st);
         let (online, members) = st.presence();
         Ok(JoinInfo {
-            // Both were set above, under this lock or an earlier one, and never unset.
+            // Both were set by `load`, under this lock or an earlier one, and never unset.
             epoch: st.epoch.clone().unwrap_or_else(|| Epoch::new("")),
             live_from: st.next_fanout.unwrap_or(1),
             online,
@@ -397,19 +516,35 @@ impl Hub {
         })
     }
 
+    /// First use of a room on this node: hear about it from the other nodes, *then* read
+    /// its meta, so every message after `last_seq` reaches this node.
+    async fn load(&self, entry: &Room, room: &RoomName) -> Result<(), StoreError> {
+        let remote = self.inner.engine.subscribe(room).await?;
+        let meta = self.inner.store.meta(room).await?;
+        let mut st = lock(&entry.state);
+        if st.next_fanout.is_none() {
+            st.epoch = Some(meta.epoch);
+            st.next_fanout = Some(meta.last_seq + 1);
+            st.remote = remote
+                .into_iter()
+                .map(|p| (p.node.clone(), Remote::new(p)))
+                .collect();
+            st.flush();
+        }
+        Ok(())
+    }
+
     /// Takes the connection out of the room and tells the others. False if it was not in.
     pub fn leave(&self, conn: ConnId, room: &RoomName) -> bool {
         let was_member = {
-            let rooms = lock(&self.inner.rooms);
-            let Some(entry) = rooms.get(room) else {
+            let Some(entry) = self.existing(room) else {
                 return false;
             };
             let mut st = lock(&entry.state);
             let was = st.remove_member(conn);
             if was {
-                if let Some(at) = st.presence_changed(room, None) {
-                    self.schedule_presence(room.clone(), at);
-                }
+                self.members_changed(room, &mut st, None);
+                self.local_members_changed(room, &mut st);
             }
             was
         };
@@ -417,15 +552,180 @@ impl Hub {
         was_member
     }
 
-    /// Sends the room's presence at `at`, folding in every change until then.
-    fn schedule_presence(&self, room: RoomName, at: Instant) {
+    /// The room's membership changed (here or on another node): tell this node's members
+    /// now, or at the end of the current interval.
+    fn members_changed(&self, room: &RoomName, st: &mut RoomState, except: Option<ConnId>) {
+        let (online, _) = st.presence();
+        match st.presence.changed(presence_interval(online as usize)) {
+            When::Now => st.send_presence(room, except),
+            When::At(at) => self.schedule(room.clone(), at, Due::Presence),
+            When::Folded => {}
+        }
+    }
+
+    /// This node's members of the room changed: tell the other nodes (shared engines
+    /// only). The last member leaving is announced at once, so other nodes do not show a
+    /// member who left for a whole interval.
+    fn local_members_changed(&self, room: &RoomName, st: &mut RoomState) {
+        if self.inner.engine.heartbeat().is_none() {
+            return;
+        }
+        let when = if st.members.is_empty() {
+            When::Now
+        } else {
+            st.announce.changed(presence_interval(st.members.len()))
+        };
+        match when {
+            When::Now => {
+                self.inner.engine.announce(room, &st.names);
+                st.announce.done(true);
+            }
+            When::At(at) => self.schedule(room.clone(), at, Due::Announce),
+            When::Folded => {}
+        }
+    }
+
+    /// Sends the room's presence frame or announcement at `at`, folding in every change
+    /// until then.
+    fn schedule(&self, room: RoomName, at: Instant, due: Due) {
         let hub = self.clone();
         tokio::spawn(async move {
             tokio::time::sleep_until(at).await;
-            let Some(entry) = lock(&hub.inner.rooms).get(&room).cloned() else {
+            let Some(entry) = hub.existing(&room) else {
                 return; // Everyone left; nobody to tell.
             };
-            lock(&entry.state).send_presence(&room, None);
+            let mut st = lock(&entry.state);
+            match due {
+                Due::Presence => st.send_presence(&room, None),
+                Due::Announce => {
+                    hub.inner.engine.announce(&room, &st.names);
+                    st.announce.done(true);
+                }
+            }
+        });
+    }
+
+    /// Another node's members of a room, as it announced them.
+    fn remote_presence(&self, room: &RoomName, presence: NodePresence) {
+        let Some(entry) = self.existing(room) else {
+            return;
+        };
+        let mut st = lock(&entry.state);
+        if presence.names.is_empty() {
+            st.remote.remove(&presence.node);
+        } else {
+            st.remote
+                .insert(presence.node.clone(), Remote::new(presence));
+        }
+        self.members_changed(room, &mut st, None);
+    }
+
+    /// Every heartbeat: renews this node's announcements and forgets other nodes' that
+    /// were not renewed.
+    fn heartbeat(&self) {
+        let now = Instant::now();
+        for (name, entry) in self.all_rooms() {
+            let mut st = lock(&entry.state);
+            if !st.members.is_empty() {
+                self.inner.engine.announce(&name, &st.names);
+            }
+            if st.expire_remote(now) {
+                self.members_changed(&name, &mut st, None);
+            }
+        }
+    }
+
+    /// After the link to the other nodes was down: re-announce, re-read their presence,
+    /// and fetch the messages that were broadcast meanwhile.
+    async fn resync(&self) {
+        for (name, entry) in self.all_rooms() {
+            {
+                let st = lock(&entry.state);
+                if st.next_fanout.is_none() {
+                    continue; // Still loading: its join reads everything afresh.
+                }
+                if !st.members.is_empty() {
+                    self.inner.engine.announce(&name, &st.names);
+                }
+            }
+            if let Ok(remote) = self.inner.engine.presence(&name).await {
+                let mut st = lock(&entry.state);
+                st.remote = remote
+                    .into_iter()
+                    .map(|p| (p.node.clone(), Remote::new(p)))
+                    .collect();
+                self.members_changed(&name, &mut st, None);
+            }
+            match self.inner.store.meta(&name).await {
+                Ok(meta) => {
+                    let mut st = lock(&entry.state);
+                    if st.epoch.as_ref() != Some(&meta.epoch) {
+                        st.restart(&name, meta.epoch, meta.last_seq);
+                        continue;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, room = %name.as_str(), "resync: cannot read the room");
+                    continue;
+                }
+            }
+            self.repair(&name).await;
+        }
+    }
+
+    /// Reads from the store what the room's members are missing (after `next_fanout`
+    /// up to the first buffered message, or everything stored when nothing is buffered)
+    /// and hands it out.
+    async fn repair(&self, room: &RoomName) {
+        let Some(entry) = self.existing(room) else {
+            return;
+        };
+        let (after, until) = {
+            let mut st = lock(&entry.state);
+            st.repair_due = false;
+            let Some(next) = st.next_fanout else { return };
+            (
+                next - 1,
+                st.pending.keys().next().copied().unwrap_or(u64::MAX),
+            )
+        };
+        drop(entry);
+        match self.inner.store.range(room, after, until, REPAIR_MAX).await {
+            Ok(range) => {
+                let complete = range.complete;
+                for m in range.messages {
+                    self.fan_out(m);
+                }
+                if !complete {
+                    // Retention dropped part of the gap: nobody can have it any more.
+                    if let Some(entry) = self.existing(room) {
+                        let mut st = lock(&entry.state);
+                        if let Some(first) = st.pending.keys().next().copied() {
+                            st.next_fanout = Some(first);
+                            st.flush();
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, room = %room.as_str(), "cannot fill a gap yet");
+            }
+        }
+        // Still a gap (the store is down, or more than one read's worth): go again.
+        if let Some(entry) = self.existing(room) {
+            let mut st = lock(&entry.state);
+            if !st.pending.is_empty() && !st.repair_due {
+                st.repair_due = true;
+                self.schedule_repair(room.clone());
+            }
+        }
+    }
+
+    fn schedule_repair(&self, room: RoomName) {
+        let hub = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(REPAIR_AFTER).await;
+            hub.repair(&room).await;
         });
     }
 
@@ -485,18 +785,25 @@ impl Hub {
 
     /// Hands a stored message to the room's members, in seq order.
     fn fan_out(&self, msg: Message) {
-        let Some(entry) = lock(&self.inner.rooms).get(&msg.room).cloned() else {
+        let Some(entry) = self.existing(&msg.room) else {
             return; // Nobody is in the room; the message is in the store for later.
         };
+        let room = msg.room.clone();
+        let mut st = lock(&entry.state);
+        if st.next_fanout.is_some_and(|next| msg.seq < next) {
+            return; // Handed out already: the second copy of a broadcast.
+        }
         let delivery = Arc::new(Delivery {
             room: msg.room.clone(),
             seq: msg.seq,
             frame: ServerFrame::Message(msg).to_json().into(),
         });
-        let room = delivery.room.clone();
-        let mut st = lock(&entry.state);
         st.pending.insert(delivery.seq, delivery);
         st.flush();
+        if !st.pending.is_empty() && st.next_fanout.is_some() && !st.repair_due {
+            st.repair_due = true;
+            self.schedule_repair(room.clone());
+        }
         let empty = st.members.is_empty();
         drop(st);
         drop(entry);
@@ -548,9 +855,15 @@ impl Hub {
         })
     }
 
-    /// Whether the store can serve now (for `/readyz`).
+    /// Whether the engine can serve now (for `/readyz`).
     pub async fn ready(&self) -> Result<(), StoreError> {
-        self.inner.store.ready().await
+        self.inner.engine.ready().await
+    }
+
+    /// At shutdown, after the sessions closed: lets the engine finish (withdraw this
+    /// node's presence, commit what is queued).
+    pub async fn close(&self) -> Result<(), StoreError> {
+        self.inner.engine.close().await
     }
 
     /// Rooms with members, and how many connections are in each (for the lobby).
@@ -568,13 +881,39 @@ impl Hub {
     }
 }
 
+/// Applies what the engine hears from other nodes, until the hub or the engine is gone.
+async fn apply_events(hub: Weak<Inner>, mut events: mpsc::Receiver<ClusterEvent>) {
+    while let Some(event) = events.recv().await {
+        let Some(inner) = hub.upgrade() else { return };
+        let hub = Hub { inner };
+        match event {
+            ClusterEvent::Message(msg) => hub.fan_out(msg),
+            ClusterEvent::Presence { room, presence } => hub.remote_presence(&room, presence),
+            ClusterEvent::Resync => {
+                tokio::spawn(async move { hub.resync().await });
+            }
+        }
+    }
+}
+
+/// Renews this node's presence and expires other nodes', every `every`.
+async fn heartbeats(hub: Weak<Inner>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(inner) = hub.upgrade() else { return };
+        Hub { inner }.heartbeat();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::server::store::memory::MemoryStore;
 
     fn hub() -> Hub {
-        Hub::new(Arc::new(MemoryStore::new(1000)))
+        Hub::local(Arc::new(MemoryStore::new(1000)))
     }
     fn room(s: &str) -> RoomName {
         RoomName::parse(s).unwrap()

@@ -8,6 +8,7 @@
 //! - [`session`]: one task per WebSocket: decode → apply → encode.
 //! - [`hub`]: rooms, members, ordered fan-out of pre-encoded frames.
 //! - [`store`]: room history behind the `Store` trait.
+//! - [`engine`]: what the nodes of a cluster share (local, or Redis).
 //! - [`refusal`]: every refusal and its protocol error code, in one place.
 //! - [`rate_limit`]: the per-connection token bucket.
 //! - [`conn_limit`]: open sockets per client address.
@@ -17,6 +18,7 @@
 pub mod api;
 pub mod config;
 pub mod conn_limit;
+pub mod engine;
 pub mod http;
 pub mod hub;
 pub mod metrics;

@@ -127,6 +127,8 @@ struct Session {
     /// that moment (overflow, shutdown) still leaves it, and no ghost member remains.
     joining: Option<RoomName>,
     bucket: TokenBucket,
+    /// A joined room's history was reset under it: close with 1012 after this batch.
+    restart: bool,
 }
 
 /// Serves one upgraded socket until either side ends it.
@@ -144,6 +146,7 @@ pub async fn run(
     let span = info_span!("conn", id = conn.id(), %peer, rooms = tracing::field::Empty);
     let session = Session {
         bucket: TokenBucket::new(cfg.rate_per_sec, cfg.rate_burst, Instant::now().into_std()),
+        restart: false,
         hub,
         cfg,
         conn,
@@ -269,7 +272,14 @@ impl Session {
                             }
                         }
                         out = rx.recv() => match out {
-                            Some(out) => self.forward_batch(out, &mut rx, &mut sink).await.map_err(|_| None),
+                            Some(out) => {
+                                self.forward_batch(out, &mut rx, &mut sink).await.map_err(|_| None)?;
+                                if self.restart {
+                                    Err(Some(close(CLOSE_SERVICE_RESTART, "room history was reset")))
+                                } else {
+                                    Ok(())
+                                }
+                            }
                             None => Err(None),
                         },
                         inbound = stream.next(), if held.is_none() && in_flight.len() < MAX_IN_FLIGHT => match inbound {
@@ -379,6 +389,11 @@ impl Session {
                 if self.rooms.contains_key(&p.room) {
                     sink.feed(WsMessage::Text(p.frame.clone())).await?;
                 }
+                Ok(0)
+            }
+            Outbound::Restart(room) => {
+                self.restart |=
+                    self.rooms.contains_key(&room) || self.joining.as_ref() == Some(&room);
                 Ok(0)
             }
         }

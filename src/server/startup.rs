@@ -4,6 +4,9 @@
 use crate::server::config::StoreKind;
 use crate::server::config::{site_options, Config, SiteConfigError};
 use crate::server::conn_limit::ConnLimit;
+use crate::server::engine::local::LocalEngine;
+use crate::server::engine::redis::{RedisEngine, RedisSetupError};
+use crate::server::engine::{ClusterEvent, Engine};
 use crate::server::http::{router, AppState};
 use crate::server::hub::Hub;
 use crate::server::session::SessionConfig;
@@ -38,6 +41,9 @@ pub enum StartupError {
     /// The history in the data directory cannot be used.
     #[error(transparent)]
     Store(#[from] OpenError),
+    /// The Redis settings cannot be used.
+    #[error(transparent)]
+    Redis(#[from] RedisSetupError),
     /// The address cannot be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -54,7 +60,7 @@ pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(1
 /// A bound, ready-to-run server.
 pub struct Application {
     listener: TcpListener,
-    store: Arc<dyn Store>,
+    hub: Hub,
     state: AppState,
     addr: SocketAddr,
     trigger: ShutdownTrigger,
@@ -72,21 +78,8 @@ impl Application {
             path: config.data_dir.clone(),
             source,
         })?;
-        let store: Arc<dyn Store> = match config.store {
-            StoreKind::Sqlite => Arc::new(SqliteStore::open(
-                &config.data_dir,
-                SqliteOptions {
-                    retention: config.retention(),
-                    busy_timeout: config.store_busy_timeout,
-                    ..SqliteOptions::default()
-                },
-            )?),
-            StoreKind::Memory => Arc::new(MemoryStore::new(match config.history_cap {
-                0 => usize::MAX,
-                cap => usize::try_from(cap).unwrap_or(usize::MAX),
-            })),
-        };
-        let hub = Hub::new(store.clone());
+        let (engine, events) = Self::engine(&config)?;
+        let hub = Hub::new(engine, events);
         let addr = config.addr.unwrap_or(leptos_options.site_addr);
         let listener = TcpListener::bind(addr)
             .await
@@ -114,11 +107,39 @@ impl Application {
         };
         Ok(Self {
             listener,
-            store,
+            hub: state.hub.clone(),
             state,
             addr,
             trigger,
         })
+    }
+
+    /// The engine the configuration asks for: Redis when `--redis-url` is given, else
+    /// the local engine over the `--store`.
+    fn engine(
+        config: &Config,
+    ) -> Result<(Arc<dyn Engine>, tokio::sync::mpsc::Receiver<ClusterEvent>), StartupError> {
+        if let Some(options) = config.redis() {
+            tracing::info!(node = %options.node_id, prefix = %options.prefix, "using redis");
+            let (engine, events) = RedisEngine::connect(options)?;
+            return Ok((engine, events));
+        }
+        let store: Arc<dyn Store> = match config.store {
+            StoreKind::Sqlite => Arc::new(SqliteStore::open(
+                &config.data_dir,
+                SqliteOptions {
+                    retention: config.retention(),
+                    busy_timeout: config.store_busy_timeout,
+                    ..SqliteOptions::default()
+                },
+            )?),
+            StoreKind::Memory => Arc::new(MemoryStore::new(match config.history_cap {
+                0 => usize::MAX,
+                cap => usize::try_from(cap).unwrap_or(usize::MAX),
+            })),
+        };
+        let (engine, events) = LocalEngine::new(store);
+        Ok((engine, events))
     }
 
     /// The address actually bound (the real port when asked for port 0).
@@ -135,7 +156,7 @@ impl Application {
     ) -> std::io::Result<()> {
         let Self {
             listener,
-            store,
+            hub,
             state,
             trigger,
             ..
@@ -175,8 +196,8 @@ impl Application {
                 Ok(())
             }
         };
-        if let Err(e) = store.close().await {
-            tracing::warn!(error = %e, "closing the store failed");
+        if let Err(e) = hub.close().await {
+            tracing::warn!(error = %e, "closing the engine failed");
         }
         result
     }

@@ -1,0 +1,100 @@
+//! What the nodes of a cluster share, behind the [`Engine`] trait.
+//!
+//! A node does two kinds of work. Connections, sessions and the fan-out to its own members
+//! are local (the [`hub`](crate::server::hub)). The room's sequence and history, the
+//! broadcast to members on *other* nodes, and the room's presence across nodes are shared;
+//! an engine provides them:
+//!
+//! - [`local::LocalEngine`]: one node. History in the embedded store (SQLite by default),
+//!   broadcast is the hub's own fan-out, presence is the hub's member list. The default.
+//! - [`redis::RedisEngine`]: any number of nodes on one Redis (`--redis-url`). History,
+//!   seqs, epochs and idempotency in Redis, assigned by one Lua script that also publishes
+//!   the message to the room's channel, so no node ever sees a seq that is not stored.
+//!
+//! The hub talks to an engine through this trait and hears from it through a channel of
+//! [`ClusterEvent`]s, so the hub's ordering rules (gapless, in seq order, each seq once)
+//! hold whatever the engine: a message may reach the hub twice (from its own publish and
+//! from the broadcast) or out of order, and the hub sorts that out.
+
+pub mod local;
+pub mod redis;
+
+use crate::protocol::{Message, RoomName, UserName};
+use crate::server::store::{Store, StoreError};
+use async_trait::async_trait;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Connections per distinct name, as one node has them in one room.
+pub type NameCounts = BTreeMap<UserName, u32>;
+
+/// One other node's members of a room, as it last announced them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodePresence {
+    /// The node's id.
+    pub node: String,
+    /// Its members; empty when it has left the room.
+    pub names: NameCounts,
+    /// How long this announcement holds if the node says nothing more (it re-announces
+    /// well within it while alive). A node that dies is forgotten after this.
+    pub ttl: Duration,
+}
+
+/// What an engine tells the hub.
+#[derive(Clone, Debug)]
+pub enum ClusterEvent {
+    /// A message stored by any node (this one included) in a subscribed room.
+    Message(Message),
+    /// Another node's members of a subscribed room changed (or were re-announced).
+    Presence {
+        /// The room.
+        room: RoomName,
+        /// The node's announcement.
+        presence: NodePresence,
+    },
+    /// The engine lost its link to the other nodes for a while and has it back: messages
+    /// and presence may have been missed, so the hub re-reads what it holds.
+    Resync,
+}
+
+/// The part of a room that the nodes of a cluster share.
+#[async_trait]
+pub trait Engine: Send + Sync + 'static {
+    /// Sequence, history, epochs and idempotency, shared by every node.
+    fn store(&self) -> Arc<dyn Store>;
+
+    /// This node's id (unique in the cluster, for presence).
+    fn node_id(&self) -> &str;
+
+    /// How often the hub re-announces its members and expires other nodes' silent
+    /// announcements; `None` when there are no other nodes (the local engine), and then
+    /// the hub skips announcing altogether.
+    fn heartbeat(&self) -> Option<Duration>;
+
+    /// Starts receiving the room's messages and presence from other nodes, and returns
+    /// the other nodes' current presence. Messages stored after this returns are
+    /// delivered as [`ClusterEvent::Message`]; reading the room's meta afterwards gives
+    /// the seam with nothing missed.
+    async fn subscribe(&self, room: &RoomName) -> Result<Vec<NodePresence>, StoreError>;
+
+    /// Stops receiving the room (this node has no members left in it).
+    fn unsubscribe(&self, room: &RoomName);
+
+    /// Tells the other nodes this node's members of the room (empty: none left). Never
+    /// waits; a lost announcement is repaired by the next heartbeat.
+    fn announce(&self, room: &RoomName, names: &NameCounts);
+
+    /// The other nodes' current presence in the room (after a [`ClusterEvent::Resync`]).
+    async fn presence(&self, room: &RoomName) -> Result<Vec<NodePresence>, StoreError>;
+
+    /// Whether the engine can serve now (for `/readyz`).
+    async fn ready(&self) -> Result<(), StoreError> {
+        self.store().ready().await
+    }
+
+    /// At shutdown: withdraws this node's presence and finishes the store's queued work.
+    async fn close(&self) -> Result<(), StoreError> {
+        self.store().close().await
+    }
+}

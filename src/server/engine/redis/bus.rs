@@ -1,0 +1,265 @@
+//! The node's subscription to its rooms' Redis channels, and its reconnection.
+//!
+//! One task owns the pub/sub connection. Subscribes and unsubscribes reach it through one
+//! ordered channel, so a room that is left and re-entered ends subscribed. It keeps the
+//! set of rooms it should be in; when the connection drops (Redis restarted, network
+//! gone) it reconnects with backoff, subscribes to all of them again and tells the hub
+//! [`ClusterEvent::Resync`], which re-reads what may have been missed meanwhile. A ping
+//! every few seconds finds a connection that died silently.
+
+use super::keys::Keys;
+use crate::protocol::{Message, RoomName};
+use crate::server::engine::{ClusterEvent, NameCounts, NodePresence};
+use crate::server::store::StoreError;
+use futures::StreamExt;
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// Longest wait between reconnection attempts.
+const BACKOFF_MAX: Duration = Duration::from_secs(2);
+/// How often an idle subscription is pinged.
+const PING_EVERY: Duration = Duration::from_secs(5);
+
+enum Command {
+    Subscribe(RoomName, oneshot::Sender<Result<(), StoreError>>),
+    Unsubscribe(RoomName),
+}
+
+/// The handle the engine keeps; dropping it stops the task.
+pub struct Bus {
+    commands: mpsc::UnboundedSender<Command>,
+    connected: Arc<AtomicBool>,
+}
+
+/// A presence announcement as published by `lua/announce.lua`.
+#[derive(Deserialize)]
+struct Announcement {
+    node: String,
+    ttl_ms: u64,
+    names: NameCounts,
+}
+
+impl Bus {
+    /// Starts the task; events go to `events`, and this node's own presence
+    /// announcements (`node`) are not echoed back.
+    pub fn start(
+        client: redis::Client,
+        keys: Keys,
+        node: String,
+        timeout: Duration,
+        events: mpsc::Sender<ClusterEvent>,
+    ) -> Self {
+        let (commands, rx) = mpsc::unbounded_channel();
+        let connected = Arc::new(AtomicBool::new(false));
+        let task = Task {
+            client,
+            keys,
+            node,
+            timeout,
+            events,
+            rooms: HashSet::new(),
+            connected: connected.clone(),
+        };
+        tokio::spawn(task.run(rx));
+        Self {
+            commands,
+            connected,
+        }
+    }
+
+    /// Subscribes to the room's channel; resolves once Redis confirmed it.
+    pub async fn subscribe(&self, room: &RoomName) -> Result<(), StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Subscribe(room.clone(), tx))
+            .map_err(|_| StoreError::Unavailable("redis subscriber stopped".into()))?;
+        rx.await
+            .map_err(|_| StoreError::Unavailable("redis subscriber stopped".into()))?
+    }
+
+    /// Unsubscribes (in order after any earlier subscribe).
+    pub fn unsubscribe(&self, room: &RoomName) {
+        let _ = self.commands.send(Command::Unsubscribe(room.clone()));
+    }
+
+    /// Whether the subscription connection is up.
+    pub fn is_connected(&self) -> bool {
+        self.connected.load(Ordering::Relaxed)
+    }
+}
+
+struct Task {
+    client: redis::Client,
+    keys: Keys,
+    node: String,
+    timeout: Duration,
+    events: mpsc::Sender<ClusterEvent>,
+    /// Rooms this node should be subscribed to.
+    rooms: HashSet<RoomName>,
+    connected: Arc<AtomicBool>,
+}
+
+/// Why a connected session of the task ended.
+enum Ended {
+    /// The connection failed; reconnect.
+    Lost,
+    /// The engine is gone; stop.
+    Stopped,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(format!("redis subscription: {e}"))
+}
+
+impl Task {
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let mut backoff = Duration::from_millis(50);
+        let mut first = true;
+        loop {
+            match self.connect().await {
+                Ok(pubsub) => {
+                    backoff = Duration::from_millis(50);
+                    tracing::info!(rooms = self.rooms.len(), "redis subscription up");
+                    let resync = !std::mem::take(&mut first);
+                    match self.serve(pubsub, &mut commands, resync).await {
+                        Ended::Stopped => return,
+                        Ended::Lost => tracing::warn!("redis subscription lost; reconnecting"),
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "redis subscription: cannot connect"),
+            }
+            self.connected.store(false, Ordering::Relaxed);
+            // While down, answer subscribes at once (joins get `unavailable`), but keep
+            // the wanted set in order.
+            let wake = tokio::time::sleep(backoff);
+            tokio::pin!(wake);
+            loop {
+                tokio::select! {
+                    _ = &mut wake => break,
+                    cmd = commands.recv() => match cmd {
+                        None => return,
+                        Some(cmd) => self.refuse(cmd),
+                    },
+                }
+            }
+            backoff = (backoff * 2).min(BACKOFF_MAX);
+        }
+    }
+
+    fn refuse(&mut self, cmd: Command) {
+        match cmd {
+            Command::Subscribe(_, reply) => {
+                let _ = reply.send(Err(unavailable("not connected")));
+            }
+            Command::Unsubscribe(room) => {
+                self.rooms.remove(&room);
+            }
+        }
+    }
+
+    async fn connect(&self) -> Result<redis::aio::PubSub, StoreError> {
+        tokio::time::timeout(self.timeout, self.client.get_async_pubsub())
+            .await
+            .map_err(|_| unavailable("connect timed out"))?
+            .map_err(unavailable)
+    }
+
+    async fn serve(
+        &mut self,
+        pubsub: redis::aio::PubSub,
+        commands: &mut mpsc::UnboundedReceiver<Command>,
+        resync: bool,
+    ) -> Ended {
+        let (mut sink, mut stream) = pubsub.split();
+        let channels: Vec<String> = self.rooms.iter().map(|r| self.keys.channel(r)).collect();
+        if !channels.is_empty() && self.confirm(sink.subscribe(channels)).await.is_err() {
+            return Ended::Lost;
+        }
+        self.connected.store(true, Ordering::Relaxed);
+        if resync && self.events.send(ClusterEvent::Resync).await.is_err() {
+            return Ended::Stopped;
+        }
+        let mut ping = tokio::time::interval(PING_EVERY);
+        ping.reset();
+        loop {
+            tokio::select! {
+                msg = stream.next() => {
+                    let Some(msg) = msg else { return Ended::Lost };
+                    if let Some(event) = self.decode(&msg) {
+                        if self.events.send(event).await.is_err() {
+                            return Ended::Stopped;
+                        }
+                    }
+                }
+                cmd = commands.recv() => match cmd {
+                    None => return Ended::Stopped,
+                    Some(Command::Subscribe(room, reply)) => {
+                        let done = self.confirm(sink.subscribe(self.keys.channel(&room))).await;
+                        let lost = done.is_err();
+                        if !lost {
+                            self.rooms.insert(room);
+                        }
+                        let _ = reply.send(done);
+                        if lost {
+                            return Ended::Lost;
+                        }
+                    }
+                    Some(Command::Unsubscribe(room)) => {
+                        self.rooms.remove(&room);
+                        let channel = self.keys.channel(&room);
+                        if self.confirm(sink.unsubscribe(channel)).await.is_err() {
+                            return Ended::Lost;
+                        }
+                    }
+                },
+                _ = ping.tick() => {
+                    let pong: Result<(), StoreError> = self.confirm(sink.ping::<String>()).await.map(|_| ());
+                    if pong.is_err() {
+                        return Ended::Lost;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Awaits a subscription call within the timeout.
+    async fn confirm<T>(
+        &self,
+        call: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, StoreError> {
+        tokio::time::timeout(self.timeout, call)
+            .await
+            .map_err(|_| unavailable("timed out"))?
+            .map_err(unavailable)
+    }
+
+    fn decode(&self, msg: &redis::Msg) -> Option<ClusterEvent> {
+        let room = self.keys.room_of_channel(msg.get_channel_name())?;
+        let payload = msg.get_payload_bytes();
+        let decoded = match payload.split_first() {
+            Some((b'm', json)) => serde_json::from_slice::<Message>(json)
+                .map(ClusterEvent::Message)
+                .map_err(|e| e.to_string()),
+            Some((b'p', json)) => match serde_json::from_slice::<Announcement>(json) {
+                Ok(a) if a.node == self.node => return None,
+                Ok(a) => Ok(ClusterEvent::Presence {
+                    room,
+                    presence: NodePresence {
+                        node: a.node,
+                        names: a.names,
+                        ttl: Duration::from_millis(a.ttl_ms),
+                    },
+                }),
+                Err(e) => Err(e.to_string()),
+            },
+            _ => Err("unknown payload kind".into()),
+        };
+        decoded
+            .inspect_err(|e| tracing::warn!(error = %e, "ignoring an unreadable broadcast"))
+            .ok()
+    }
+}

@@ -1,0 +1,69 @@
+//! Redis key and channel names for a room, under the deployment's prefix.
+
+use crate::protocol::RoomName;
+
+/// Names every key of the Redis engine. Room names are tokens (letters, digits, `-`,
+/// `_`), so they never contain the braces of the `{room}` hash tag.
+#[derive(Clone, Debug)]
+pub struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    /// Keys under `prefix` (several deployments can share one Redis with different ones).
+    pub fn new(prefix: &str) -> Self {
+        Self {
+            prefix: prefix.to_string(),
+        }
+    }
+
+    /// The room's channel: every stored message and presence announcement.
+    pub fn channel(&self, room: &RoomName) -> String {
+        format!("{}:{{{}}}", self.prefix, room.as_str())
+    }
+
+    /// The room a channel name belongs to, if it is one of ours.
+    pub fn room_of_channel(&self, channel: &str) -> Option<RoomName> {
+        let inner = channel
+            .strip_prefix(&self.prefix)?
+            .strip_prefix(":{")?
+            .strip_suffix('}')?;
+        RoomName::parse(inner).ok()
+    }
+
+    /// Hash `epoch`, `last`.
+    pub fn meta(&self, room: &RoomName) -> String {
+        format!("{}:meta", self.channel(room))
+    }
+
+    /// Sorted set seq → message JSON.
+    pub fn log(&self, room: &RoomName) -> String {
+        format!("{}:log", self.channel(room))
+    }
+
+    /// Sorted set client_id → seq.
+    pub fn ids(&self, room: &RoomName) -> String {
+        format!("{}:ids", self.channel(room))
+    }
+
+    /// Hash node → presence record.
+    pub fn presence(&self, room: &RoomName) -> String {
+        format!("{}:presence", self.channel(room))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channels_name_their_room() {
+        let k = Keys::new("chorus");
+        let r = RoomName::parse("lobby-1").unwrap();
+        assert_eq!(k.channel(&r), "chorus:{lobby-1}");
+        assert_eq!(k.meta(&r), "chorus:{lobby-1}:meta");
+        assert_eq!(k.room_of_channel("chorus:{lobby-1}"), Some(r));
+        assert_eq!(k.room_of_channel("other:{lobby-1}"), None);
+        assert_eq!(k.room_of_channel("chorus:{bad room}"), None);
+    }
+}

@@ -1,0 +1,250 @@
+//! The Redis engine: any number of Chorus nodes on one Redis, one room across all of them.
+//!
+//! - [`store`]: history, seqs, epochs and idempotency (a Lua script per publish that also
+//!   broadcasts);
+//! - [`bus`]: the node's subscription to the channels of the rooms it has members in;
+//! - presence: each node records its members of a room under its node id
+//!   (`lua/announce.lua`) and publishes the change; it re-announces every heartbeat, and
+//!   a record not renewed within its TTL is ignored, so a node that dies leaves no ghosts
+//!   for longer than the TTL;
+//! - [`keys`]: key names; [`local_server`]: a `redis-server` child process for tests.
+//!
+//! docs/scaling.md has the design, the guarantees and the Redis settings they need.
+
+pub mod bus;
+pub mod keys;
+pub mod local_server;
+pub mod store;
+
+use self::bus::Bus;
+use self::keys::Keys;
+use self::store::{unavailable, RedisRetention, RedisStore};
+use crate::protocol::RoomName;
+use crate::server::engine::{ClusterEvent, Engine, NameCounts, NodePresence};
+use crate::server::store::{Store, StoreError};
+use async_trait::async_trait;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+const ANNOUNCE: &str = include_str!("lua/announce.lua");
+const PRESENCE: &str = include_str!("lua/presence.lua");
+
+/// Cluster events waiting for the hub before the subscription stops reading.
+const EVENT_BUFFER: usize = 8192;
+
+/// How a node connects to Redis.
+#[derive(Clone, Debug)]
+pub struct RedisOptions {
+    /// `redis://[:password@]host:port[/db]`.
+    pub url: String,
+    /// Prefix of every key and channel (deployments sharing a Redis use different ones).
+    pub prefix: String,
+    /// This node's id, unique in the cluster.
+    pub node_id: String,
+    /// History kept per room.
+    pub retention: RedisRetention,
+    /// How long a node's presence holds without renewal.
+    pub presence_ttl: Duration,
+    /// Longest wait for Redis to connect or answer before a call fails `unavailable`.
+    pub timeout: Duration,
+}
+
+/// Why the engine cannot be set up (a bad URL; an unreachable Redis is not an error at
+/// start: the node starts not ready and connects when it can).
+#[derive(Debug, thiserror::Error)]
+#[error("redis: {0}")]
+pub struct RedisSetupError(#[from] redis::RedisError);
+
+/// [`Engine`] over Redis.
+pub struct RedisEngine {
+    store: Arc<RedisStore>,
+    conn: ConnectionManager,
+    keys: Keys,
+    node: String,
+    ttl: Duration,
+    bus: Bus,
+    /// Announcements in the order they were made, sent by one task.
+    announcements: mpsc::UnboundedSender<Queued>,
+}
+
+/// What the announcer task is asked to do.
+enum Queued {
+    /// Record and publish a room's names.
+    Announce(RoomName, String),
+    /// Report back once everything queued before is sent.
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
+/// A node's presence record in the room's hash.
+#[derive(Deserialize)]
+struct Record {
+    at: u64,
+    ttl_ms: u64,
+    names: NameCounts,
+}
+
+impl RedisEngine {
+    /// Sets up the connections (lazily: they are made on first use and remade after
+    /// failures) and starts the subscription task.
+    pub fn connect(
+        options: RedisOptions,
+    ) -> Result<(Arc<Self>, mpsc::Receiver<ClusterEvent>), RedisSetupError> {
+        let client = redis::Client::open(options.url.as_str())?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(options.timeout))
+            .set_response_timeout(Some(options.timeout))
+            .set_number_of_retries(1)
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_millis(500));
+        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
+        let keys = Keys::new(&options.prefix);
+        let (tx, rx) = mpsc::channel(EVENT_BUFFER);
+        let bus = Bus::start(
+            client,
+            keys.clone(),
+            options.node_id.clone(),
+            options.timeout,
+            tx,
+        );
+        let (announcements, queue) = mpsc::unbounded_channel();
+        let engine = Arc::new(Self {
+            store: Arc::new(RedisStore::new(
+                conn.clone(),
+                keys.clone(),
+                options.retention,
+            )),
+            conn,
+            keys,
+            node: options.node_id,
+            ttl: options.presence_ttl,
+            bus,
+            announcements,
+        });
+        tokio::spawn(announcer(Arc::downgrade(&engine), queue));
+        Ok((engine, rx))
+    }
+
+    async fn send_announcement(&self, room: &RoomName, names: &str) -> Result<(), StoreError> {
+        let _: i64 = redis::cmd("EVAL")
+            .arg(ANNOUNCE)
+            .arg(1)
+            .arg(self.keys.presence(room))
+            .arg(&self.node)
+            .arg(names)
+            .arg(self.ttl.as_millis() as u64)
+            .arg(self.keys.channel(room))
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}
+
+/// Sends announcements one at a time, in order; a failed one is dropped (the next
+/// heartbeat repeats the state).
+async fn announcer(
+    engine: std::sync::Weak<RedisEngine>,
+    mut queue: mpsc::UnboundedReceiver<Queued>,
+) {
+    while let Some(item) = queue.recv().await {
+        let (room, names) = match item {
+            Queued::Announce(room, names) => (room, names),
+            Queued::Flush(done) => {
+                let _ = done.send(());
+                continue;
+            }
+        };
+        let Some(engine) = engine.upgrade() else {
+            return;
+        };
+        if let Err(e) = engine.send_announcement(&room, &names).await {
+            tracing::debug!(error = %e, room = %room.as_str(), "presence announcement lost");
+        }
+    }
+}
+
+#[async_trait]
+impl Engine for RedisEngine {
+    fn store(&self) -> Arc<dyn Store> {
+        self.store.clone()
+    }
+
+    fn node_id(&self) -> &str {
+        &self.node
+    }
+
+    fn heartbeat(&self) -> Option<Duration> {
+        Some(self.ttl / 3)
+    }
+
+    async fn subscribe(&self, room: &RoomName) -> Result<Vec<NodePresence>, StoreError> {
+        self.bus.subscribe(room).await?;
+        self.presence(room).await
+    }
+
+    fn unsubscribe(&self, room: &RoomName) {
+        self.bus.unsubscribe(room);
+    }
+
+    fn announce(&self, room: &RoomName, names: &NameCounts) {
+        // Names are serialised by serde; the node id is checked at start-up to be a
+        // token, so the script can splice both into JSON as they are.
+        let json = serde_json::to_string(names).unwrap_or_else(|_| "{}".into());
+        let _ = self
+            .announcements
+            .send(Queued::Announce(room.clone(), json));
+    }
+
+    async fn presence(&self, room: &RoomName) -> Result<Vec<NodePresence>, StoreError> {
+        let (now, flat): (u64, Vec<String>) = redis::cmd("EVAL")
+            .arg(PRESENCE)
+            .arg(1)
+            .arg(self.keys.presence(room))
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(flat
+            .chunks_exact(2)
+            .filter(|pair| pair[0] != self.node)
+            .filter_map(|pair| {
+                let r: Record = serde_json::from_str(&pair[1]).ok()?;
+                let left = (r.at + r.ttl_ms).checked_sub(now).filter(|l| *l > 0)?;
+                Some(NodePresence {
+                    node: pair[0].clone(),
+                    names: r.names,
+                    ttl: Duration::from_millis(left),
+                })
+            })
+            .collect())
+    }
+
+    async fn ready(&self) -> Result<(), StoreError> {
+        self.store.ready().await?;
+        if self.bus.is_connected() {
+            Ok(())
+        } else {
+            Err(StoreError::Unavailable(
+                "redis subscription not connected".into(),
+            ))
+        }
+    }
+
+    /// Waits (briefly) for the announcements queued so far, which include the empty ones
+    /// of the rooms the closing sessions just left, so other nodes drop this node's
+    /// members at once instead of after the TTL.
+    async fn close(&self) -> Result<(), StoreError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.announcements.send(Queued::Flush(tx)).is_ok() {
+            let _ = tokio::time::timeout(Duration::from_secs(2), rx).await;
+        }
+        Ok(())
+    }
+}
+
+/// A fresh node id: 16 hex digits.
+pub fn new_node_id() -> String {
+    crate::server::store::new_epoch().as_str().to_string()
+}

@@ -1,0 +1,282 @@
+//! Room history in Redis: the [`Store`] half of the Redis engine.
+//!
+//! Per room (`{room}` is a Redis Cluster hash tag, so a room's keys always share a shard):
+//! - `P:{room}:meta`: hash `epoch`, `last` (the newest seq);
+//! - `P:{room}:log`: sorted set, score = seq, member = the message's JSON;
+//! - `P:{room}:ids`: sorted set, score = seq, member = client_id (idempotency, trimmed
+//!   with the log);
+//! - channel `P:{room}`: `m` + message JSON for every stored message, `p` + presence.
+//!
+//! `lua/append.lua` assigns the seq, stores, trims and publishes in one script: scripts
+//! run alone in Redis, so seqs are gapless, a seq is in the log before any node hears of
+//! it, and a retried `client_id` finds its original from any node. The append is sent as
+//! `EVAL` (the script's text each time), not `EVALSHA`: after a Redis restart `EVALSHA`
+//! fails with NOSCRIPT and the retries of a connection's pipelined publishes could reach
+//! Redis in another order than the publishes were made.
+
+use super::keys::Keys;
+use crate::protocol::{ClientId, Epoch, Message, RoomName};
+use crate::server::store::{
+    new_epoch, Appended, Draft, HistoryPage, Range, RoomMeta, Store, StoreError,
+};
+use async_trait::async_trait;
+use redis::aio::ConnectionManager;
+use serde::Serialize;
+use std::time::Duration;
+
+const APPEND: &str = include_str!("lua/append.lua");
+const META: &str = include_str!("lua/meta.lua");
+const RANGE: &str = include_str!("lua/range.lua");
+
+/// How much history Redis keeps per room.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RedisRetention {
+    /// Newest messages kept per room; 0 keeps all.
+    pub max_messages: u64,
+    /// Messages older than this are dropped; `None` keeps them regardless of age.
+    pub max_age: Option<Duration>,
+}
+
+/// [`Store`] over one Redis.
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: ConnectionManager,
+    keys: Keys,
+    retention: RedisRetention,
+    append_script: String,
+}
+
+/// The fields of a message that the node knows before Redis assigns `seq` and `ts`.
+#[derive(Serialize)]
+struct Tail<'a> {
+    room: &'a RoomName,
+    from: &'a crate::protocol::UserName,
+    body: &'a crate::protocol::Body,
+    client_id: &'a ClientId,
+}
+
+/// A Redis failure as the store reports it.
+pub fn unavailable(e: redis::RedisError) -> StoreError {
+    StoreError::Unavailable(format!("redis: {e}"))
+}
+
+fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(format!("redis: unreadable {what}: {detail}"))
+}
+
+/// Drops comment lines: the append script is sent with every publish.
+fn strip_comments(script: &str) -> String {
+    script
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn parse_message(json: &str) -> Result<Message, StoreError> {
+    serde_json::from_str(json).map_err(|e| corrupt("message", e))
+}
+
+impl RedisStore {
+    /// A store on `conn` (which reconnects by itself) under the key prefix in `keys`.
+    pub fn new(conn: ConnectionManager, keys: Keys, retention: RedisRetention) -> Self {
+        Self {
+            conn,
+            keys,
+            retention,
+            append_script: strip_comments(APPEND),
+        }
+    }
+
+    /// The JSON of a message after its `ts`: `,"room":…,"from":…,"body":…,"client_id":…}`.
+    fn tail(draft: &Draft) -> Result<String, StoreError> {
+        let json = serde_json::to_string(&Tail {
+            room: &draft.room,
+            from: &draft.from,
+            body: &draft.body,
+            client_id: &draft.client_id,
+        })
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(format!(",{}", &json[1..]))
+    }
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    async fn meta(&self, room: &RoomName) -> Result<RoomMeta, StoreError> {
+        let (epoch, last_seq): (String, u64) = redis::cmd("EVAL")
+            .arg(META)
+            .arg(1)
+            .arg(self.keys.meta(room))
+            .arg(new_epoch().as_str())
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(RoomMeta {
+            epoch: Epoch::new(epoch),
+            last_seq,
+        })
+    }
+
+    async fn append(&self, draft: Draft) -> Result<Appended, StoreError> {
+        let tail = Self::tail(&draft)?;
+        let max_age_ms = self.retention.max_age.map_or(0, |d| d.as_millis() as u64);
+        // Built and handed to the connection in the first poll (see `Hub::publish`).
+        let reply: Vec<u64> = redis::cmd("EVAL")
+            .arg(&self.append_script)
+            .arg(3)
+            .arg(self.keys.meta(&draft.room))
+            .arg(self.keys.log(&draft.room))
+            .arg(self.keys.ids(&draft.room))
+            .arg(draft.client_id.as_str())
+            .arg(tail)
+            .arg(new_epoch().as_str())
+            .arg(self.retention.max_messages)
+            .arg(max_age_ms)
+            .arg(self.keys.channel(&draft.room))
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        match reply.as_slice() {
+            [1, seq, ts] => Ok(Appended::Stored(Message {
+                room: draft.room,
+                seq: *seq,
+                from: draft.from,
+                body: draft.body,
+                ts: *ts,
+                client_id: draft.client_id,
+            })),
+            [0, seq] => Ok(Appended::Duplicate { seq: *seq }),
+            other => Err(corrupt("append reply", format!("{other:?}"))),
+        }
+    }
+
+    async fn range(
+        &self,
+        room: &RoomName,
+        after: u64,
+        until: u64,
+        max: usize,
+    ) -> Result<Range, StoreError> {
+        let (oldest, members): (u64, Vec<String>) = redis::cmd("EVAL")
+            .arg(RANGE)
+            .arg(2)
+            .arg(self.keys.log(room))
+            .arg(self.keys.meta(room))
+            .arg(after)
+            .arg(until)
+            .arg(max)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        let messages = members
+            .iter()
+            .map(|m| parse_message(m))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Range {
+            messages,
+            complete: after + 1 >= oldest || after + 1 >= until,
+        })
+    }
+
+    async fn history(
+        &self,
+        room: &RoomName,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<HistoryPage, StoreError> {
+        let top = before.map_or_else(|| "+inf".to_string(), |b| format!("({b}"));
+        let members: Vec<String> = redis::cmd("ZRANGE")
+            .arg(self.keys.log(room))
+            .arg(top)
+            .arg("-inf")
+            .arg("BYSCORE")
+            .arg("REV")
+            .arg("LIMIT")
+            .arg(0)
+            .arg(limit + 1)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        let has_more = members.len() > limit;
+        let mut messages = members
+            .iter()
+            .take(limit)
+            .map(|m| parse_message(m))
+            .collect::<Result<Vec<_>, _>>()?;
+        messages.reverse();
+        Ok(HistoryPage { messages, has_more })
+    }
+
+    async fn ready(&self) -> Result<(), StoreError> {
+        let _: String = redis::cmd("PING")
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::engine::redis::local_server::RedisServer;
+    use crate::server::store::conformance as c;
+    use std::sync::Arc;
+
+    async fn store(server: &RedisServer, cap: u64) -> Arc<dyn Store> {
+        let conn = server.connection().await;
+        Arc::new(RedisStore::new(
+            conn,
+            Keys::new(&format!("t{cap}")),
+            RedisRetention {
+                max_messages: cap,
+                max_age: None,
+            },
+        ))
+    }
+
+    #[tokio::test]
+    async fn conforms() {
+        let server = RedisServer::start();
+        c::seqs_are_gapless_per_room_and_dedup_by_client_id(store(&server, 100).await).await;
+        c::range_and_retention_by_count(store(&server, 5).await).await;
+        c::history_pages_backwards(store(&server, 101).await).await;
+        c::concurrent_appends_stay_gapless(store(&server, 10_000).await).await;
+        c::empty_rooms_already_have_their_epoch(store(&server, 10).await).await;
+    }
+
+    #[tokio::test]
+    async fn old_messages_expire_by_age_with_their_client_ids() {
+        let server = RedisServer::start();
+        let s = RedisStore::new(
+            server.connection().await,
+            Keys::new("age"),
+            RedisRetention {
+                max_messages: 0,
+                max_age: Some(Duration::from_millis(300)),
+            },
+        );
+        let room = RoomName::parse("r").unwrap();
+        c::seq(s.append(c::draft("r", "old")).await.unwrap());
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(c::seq(s.append(c::draft("r", "new")).await.unwrap()), 2);
+        let r = s.range(&room, 0, u64::MAX, 10).await.unwrap();
+        assert_eq!(r.messages.len(), 1, "the old message is gone");
+        assert!(!r.complete);
+        // Its id went with it: the same client_id is a new message now.
+        assert_eq!(c::seq(s.append(c::draft("r", "old")).await.unwrap()), 3);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let page = s.history(&room, None, 10).await.unwrap();
+        assert!(page.messages.is_empty(), "an idle room's log expires whole");
+        assert_eq!(s.meta(&room).await.unwrap().last_seq, 3, "but seqs go on");
+    }
+
+    #[test]
+    fn the_tail_completes_a_message_json() {
+        let d = c::draft("r", "c1");
+        let json = format!(r#"{{"seq":7,"ts":9{}"#, RedisStore::tail(&d).unwrap());
+        let m = parse_message(&json).unwrap();
+        assert_eq!((m.seq, m.ts, m.client_id.as_str()), (7, 9, "c1"));
+    }
+}
