@@ -1,14 +1,21 @@
 //! `spawn_app()`: the real server on port 0 with a fresh data directory, and a small
 //! WebSocket client that speaks JSON frames.
+//!
+//! `spawn(Mode::Cluster)` starts two nodes on one Redis instead: `$CHORUS_TEST_REDIS_URL`
+//! (the one `./scripts/test` starts; each app gets its own key prefix) or, without it, a
+//! private `redis-server`. Its `client()` alternates between the nodes, so a test's
+//! second client is on the other node from its first.
 #![allow(dead_code)]
 
 pub mod process;
 
 use chorus::server::config::Config;
+use chorus::server::engine::redis::local_server::RedisServer;
 use chorus::server::startup::Application;
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tempfile::TempDir;
 use tokio::net::TcpStream;
@@ -20,12 +27,32 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 /// How long a test waits for an expected frame before failing.
 pub const WAIT: Duration = Duration::from_secs(10);
 
-/// A running server.
+/// One node or a cluster of two.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// One node on the embedded store.
+    Single,
+    /// Two nodes on one Redis.
+    Cluster,
+}
+
+/// A running server (or two).
 pub struct TestApp {
+    /// The first node's address.
     pub addr: SocketAddr,
     pub data_dir: TempDir,
+    /// Every node's address.
+    pub addrs: Vec<SocketAddr>,
+    nodes: Vec<Node>,
+    next: AtomicUsize,
+    /// The private Redis, when the cluster has one.
+    pub redis: Option<RedisServer>,
+}
+
+struct Node {
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    _data_dir: Option<TempDir>,
 }
 
 /// A server with default settings.
@@ -34,49 +61,143 @@ pub async fn spawn_app() -> TestApp {
 }
 
 /// A server with settings changed by `tweak`.
-pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+pub async fn spawn_app_with(tweak: impl Fn(&mut Config)) -> TestApp {
+    spawn_with(Mode::Single, tweak).await
+}
+
+/// A single node or a cluster, with default settings.
+pub async fn spawn(mode: Mode) -> TestApp {
+    spawn_with(mode, |_| {}).await
+}
+
+/// A single node or a cluster, with settings changed by `tweak` (on every node).
+pub async fn spawn_with(mode: Mode, tweak: impl Fn(&mut Config)) -> TestApp {
+    match mode {
+        Mode::Single => {
+            let data_dir = tempfile::tempdir().expect("temp dir");
+            let mut config = Config::for_tests(data_dir.path());
+            tweak(&mut config);
+            let (addr, node) = start_node(config, None).await;
+            TestApp::new(data_dir, vec![(addr, node)], None)
+        }
+        Mode::Cluster => {
+            let (url, redis) = match std::env::var("CHORUS_TEST_REDIS_URL") {
+                Ok(url) => (url, None),
+                Err(_) => {
+                    let r = RedisServer::start();
+                    (r.url(), Some(r))
+                }
+            };
+            spawn_cluster(&url, redis, 2, tweak).await
+        }
+    }
+}
+
+/// `n` nodes on the Redis at `url`, under a key prefix of their own.
+pub async fn spawn_cluster(
+    url: &str,
+    redis: Option<RedisServer>,
+    n: usize,
+    tweak: impl Fn(&mut Config),
+) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
-    let mut config = Config::for_tests(data_dir.path());
-    tweak(&mut config);
+    let prefix = format!(
+        "test-{}",
+        data_dir
+            .path()
+            .file_name()
+            .and_then(|f| f.to_str())
+            .unwrap_or("x")
+            .replace('.', "")
+    );
+    let mut nodes = vec![];
+    for i in 0..n {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config::for_tests(dir.path());
+        config.redis_url = Some(url.to_string());
+        config.redis_prefix = prefix.clone();
+        config.node_id = Some(format!("node{i}"));
+        config.presence_ttl = Duration::from_secs(3);
+        tweak(&mut config);
+        nodes.push(start_node(config, Some(dir)).await);
+    }
+    let app = TestApp::new(data_dir, nodes, redis);
+    app.wait_ready().await;
+    app
+}
+
+async fn start_node(config: Config, dir: Option<TempDir>) -> (SocketAddr, Node) {
     let app = Application::build(config).await.expect("server starts");
     let addr = app.local_addr();
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async {
         let _ = rx.await;
     }));
-    TestApp {
+    (
         addr,
-        data_dir,
-        stop: Some(tx),
-        server: Some(server),
-    }
+        Node {
+            stop: Some(tx),
+            server: Some(server),
+            _data_dir: dir,
+        },
+    )
 }
 
 impl TestApp {
+    fn new(data_dir: TempDir, nodes: Vec<(SocketAddr, Node)>, redis: Option<RedisServer>) -> Self {
+        let addrs: Vec<SocketAddr> = nodes.iter().map(|(a, _)| *a).collect();
+        TestApp {
+            addr: addrs[0],
+            addrs,
+            data_dir,
+            nodes: nodes.into_iter().map(|(_, n)| n).collect(),
+            next: AtomicUsize::new(0),
+            redis,
+        }
+    }
+
+    /// Waits until every node's `/readyz` says ready.
+    pub async fn wait_ready(&self) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        for addr in &self.addrs {
+            while http_get(*addr, "/readyz").await.0 != 200 {
+                assert!(tokio::time::Instant::now() < deadline, "{addr} not ready");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+
+    /// A client connected to node `i`.
+    pub async fn client_on(&self, i: usize) -> Client {
+        Client::connect(self.addrs[i % self.addrs.len()]).await
+    }
+
     /// `GET path` over plain HTTP/1.1: (status, body).
     pub async fn get(&self, path: &str) -> (u16, String) {
         http_get(self.addr, path).await
     }
 
-    /// A connected client.
+    /// A connected client; in a cluster, on the next node in turn.
     pub async fn client(&self) -> Client {
-        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", self.addr))
-            .await
-            .expect("websocket connects");
-        Client { ws }
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        self.client_on(i).await
     }
 
-    /// Stops the server as SIGTERM would, and waits for it to finish.
+    /// Stops every node as SIGTERM would, and waits for them to finish.
     pub async fn stop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
+        for node in &mut self.nodes {
+            if let Some(tx) = node.stop.take() {
+                let _ = tx.send(());
+            }
         }
-        if let Some(server) = self.server.take() {
-            tokio::time::timeout(WAIT, server)
-                .await
-                .expect("server stops in time")
-                .expect("server task")
-                .expect("server exits cleanly");
+        for node in &mut self.nodes {
+            if let Some(server) = node.server.take() {
+                tokio::time::timeout(WAIT, server)
+                    .await
+                    .expect("server stops in time")
+                    .expect("server task")
+                    .expect("server exits cleanly");
+            }
         }
     }
 }
