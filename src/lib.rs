@@ -12,13 +12,15 @@
 //! | [`protocol`] | frames, validated names, error codes, decoding, the HTTP history page | browser and server |
 //! | [`ui`] | pages and components: lobby, room, message list, composer; the room's first paint (`snapshot`, a server function) | browser and server (SSR) |
 //! | [`client`] | the browser's room state (signals, timeline) and its WebSocket | browser; inert on the server |
-//! | `server` | config, startup, HTTP routes, sessions, hub, store | server (feature `ssr`) |
+//! | `server` | config, startup, HTTP routes, sessions, hub, store, engine (local / Redis) | server (feature `ssr`) |
 //!
 //! Inside `server`: `config` (flags, env, Leptos.toml) · `startup` (build, run) ·
 //! `http` (routes, `/ws` upgrade, SSR) · `api` (JSON under `/api/rooms`) · `session` (one
 //! task per socket: decode → apply → encode) · `hub` (rooms, members, ordered fan-out of
 //! pre-encoded frames) · `store` (history behind the `Store` trait: `sqlite` — schema,
-//! group-commit writer, data-directory checks — and `memory`) · `refusal` (errors →
+//! group-commit writer, data-directory checks — and `memory`) · `engine` (what the nodes
+//! of a cluster share: `local`, or `redis` — Lua-scripted store, pub/sub bus, presence
+//! across nodes) · `refusal` (errors →
 //! protocol codes and HTTP statuses, in one place) · `rate_limit` · `shutdown`.
 //!
 //! Data flows one way on each side: `ui` reads signals that `client` writes; the server's
