@@ -279,8 +279,8 @@ impl Config {
     }
 
     /// The retention the store enforces.
-    pub fn retention(&self) -> crate::server::store::sqlite::Retention {
-        crate::server::store::sqlite::Retention {
+    pub fn retention(&self) -> crate::server::store::Retention {
+        crate::server::store::Retention {
             max_messages: self.history_cap,
             max_age: (!self.history_max_age.is_zero()).then_some(self.history_max_age),
         }
@@ -289,7 +289,6 @@ impl Config {
     /// The Redis engine's settings, when `--redis-url` is given.
     pub fn redis(&self) -> Option<crate::server::engine::redis::RedisOptions> {
         let url = self.redis_url.clone()?;
-        let retention = self.retention();
         Some(crate::server::engine::redis::RedisOptions {
             url,
             prefix: self.redis_prefix.clone(),
@@ -297,10 +296,7 @@ impl Config {
                 .node_id
                 .clone()
                 .unwrap_or_else(crate::server::engine::redis::new_node_id),
-            retention: crate::server::engine::redis::store::RedisRetention {
-                max_messages: retention.max_messages,
-                max_age: retention.max_age,
-            },
+            retention: self.retention(),
             presence_ttl: self.presence_ttl,
             timeout: self.redis_timeout,
         })

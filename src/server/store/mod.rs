@@ -74,6 +74,15 @@ pub struct HistoryPage {
     pub has_more: bool,
 }
 
+/// What each room keeps (every store that trims history enforces the same settings).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Retention {
+    /// Messages kept per room (the newest ones); 0 keeps all.
+    pub max_messages: u64,
+    /// Messages older than this are deleted; `None` keeps them regardless of age.
+    pub max_age: Option<std::time::Duration>,
+}
+
 /// Why the store could not serve a call. The session answers `unavailable`, and the
 /// client may retry with the same `client_id`.
 #[derive(Debug, Error)]

@@ -18,7 +18,7 @@ pub mod store;
 
 use self::bus::Bus;
 use self::keys::Keys;
-use self::store::{unavailable, RedisRetention, RedisStore};
+use self::store::{unavailable, RedisStore};
 use crate::protocol::RoomName;
 use crate::server::engine::{ClusterEvent, Engine, NameCounts, NodePresence};
 use crate::server::store::{Store, StoreError};
@@ -45,7 +45,7 @@ pub struct RedisOptions {
     /// This node's id, unique in the cluster.
     pub node_id: String,
     /// History kept per room.
-    pub retention: RedisRetention,
+    pub retention: crate::server::store::Retention,
     /// How long a node's presence holds without renewal.
     pub presence_ttl: Duration,
     /// Longest wait for Redis to connect or answer before a call fails `unavailable`.

@@ -17,32 +17,22 @@
 use super::keys::Keys;
 use crate::protocol::{ClientId, Epoch, Message, RoomName};
 use crate::server::store::{
-    new_epoch, Appended, Draft, HistoryPage, Range, RoomMeta, Store, StoreError,
+    new_epoch, Appended, Draft, HistoryPage, Range, Retention, RoomMeta, Store, StoreError,
 };
 use async_trait::async_trait;
 use redis::aio::ConnectionManager;
 use serde::Serialize;
-use std::time::Duration;
 
 const APPEND: &str = include_str!("lua/append.lua");
 const META: &str = include_str!("lua/meta.lua");
 const RANGE: &str = include_str!("lua/range.lua");
-
-/// How much history Redis keeps per room.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct RedisRetention {
-    /// Newest messages kept per room; 0 keeps all.
-    pub max_messages: u64,
-    /// Messages older than this are dropped; `None` keeps them regardless of age.
-    pub max_age: Option<Duration>,
-}
 
 /// [`Store`] over one Redis.
 #[derive(Clone)]
 pub struct RedisStore {
     conn: ConnectionManager,
     keys: Keys,
-    retention: RedisRetention,
+    retention: Retention,
     append_script: String,
 }
 
@@ -79,7 +69,7 @@ fn parse_message(json: &str) -> Result<Message, StoreError> {
 
 impl RedisStore {
     /// A store on `conn` (which reconnects by itself) under the key prefix in `keys`.
-    pub fn new(conn: ConnectionManager, keys: Keys, retention: RedisRetention) -> Self {
+    pub fn new(conn: ConnectionManager, keys: Keys, retention: Retention) -> Self {
         Self {
             conn,
             keys,
@@ -223,13 +213,14 @@ mod tests {
     use crate::server::engine::redis::local_server::RedisServer;
     use crate::server::store::conformance as c;
     use std::sync::Arc;
+    use std::time::Duration;
 
     async fn store(server: &RedisServer, cap: u64) -> Arc<dyn Store> {
         let conn = server.connection().await;
         Arc::new(RedisStore::new(
             conn,
             Keys::new(&format!("t{cap}")),
-            RedisRetention {
+            Retention {
                 max_messages: cap,
                 max_age: None,
             },
@@ -252,7 +243,7 @@ mod tests {
         let s = RedisStore::new(
             server.connection().await,
             Keys::new("age"),
-            RedisRetention {
+            Retention {
                 max_messages: 0,
                 max_age: Some(Duration::from_millis(300)),
             },

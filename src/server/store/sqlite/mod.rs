@@ -28,14 +28,7 @@ use writer::{Job, Writer};
 /// The database file's name inside the data directory.
 pub const DB_FILE: &str = "chorus.db";
 
-/// What each room keeps.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Retention {
-    /// Messages kept per room (the newest ones); 0 keeps all.
-    pub max_messages: u64,
-    /// Messages older than this are deleted; `None` keeps them regardless of age.
-    pub max_age: Option<Duration>,
-}
+pub use super::Retention;
 
 /// How the writer commits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
