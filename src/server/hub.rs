@@ -234,17 +234,25 @@ enum Due {
     Announce,
 }
 
+/// How far a repair reads.
+#[derive(Clone, Copy, Debug)]
+enum Fill {
+    /// Only an open gap (before the first buffered message).
+    Gap,
+    /// Everything stored after what was handed out (messages may have been missed with
+    /// nothing buffered after them).
+    ToEnd,
+}
+
 /// Another node's members of a room.
 struct Remote {
     names: NameCounts,
-    online: u32,
     expires: Instant,
 }
 
 impl Remote {
     fn new(p: NodePresence) -> Self {
         Self {
-            online: p.names.values().sum(),
             names: p.names,
             expires: Instant::now() + p.ttl,
         }
@@ -289,13 +297,26 @@ impl RoomState {
         if self.remote.is_empty() {
             return (local, self.names.keys().cloned().collect());
         }
-        let online = local + self.remote.values().map(|r| r.online).sum::<u32>();
+        let online = local
+            + self
+                .remote
+                .values()
+                .flat_map(|r| r.names.values())
+                .sum::<u32>();
         let names: BTreeSet<&UserName> = self
             .names
             .keys()
             .chain(self.remote.values().flat_map(|r| r.names.keys()))
             .collect();
         (online, names.into_iter().cloned().collect())
+    }
+
+    /// Replaces what is known of other nodes' members (on loading the room, on resync).
+    fn set_remote(&mut self, presence: Vec<NodePresence>) {
+        self.remote = presence
+            .into_iter()
+            .map(|p| (p.node.clone(), Remote::new(p)))
+            .collect();
     }
 
     /// Drops other nodes' announcements that were not renewed in time; true if any was.
@@ -525,10 +546,7 @@ impl Hub {
         if st.next_fanout.is_none() {
             st.epoch = Some(meta.epoch);
             st.next_fanout = Some(meta.last_seq + 1);
-            st.remote = remote
-                .into_iter()
-                .map(|p| (p.node.clone(), Remote::new(p)))
-                .collect();
+            st.set_remote(remote);
             st.flush();
         }
         Ok(())
@@ -576,13 +594,16 @@ impl Hub {
             st.announce.changed(presence_interval(st.members.len()))
         };
         match when {
-            When::Now => {
-                self.inner.engine.announce(room, &st.names);
-                st.announce.done(true);
-            }
+            When::Now => self.announce(room, st),
             When::At(at) => self.schedule(room.clone(), at, Due::Announce),
             When::Folded => {}
         }
+    }
+
+    /// Tells the other nodes this node's members of the room now; starts a new interval.
+    fn announce(&self, room: &RoomName, st: &mut RoomState) {
+        self.inner.engine.announce(room, &st.names);
+        st.announce.done(true);
     }
 
     /// Sends the room's presence frame or announcement at `at`, folding in every change
@@ -597,10 +618,7 @@ impl Hub {
             let mut st = lock(&entry.state);
             match due {
                 Due::Presence => st.send_presence(&room, None),
-                Due::Announce => {
-                    hub.inner.engine.announce(&room, &st.names);
-                    st.announce.done(true);
-                }
+                Due::Announce => hub.announce(&room, &mut st),
             }
         });
     }
@@ -650,10 +668,7 @@ impl Hub {
             }
             if let Ok(remote) = self.inner.engine.presence(&name).await {
                 let mut st = lock(&entry.state);
-                st.remote = remote
-                    .into_iter()
-                    .map(|p| (p.node.clone(), Remote::new(p)))
-                    .collect();
+                st.set_remote(remote);
                 self.members_changed(&name, &mut st, None);
             }
             match self.inner.store.meta(&name).await {
@@ -669,14 +684,14 @@ impl Hub {
                     continue;
                 }
             }
-            self.repair(&name).await;
+            self.repair(&name, Fill::ToEnd).await;
         }
     }
 
-    /// Reads from the store what the room's members are missing (after `next_fanout`
-    /// up to the first buffered message, or everything stored when nothing is buffered)
-    /// and hands it out.
-    async fn repair(&self, room: &RoomName) {
+    /// Reads from the store what the room's members are missing and hands it out: the
+    /// messages after `next_fanout` up to the first buffered one, or with
+    /// [`Fill::ToEnd`] (after a resync) everything stored after it.
+    async fn repair(&self, room: &RoomName, fill: Fill) {
         let Some(entry) = self.existing(room) else {
             return;
         };
@@ -684,10 +699,12 @@ impl Hub {
             let mut st = lock(&entry.state);
             st.repair_due = false;
             let Some(next) = st.next_fanout else { return };
-            (
-                next - 1,
-                st.pending.keys().next().copied().unwrap_or(u64::MAX),
-            )
+            let until = match (st.pending.keys().next(), fill) {
+                (Some(first), _) => *first,
+                (None, Fill::ToEnd) => u64::MAX,
+                (None, Fill::Gap) => return, // The gap closed by itself meanwhile.
+            };
+            (next - 1, until)
         };
         drop(entry);
         match self.inner.store.range(room, after, until, REPAIR_MAX).await {
@@ -725,7 +742,7 @@ impl Hub {
         let hub = self.clone();
         tokio::spawn(async move {
             tokio::time::sleep(REPAIR_AFTER).await;
-            hub.repair(&room).await;
+            hub.repair(&room, Fill::Gap).await;
         });
     }
 
