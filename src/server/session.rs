@@ -22,7 +22,7 @@ use crate::server::shutdown::Shutdown;
 use crate::server::store::StoreError;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
 use futures::stream::SplitSink;
-use futures::{SinkExt, StreamExt};
+use futures::{FutureExt, SinkExt, StreamExt};
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -257,7 +257,7 @@ impl Session {
                     tokio::select! {
                         stored = settled(&mut in_flight), if !in_flight.is_empty() => {
                             if let Some(p) = in_flight.pop_front() {
-                                Box::pin(self.answer_publish(p, stored, &mut sink)).await?;
+                                Box::pin(self.answer_settled(p, stored, &mut in_flight, &mut rx, &mut sink)).await?;
                             }
                             match held.take() {
                                 Some(frame) if in_flight.is_empty() => {
@@ -274,11 +274,7 @@ impl Session {
                         out = rx.recv() => match out {
                             Some(out) => {
                                 self.forward_batch(out, &mut rx, &mut sink).await.map_err(|_| None)?;
-                                if self.restart {
-                                    Err(Some(close(CLOSE_SERVICE_RESTART, "room history was reset")))
-                                } else {
-                                    Ok(())
-                                }
+                                self.unless_restarted()
                             }
                             None => Err(None),
                         },
@@ -362,12 +358,66 @@ impl Session {
         sink: &mut Sink,
     ) -> Result<(), axum::Error> {
         let mut messages = self.forward(first, sink).await?;
-        for _ in 1..FORWARD_BATCH {
+        messages += self.forward_queued(FORWARD_BATCH - 1, rx, sink).await?;
+        metrics::messages_sent(messages);
+        sink.flush().await
+    }
+
+    /// Queues on the socket (unflushed) up to `max` frames the hub has already queued
+    /// for this connection; returns how many were `message` frames.
+    async fn forward_queued(
+        &mut self,
+        max: usize,
+        rx: &mut tokio::sync::mpsc::Receiver<Outbound>,
+        sink: &mut Sink,
+    ) -> Result<u64, axum::Error> {
+        let mut messages = 0;
+        for _ in 0..max {
             let Ok(out) = rx.try_recv() else { break };
             messages += self.forward(out, sink).await?;
         }
+        Ok(messages)
+    }
+
+    /// Answers a publish the store has settled, and every later one already settled too,
+    /// then forwards what the room queued meanwhile (usually the publisher's own
+    /// `message`: the hub hands it out before the publish settles) and flushes once. A
+    /// publisher waiting for its ack gets ack and message in one write: one `sendto` per
+    /// publish instead of two, which was half of the server's CPU under durable load.
+    async fn answer_settled(
+        &mut self,
+        first: Publishing,
+        stored: Result<Published, StoreError>,
+        in_flight: &mut VecDeque<Publishing>,
+        rx: &mut tokio::sync::mpsc::Receiver<Outbound>,
+        sink: &mut Sink,
+    ) -> Result<(), Option<CloseFrame>> {
+        self.answer_publish(first, stored, sink).await?;
+        while let Some(next) = in_flight.front_mut() {
+            let Some(stored) = next.stored.as_mut().now_or_never() else {
+                break;
+            };
+            if let Some(p) = in_flight.pop_front() {
+                self.answer_publish(p, stored, sink).await?;
+            }
+        }
+        let messages = self
+            .forward_queued(FORWARD_BATCH, rx, sink)
+            .await
+            .map_err(|_| None)?;
         metrics::messages_sent(messages);
-        sink.flush().await
+        sink.flush().await.map_err(|_| None)?;
+        self.unless_restarted()
+    }
+
+    /// After forwarding: a joined room's history was reset, so the connection closes
+    /// with 1012 and the client rejoins.
+    fn unless_restarted(&self) -> Result<(), Option<CloseFrame>> {
+        if self.restart {
+            Err(Some(close(CLOSE_SERVICE_RESTART, "room history was reset")))
+        } else {
+            Ok(())
+        }
     }
 
     /// Queues a frame on the socket (unflushed), unless it is for a room since left or
@@ -406,7 +456,7 @@ impl Session {
         tracing::Span::current().record("rooms", names.join(",").as_str());
     }
 
-    /// Sends the `ack` (or the refusal) of a publish once the store has answered.
+    /// Queues the `ack` (or the refusal) of a publish on the socket, unflushed.
     async fn answer_publish(
         &mut self,
         p: Publishing,
@@ -424,7 +474,9 @@ impl Session {
             }
             Err(e) => Refusal::from(e).to_frame(Some(p.client_id.to_string())),
         };
-        send(sink, &frame).await.map_err(|_| None)
+        sink.feed(WsMessage::Text(frame.to_json().into()))
+            .await
+            .map_err(|_| None)
     }
 
     /// Applies and answers one decoded text frame; returns the publish it started, if

@@ -95,6 +95,7 @@ impl SqliteStore {
             epoch: opened.epoch.clone(),
             retention: options.retention,
             max_batch,
+            rooms: Default::default(),
         };
         std::thread::Builder::new()
             .name("chorus-store-writer".into())

@@ -183,6 +183,34 @@ async fn a_locked_database_is_unavailable_then_recovers_without_losing_a_seq() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_transaction_that_fails_after_its_inserts_consumes_no_seq() {
+    // The writer keeps each room's newest seq in memory; a rollback must not leave the
+    // rolled-back seq there. Here the batch fails at its last statement (the room row's
+    // update), after the message row went in.
+    let dir = tempfile::tempdir().unwrap();
+    let s = open_in(dir.path(), 0);
+    assert_eq!(seq(s.append(draft("a", "one")).await.unwrap()), 1);
+    let other = Connection::open(dir.path().join(DB_FILE)).unwrap();
+    other
+        .execute_batch(
+            "CREATE TRIGGER refuse BEFORE UPDATE ON rooms WHEN NEW.last_seq = 2
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
+        )
+        .unwrap();
+    let refused = s.append(draft("a", "two")).await;
+    assert!(
+        matches!(refused, Err(StoreError::Unavailable(_))),
+        "{refused:?}"
+    );
+    other.execute_batch("DROP TRIGGER refuse").unwrap();
+    assert_eq!(seq(s.append(draft("a", "two")).await.unwrap()), 2);
+    assert_eq!(seq(s.append(draft("a", "three")).await.unwrap()), 3);
+    let page = s.history(&room("a"), None, 10).await.unwrap();
+    let ids: Vec<_> = page.messages.iter().map(|m| m.client_id.as_str()).collect();
+    assert_eq!(ids, ["one", "two", "three"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn messages_past_the_max_age_expire_and_replays_from_before_say_so() {
     let dir = tempfile::tempdir().unwrap();
     let s = SqliteStore::open(

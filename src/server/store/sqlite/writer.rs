@@ -16,9 +16,10 @@
 
 use super::{decode_err, Retention};
 use crate::protocol::Message;
+use crate::protocol::RoomName;
 use crate::server::store::{now_ms, Appended, Draft, StoreError};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
-use std::collections::HashSet;
+use std::collections::HashMap;
 use tokio::sync::{mpsc, oneshot};
 
 /// Work for the writer.
@@ -47,7 +48,23 @@ pub(super) struct Writer {
     pub(super) retention: Retention,
     /// Publishes per transaction at most; 1 is the naive one-commit-per-message way.
     pub(super) max_batch: usize,
+    /// Rooms the writer has seen: their row id and newest seq, so a publish costs one
+    /// statement (the insert) instead of four. True because the writer is the database's
+    /// only writer (the lock file keeps other processes out); dropped whole when a
+    /// transaction fails, and when it grows past [`MAX_CACHED_ROOMS`].
+    pub(super) rooms: HashMap<RoomName, RoomRow>,
 }
+
+/// A room's row as the writer knows it.
+#[derive(Clone, Copy)]
+pub(super) struct RoomRow {
+    id: i64,
+    last_seq: i64,
+}
+
+/// Rooms whose rows the writer keeps in memory at most (about 100 bytes each); past it
+/// the cache starts again empty and refills from the database as rooms publish.
+const MAX_CACHED_ROOMS: usize = 100_000;
 
 impl Writer {
     /// Serves jobs until every sender is gone.
@@ -116,30 +133,45 @@ impl Writer {
 
     /// Stores a batch in one transaction. All or nothing.
     fn append_all(&mut self, drafts: Vec<Draft>) -> rusqlite::Result<Vec<Appended>> {
+        if self.rooms.len() > MAX_CACHED_ROOMS {
+            self.rooms.clear();
+        }
+        let result = self.try_append_all(drafts);
+        if result.is_err() {
+            // The rolled-back seqs may be in the cache: read the rows afresh next time.
+            self.rooms.clear();
+        }
+        result
+    }
+
+    fn try_append_all(&mut self, drafts: Vec<Draft>) -> rusqlite::Result<Vec<Appended>> {
         let ts = now_ms();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut touched = HashSet::new();
+        // Room id → its newest seq after this batch: each room's row is written once.
+        let mut touched: HashMap<i64, i64> = HashMap::new();
         let mut out = Vec::with_capacity(drafts.len());
         for draft in drafts {
-            let (room_id, appended) = append_one(&tx, draft, &self.epoch, ts)?;
-            if let Appended::Stored(m) = &appended {
-                touched.insert((room_id, m.seq));
+            let row = match self.rooms.get_mut(&draft.room) {
+                Some(row) => row,
+                None => {
+                    let row = room_row(&tx, &draft.room, &self.epoch)?;
+                    self.rooms.entry(draft.room.clone()).or_insert(row)
+                }
+            };
+            let appended = append_one(&tx, draft, row, ts)?;
+            if let Appended::Stored(_) = &appended {
+                touched.insert(row.id, row.last_seq);
             }
             out.push(appended);
         }
-        if self.retention.max_messages > 0 {
-            // The newest seq per touched room decides what the cap drops.
-            let mut newest = std::collections::HashMap::new();
-            for (room, seq) in touched {
-                let e = newest.entry(room).or_insert(seq);
-                *e = (*e).max(seq);
-            }
-            for (room, seq) in newest {
-                if seq > self.retention.max_messages {
-                    drop_through(&tx, room, seq - self.retention.max_messages)?;
-                }
+        for (&room, &seq) in &touched {
+            tx.prepare_cached("UPDATE rooms SET last_seq = ?2 WHERE id = ?1")?
+                .execute(params![room, seq])?;
+            let cap = self.retention.max_messages as i64;
+            if cap > 0 && seq > cap {
+                drop_through(&tx, room, (seq - cap) as u64)?;
             }
         }
         tx.commit()?;
@@ -180,63 +212,66 @@ impl Writer {
     }
 }
 
-/// Stores one message inside the batch's transaction. Returns the room's row id too.
+/// Reads a room's row, making it if the room has none.
+fn room_row(tx: &Transaction<'_>, room: &RoomName, epoch: &str) -> rusqlite::Result<RoomRow> {
+    let found: Option<(i64, i64)> = tx
+        .prepare_cached("SELECT id, last_seq FROM rooms WHERE name = ?1")?
+        .query_row([room.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(match found {
+        Some((id, last_seq)) => RoomRow { id, last_seq },
+        None => {
+            tx.prepare_cached("INSERT INTO rooms (name, epoch) VALUES (?1, ?2)")?
+                .execute(params![room.as_str(), epoch])?;
+            RoomRow {
+                id: tx.last_insert_rowid(),
+                last_seq: 0,
+            }
+        }
+    })
+}
+
+/// Stores one message inside the batch's transaction as the room's next seq, or finds
+/// its earlier copy: the unique index on (room, client_id) refuses the second row, so
+/// the common case is one statement.
 fn append_one(
     tx: &Transaction<'_>,
     draft: Draft,
-    epoch: &str,
+    room: &mut RoomRow,
     ts: u64,
-) -> rusqlite::Result<(i64, Appended)> {
-    let found: Option<(i64, i64)> = tx
-        .prepare_cached("SELECT id, last_seq FROM rooms WHERE name = ?1")?
-        .query_row([draft.room.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    let (room_id, last_seq) = match found {
-        Some(row) => row,
-        None => {
-            tx.prepare_cached("INSERT INTO rooms (name, epoch) VALUES (?1, ?2)")?
-                .execute(params![draft.room.as_str(), epoch])?;
-            (tx.last_insert_rowid(), 0)
-        }
-    };
-    let earlier: Option<i64> = tx
-        .prepare_cached("SELECT seq FROM messages WHERE room_id = ?1 AND client_id = ?2")?
-        .query_row(params![room_id, draft.client_id.as_str()], |r| r.get(0))
-        .optional()?;
-    if let Some(seq) = earlier {
-        return Ok((
-            room_id,
-            Appended::Duplicate {
-                seq: decode_err(u64::try_from(seq))?,
-            },
-        ));
+) -> rusqlite::Result<Appended> {
+    let seq = room.last_seq + 1;
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO messages (room_id, seq, sender, body, ts, client_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (room_id, client_id) DO NOTHING",
+        )?
+        .execute(params![
+            room.id,
+            seq,
+            draft.from.as_str(),
+            draft.body.as_str(),
+            ts as i64,
+            draft.client_id.as_str()
+        ])?;
+    if inserted == 0 {
+        let earlier: i64 = tx
+            .prepare_cached("SELECT seq FROM messages WHERE room_id = ?1 AND client_id = ?2")?
+            .query_row(params![room.id, draft.client_id.as_str()], |r| r.get(0))?;
+        return Ok(Appended::Duplicate {
+            seq: decode_err(u64::try_from(earlier))?,
+        });
     }
-    let seq = last_seq + 1;
-    tx.prepare_cached(
-        "INSERT INTO messages (room_id, seq, sender, body, ts, client_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![
-        room_id,
-        seq,
-        draft.from.as_str(),
-        draft.body.as_str(),
-        ts as i64,
-        draft.client_id.as_str()
-    ])?;
-    tx.prepare_cached("UPDATE rooms SET last_seq = ?2 WHERE id = ?1")?
-        .execute(params![room_id, seq])?;
-    Ok((
-        room_id,
-        Appended::Stored(Message {
-            room: draft.room,
-            seq: seq as u64,
-            from: draft.from,
-            body: draft.body,
-            ts,
-            client_id: draft.client_id,
-        }),
-    ))
+    room.last_seq = seq;
+    Ok(Appended::Stored(Message {
+        room: draft.room,
+        seq: seq as u64,
+        from: draft.from,
+        body: draft.body,
+        ts,
+        client_id: draft.client_id,
+    }))
 }
 
 /// Deletes a room's messages up to `seq` and records that they are gone, so replays
