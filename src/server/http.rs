@@ -111,10 +111,15 @@ async fn ws_upgrade(
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         .read_buffer_size(READ_BUFFER_BYTES)
-        .on_upgrade(move |socket| async move {
-            // Held for the connection's life; its place is given back when it ends.
-            let _permit = permit;
-            session::run(socket, state.hub, state.session, peer, state.shutdown).await
+        .on_upgrade(move |socket| {
+            session::run(
+                socket,
+                state.hub,
+                state.session,
+                peer,
+                state.shutdown,
+                permit,
+            )
         })
 }
 

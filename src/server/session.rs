@@ -14,6 +14,7 @@ use crate::protocol::{
     ProtocolError, RoomName, ServerFrame, UserName, CLOSE_IDLE, CLOSE_SERVICE_RESTART,
     CLOSE_SLOW_CONSUMER, CLOSE_TOO_BIG,
 };
+use crate::server::conn_limit::Permit;
 use crate::server::hub::{ConnHandle, Hub, Outbound, Published};
 use crate::server::metrics;
 use crate::server::rate_limit::TokenBucket;
@@ -21,7 +22,7 @@ use crate::server::refusal::Refusal;
 use crate::server::shutdown::Shutdown;
 use crate::server::store::StoreError;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
-use futures::stream::SplitSink;
+use futures::stream::{SplitSink, SplitStream};
 use futures::{FutureExt, SinkExt, StreamExt};
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -58,6 +59,7 @@ const REPLAY_PAGE: usize = 500;
 const CLOSE_REPLAY_FAILED: u16 = 1011;
 
 type Sink = SplitSink<WebSocket, WsMessage>;
+type Stream = SplitStream<WebSocket>;
 
 /// What applying one frame produced: frames to send now, maybe the rest of a replay to
 /// stream after them, maybe a publish whose answer comes when the store has committed.
@@ -129,21 +131,33 @@ struct Session {
     bucket: TokenBucket,
     /// A joined room's history was reset under it: close with 1012 after this batch.
     restart: bool,
+    /// Held while the session lives: the open-connections gauge and the per-address
+    /// connection slot.
+    _held: (metrics::ConnectionGauge, Permit),
 }
 
-/// Serves one upgraded socket until either side ends it.
-pub async fn run(
+/// Serves one upgraded socket until either side ends it; `permit` (the connection's
+/// place under the per-address limit) is held until then.
+///
+/// A plain function returning the session's future, not an `async fn`: everything is
+/// set up here, so the future the connection's task holds for its whole life carries
+/// the socket's two halves and the session, not also the unsplit socket and the
+/// arguments (an `async fn` keeps its arguments' slots beside whatever it awaits). An
+/// idle connection's memory is mostly this future.
+pub fn run(
     socket: WebSocket,
     hub: Hub,
     cfg: Arc<SessionConfig>,
     peer: SocketAddr,
     shutdown: Shutdown,
-) {
-    let _gauge = metrics::connection_opened();
+    permit: Permit,
+) -> impl Future<Output = ()> + Send + 'static {
+    let gauge = metrics::connection_opened();
     let (conn, rx) = hub.connect(cfg.outbound_queue);
     // `rooms` is filled in as the connection joins and leaves, so every log line of the
     // connection says where it is.
     let span = info_span!("conn", id = conn.id(), %peer, rooms = tracing::field::Empty);
+    let (sink, stream) = socket.split();
     let session = Session {
         bucket: TokenBucket::new(cfg.rate_per_sec, cfg.rate_burst, Instant::now().into_std()),
         restart: false,
@@ -152,8 +166,9 @@ pub async fn run(
         conn,
         rooms: HashMap::new(),
         joining: None,
+        _held: (gauge, permit),
     };
-    session.serve(socket, rx, shutdown).instrument(span).await
+    session.serve(sink, stream, rx, shutdown).instrument(span)
 }
 
 fn close(code: u16, reason: &'static str) -> CloseFrame {
@@ -202,7 +217,7 @@ struct Cut<O, S> {
 impl<O: Future<Output = ()>, S: Future<Output = ()>> Cut<O, S> {
     /// Runs `work` (which may wait on a client that does not read) unless the connection
     /// is cut first; then says with which close frame.
-    async fn guard<T>(&mut self, work: impl Future<Output = T>) -> Result<T, CloseFrame> {
+    async fn guard<T>(&mut self, work: Pin<&mut impl Future<Output = T>>) -> Result<T, CloseFrame> {
         tokio::select! {
             biased;
             _ = &mut self.overflow => {
@@ -227,12 +242,12 @@ impl<O: Future<Output = ()>, S: Future<Output = ()>> Cut<O, S> {
 impl Session {
     async fn serve(
         mut self,
-        socket: WebSocket,
+        mut sink: Sink,
+        mut stream: Stream,
         mut rx: tokio::sync::mpsc::Receiver<Outbound>,
         mut shutdown: Shutdown,
     ) {
         debug!("open");
-        let (mut sink, mut stream) = socket.split();
         let mut ping = tokio::time::interval_at(
             Instant::now() + self.cfg.ping_interval,
             self.cfg.ping_interval,
@@ -252,8 +267,10 @@ impl Session {
         // write blocked by a client that stopped reading still ends on overflow, shutdown
         // or silence.
         let close_with: Option<CloseFrame> = loop {
-            let step = cut
-                .guard(async {
+            // Pinned here and lent to the guard: moved into it, the turn's future would
+            // take its room in the session's future twice.
+            let step = {
+                let turn = std::pin::pin!(async {
                     tokio::select! {
                         stored = settled(&mut in_flight), if !in_flight.is_empty() => {
                             if let Some(p) = in_flight.pop_front() {
@@ -316,8 +333,9 @@ impl Session {
                             sink.send(WsMessage::Ping(Default::default())).await.map_err(|_| None)
                         }
                     }
-                })
-                .await;
+                });
+                cut.guard(turn).await
+            };
             cut.heard(last_heard);
             match step {
                 Ok(Ok(())) => continue,
