@@ -41,6 +41,7 @@ use crate::protocol::{
     Body, ClientId, Epoch, Message, MessagesPage, RoomName, ServerFrame, UserName,
 };
 use crate::server::engine::{ClusterEvent, Engine, NameCounts, NodePresence};
+use crate::server::outbox::{self, Inbox, Outbox};
 use crate::server::store::{Appended, Draft, HistoryPage, Range, Store, StoreError};
 use axum::extract::ws::Utf8Bytes;
 use futures::FutureExt;
@@ -49,7 +50,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 /// The shortest time between two presence frames of one room.
@@ -117,8 +118,7 @@ pub enum Outbound {
 #[derive(Clone, Debug)]
 pub struct ConnHandle {
     id: ConnId,
-    tx: mpsc::Sender<Outbound>,
-    overflow: Arc<Notify>,
+    tx: Outbox<Outbound>,
 }
 
 impl ConnHandle {
@@ -129,15 +129,13 @@ impl ConnHandle {
 
     /// Resolves once the queue has overflowed: the connection fell too far behind.
     pub async fn overflowed(&self) {
-        self.overflow.notified().await
+        self.tx.overflowed().await
     }
 
     /// Queues a frame without waiting. A full queue raises the overflow alarm; a closed
     /// one means the session is ending and will leave its rooms itself.
     fn deliver(&self, out: Outbound) {
-        if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(out) {
-            self.overflow.notify_one();
-        }
+        self.tx.push(out);
     }
 }
 
@@ -448,17 +446,10 @@ impl Hub {
     }
 
     /// Registers a new connection with a queue of `capacity` frames.
-    pub fn connect(&self, capacity: usize) -> (ConnHandle, mpsc::Receiver<Outbound>) {
-        let (tx, rx) = mpsc::channel(capacity.max(1));
+    pub fn connect(&self, capacity: usize) -> (ConnHandle, Inbox<Outbound>) {
+        let (tx, rx) = outbox::channel(capacity);
         let id = self.inner.next_conn.fetch_add(1, Ordering::Relaxed);
-        (
-            ConnHandle {
-                id,
-                tx,
-                overflow: Arc::new(Notify::new()),
-            },
-            rx,
-        )
+        (ConnHandle { id, tx }, rx)
     }
 
     /// The room's entry, created empty if absent. Holding the returned `Arc` keeps the
@@ -950,9 +941,9 @@ mod tests {
         .unwrap()
     }
 
-    fn seqs(rx: &mut mpsc::Receiver<Outbound>) -> Vec<u64> {
+    fn seqs(rx: &mut Inbox<Outbound>) -> Vec<u64> {
         let mut out = vec![];
-        while let Ok(o) = rx.try_recv() {
+        while let Some(o) = rx.try_recv() {
             if let Outbound::Message(d) = o {
                 out.push(d.seq);
             }
@@ -1042,7 +1033,7 @@ mod tests {
         assert_eq!(info.members, vec![name("ann"), name("bob")]);
         // Bob's join reaches Ann at once; the second Bob, inside the interval, at its end.
         let mut presences = || {
-            std::iter::from_fn(|| ra.try_recv().ok())
+            std::iter::from_fn(|| ra.try_recv())
                 .filter_map(|o| match o {
                     Outbound::Presence(p) => Some(p.frame.as_str().to_string()),
                     _ => None,
@@ -1087,7 +1078,7 @@ mod tests {
             others.push((c, r));
         }
         tokio::time::sleep(presence_interval(301) * 2).await;
-        let frames: Vec<String> = std::iter::from_fn(|| rx.try_recv().ok())
+        let frames: Vec<String> = std::iter::from_fn(|| rx.try_recv())
             .filter_map(|o| match o {
                 Outbound::Presence(p) => Some(p.frame.as_str().to_string()),
                 _ => None,

@@ -7,6 +7,7 @@
 //! - [`metrics`]: `/metrics` in Prometheus format, and the names of every metric.
 //! - [`session`]: one task per WebSocket: decode → apply → encode.
 //! - [`hub`]: rooms, members, ordered fan-out of pre-encoded frames.
+//! - [`outbox`]: a connection's bounded outbound queue (hub → session).
 //! - [`store`]: room history behind the `Store` trait.
 //! - [`engine`]: what the nodes of a cluster share (local, or Redis).
 //! - [`refusal`]: every refusal and its protocol error code, in one place.
@@ -23,6 +24,7 @@ pub mod http;
 pub mod hub;
 pub mod metrics;
 pub mod origin;
+pub mod outbox;
 pub mod rate_limit;
 pub mod refusal;
 pub mod session;

@@ -17,6 +17,7 @@ use crate::protocol::{
 use crate::server::conn_limit::Permit;
 use crate::server::hub::{ConnHandle, Hub, Outbound, Published};
 use crate::server::metrics;
+use crate::server::outbox::Inbox;
 use crate::server::rate_limit::TokenBucket;
 use crate::server::refusal::Refusal;
 use crate::server::shutdown::Shutdown;
@@ -244,7 +245,7 @@ impl Session {
         mut self,
         mut sink: Sink,
         mut stream: Stream,
-        mut rx: tokio::sync::mpsc::Receiver<Outbound>,
+        mut rx: Inbox<Outbound>,
         mut shutdown: Shutdown,
     ) {
         debug!("open");
@@ -288,13 +289,10 @@ impl Session {
                                 }
                             }
                         }
-                        out = rx.recv() => match out {
-                            Some(out) => {
-                                self.forward_batch(out, &mut rx, &mut sink).await.map_err(|_| None)?;
-                                self.unless_restarted()
-                            }
-                            None => Err(None),
-                        },
+                        out = rx.recv() => {
+                            self.forward_batch(out, &mut rx, &mut sink).await.map_err(|_| None)?;
+                            self.unless_restarted()
+                        }
                         inbound = stream.next(), if held.is_none() && in_flight.len() < MAX_IN_FLIGHT => match inbound {
                             None => Err(None),
                             Some(Err(e)) => {
@@ -372,7 +370,7 @@ impl Session {
     async fn forward_batch(
         &mut self,
         first: Outbound,
-        rx: &mut tokio::sync::mpsc::Receiver<Outbound>,
+        rx: &mut Inbox<Outbound>,
         sink: &mut Sink,
     ) -> Result<(), axum::Error> {
         let mut messages = self.forward(first, sink).await?;
@@ -386,12 +384,12 @@ impl Session {
     async fn forward_queued(
         &mut self,
         max: usize,
-        rx: &mut tokio::sync::mpsc::Receiver<Outbound>,
+        rx: &mut Inbox<Outbound>,
         sink: &mut Sink,
     ) -> Result<u64, axum::Error> {
         let mut messages = 0;
         for _ in 0..max {
-            let Ok(out) = rx.try_recv() else { break };
+            let Some(out) = rx.try_recv() else { break };
             messages += self.forward(out, sink).await?;
         }
         Ok(messages)
@@ -407,7 +405,7 @@ impl Session {
         first: Publishing,
         stored: Result<Published, StoreError>,
         in_flight: &mut VecDeque<Publishing>,
-        rx: &mut tokio::sync::mpsc::Receiver<Outbound>,
+        rx: &mut Inbox<Outbound>,
         sink: &mut Sink,
     ) -> Result<(), Option<CloseFrame>> {
         self.answer_publish(first, stored, sink).await?;
