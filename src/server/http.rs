@@ -75,10 +75,12 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Bytes tungstenite reads from a socket at a time (see [`ws_upgrade`]). The buffer is
-/// allocated for every connection and zeroed before every read, so it is kept small: an
-/// idle connection costs 1 KiB here instead of 8 (or tungstenite's default 128). A larger
-/// frame (up to the 64 KiB limit) grows it only while it is being read.
-const READ_BUFFER_BYTES: usize = 1024;
+/// allocated for every connection, kept at that size, and zeroed before every read, so it
+/// is kept small: an idle connection costs 512 bytes here instead of 8 KiB (or
+/// tungstenite's default 128 KiB). Every frame a client normally sends (a publish of a
+/// chat line, a join) fits in one read; a larger one (up to the 64 KiB limit) grows the
+/// buffer only while it is being read.
+const READ_BUFFER_BYTES: usize = 512;
 
 /// `GET /ws`: checks the `Origin` (403) and the per-address limit (429), then upgrades.
 async fn ws_upgrade(
