@@ -23,9 +23,11 @@ fn seq(f: &Value) -> u64 {
 
 /// Publishes every `(client_id, body)` on one connection without waiting between them,
 /// and reads concurrently: acks go into `acks`, and each ack bumps `count`. Returns when
-/// every publish is acked or the connection ends (a killed server).
+/// every publish is acked or the connection ends (a killed server). `client` has joined
+/// `room` already: a join still under way when the server is killed would fail the test
+/// for the wrong reason.
 async fn pipeline(
-    mut client: Client,
+    client: Client,
     room: &'static str,
     messages: Vec<String>,
     acks: Arc<Mutex<HashMap<String, u64>>>,
@@ -33,7 +35,6 @@ async fn pipeline(
     acked_enough: Arc<Notify>,
     enough: usize,
 ) {
-    client.join(room, "writer").await;
     let total = messages.len();
     let (mut tx, mut rx) = client.ws.split();
     let sender = tokio::spawn(async move {
@@ -108,7 +109,8 @@ async fn acked_messages_survive_kill_9_exactly_once() {
     for p in 0..PUBLISHERS {
         let ids: Vec<String> = (0..PER).map(|i| format!("p{p}-m{i}")).collect();
         sent.extend(ids.clone());
-        let client = Client::connect(addr).await;
+        let mut client = Client::connect(addr).await;
+        client.join("crash", "writer").await;
         tasks.push(tokio::spawn(pipeline(
             client,
             "crash",
@@ -193,8 +195,10 @@ async fn acked_messages_survive_kill_9_exactly_once() {
         .cloned()
         .collect();
     let count = Arc::new(AtomicUsize::new(0));
+    let mut client = Client::connect(server.addr).await;
+    client.join("crash", "writer").await;
     pipeline(
-        Client::connect(server.addr).await,
+        client,
         "crash",
         rest,
         Arc::new(Mutex::new(HashMap::new())),
