@@ -156,7 +156,7 @@ impl Writer {
             let row = match self.rooms.get_mut(&draft.room) {
                 Some(row) => row,
                 None => {
-                    let row = room_row(&tx, &draft.room, &self.epoch)?;
+                    let row = find_or_create_room(&tx, &draft.room, &self.epoch)?;
                     self.rooms.entry(draft.room.clone()).or_insert(row)
                 }
             };
@@ -213,7 +213,11 @@ impl Writer {
 }
 
 /// Reads a room's row, making it if the room has none.
-fn room_row(tx: &Transaction<'_>, room: &RoomName, epoch: &str) -> rusqlite::Result<RoomRow> {
+fn find_or_create_room(
+    tx: &Transaction<'_>,
+    room: &RoomName,
+    epoch: &str,
+) -> rusqlite::Result<RoomRow> {
     let found: Option<(i64, i64)> = tx
         .prepare_cached("SELECT id, last_seq FROM rooms WHERE name = ?1")?
         .query_row([room.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
