@@ -12,8 +12,8 @@
 //! both nodes.
 
 use chorus::server::config::Config;
-use chorus::server::engine::redis::local_server::RedisServer;
 use chorus::server::startup::Application;
+use chorus::server::testing::RedisServer;
 use futures::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use std::net::SocketAddr;

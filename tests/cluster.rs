@@ -6,7 +6,7 @@
 
 mod common;
 
-use chorus::server::engine::redis::local_server::RedisServer;
+use chorus::server::testing::RedisServer;
 use common::process::ServerProcess;
 use common::{http_get, spawn_cluster, spawn_with, Client, Mode, WAIT};
 use serde_json::{json, Value};

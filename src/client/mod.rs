@@ -1,14 +1,17 @@
 //! The browser side of a room: its state as signals, and the socket that feeds them.
 //!
 //! - [`timeline`]: the message list's rules, as plain data.
+//! - [`driver`]: the socket's decisions (join and resume, reload, retries, reconnects) as
+//!   a state machine: events in, effects out; unit-tested natively.
 //! - [`RoomView`]: the signals a room page renders.
 //! - [`RoomClient`]: a handle on the room's socket. In the browser (feature `hydrate`) it
-//!   drives a `web_sys::WebSocket` with reconnects ([`socket`]); on the server it is inert,
-//!   since server rendering never opens sockets.
+//!   carries out the driver's effects on a `web_sys::WebSocket` (`socket`); on the
+//!   server it is inert, since server rendering never opens sockets.
 //! - [`storage`]: the name kept in localStorage.
 //! - [`clock`]: message times as people read them.
 
 pub mod clock;
+pub mod driver;
 pub mod timeline;
 
 #[cfg(feature = "hydrate")]
@@ -16,7 +19,7 @@ mod socket;
 
 use crate::protocol::{Body, Epoch, MessagesPage, RoomName, UserName};
 use leptos::prelude::*;
-pub use timeline::{Line, LineState, Timeline};
+pub use timeline::{Edit, Line, LineState, Timeline};
 
 /// The connection as the user should see it: never a silently dead page.
 #[derive(Clone, Debug, PartialEq, Eq)]

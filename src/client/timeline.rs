@@ -1,8 +1,13 @@
 //! The message list a room page shows, as plain data (no signals, no DOM), so its rules
 //! are unit-tested natively: confirmed messages in seq order without duplicates, then the
 //! user's pending ones in the order they were typed.
+//!
+//! Rows keep the protocol's types (`ClientId`, `UserName`, `Body`): what came off the wire
+//! valid, or what the user typed and the composer parsed, is never re-parsed to be sent
+//! again. The socket's [driver](crate::client::driver) changes the list only through an
+//! [`Edit`], so its decisions are tested as data.
 
-use crate::protocol::Message;
+use crate::protocol::{Body, ClientId, Message, UserName};
 
 /// Where one of the user's own messages stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -19,13 +24,13 @@ pub enum LineState {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Line {
     /// The idempotency key: unique within a room, so it also identifies the row.
-    pub client_id: String,
+    pub client_id: ClientId,
     /// The stored seq; `None` while pending.
     pub seq: Option<u64>,
     /// Sender's name.
-    pub from: String,
+    pub from: UserName,
     /// Text, verbatim (rendered as text, never as HTML).
-    pub body: String,
+    pub body: Body,
     /// Milliseconds since the Unix epoch.
     pub ts: u64,
     /// Delivery state.
@@ -40,19 +45,58 @@ impl Line {
             LineState::Sent => "s",
             LineState::Failed(_) => "f",
         };
-        format!("{}:{}:{}", self.client_id, self.seq.unwrap_or(0), state)
+        format!(
+            "{}:{}:{}",
+            self.client_id.as_str(),
+            self.seq.unwrap_or(0),
+            state
+        )
     }
 
     fn from_message(m: &Message) -> Self {
         Self {
-            client_id: m.client_id.to_string(),
+            client_id: m.client_id.clone(),
             seq: Some(m.seq),
-            from: m.from.to_string(),
-            body: m.body.to_string(),
+            from: m.from.clone(),
+            body: m.body.clone(),
             ts: m.ts,
             state: LineState::Sent,
         }
     }
+}
+
+/// One change to the list, as the socket's driver decides it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Edit {
+    /// The user typed a message: show it as pending.
+    AddPending {
+        /// Its idempotency key.
+        client_id: ClientId,
+        /// The user's name.
+        from: UserName,
+        /// The text.
+        body: Body,
+        /// When it was typed, in milliseconds since the Unix epoch.
+        ts: u64,
+    },
+    /// Stored messages arrived (live, replayed or from history).
+    Insert(Vec<Message>),
+    /// The server stored the user's message as `seq`.
+    Ack {
+        /// The message's idempotency key.
+        client_id: ClientId,
+        /// Where it is stored.
+        seq: u64,
+    },
+    /// The server refused the user's message for good.
+    Fail {
+        /// The message's idempotency key.
+        client_id: ClientId,
+        /// Why, for the user.
+        reason: String,
+    },
+    /// The history the list came from is gone: forget it, keep what is unsent.
+    ForgetConfirmed,
 }
 
 /// Confirmed lines sorted by seq, followed by unconfirmed ones.
@@ -76,6 +120,26 @@ impl Timeline {
         t
     }
 
+    /// Applies one of the driver's edits.
+    pub fn apply(&mut self, edit: Edit) {
+        match edit {
+            Edit::AddPending {
+                client_id,
+                from,
+                body,
+                ts,
+            } => self.add_pending(client_id, from, body, ts),
+            Edit::Insert(messages) => {
+                for m in &messages {
+                    self.insert(m);
+                }
+            }
+            Edit::Ack { client_id, seq } => self.ack(&client_id, seq),
+            Edit::Fail { client_id, reason } => self.fail(&client_id, reason),
+            Edit::ForgetConfirmed => self.forget_confirmed(),
+        }
+    }
+
     /// All rows, top to bottom.
     pub fn lines(&self) -> &[Line] {
         &self.lines
@@ -92,7 +156,7 @@ impl Timeline {
     }
 
     /// Rows not yet stored and not refused: to send (again) after (re)connecting.
-    pub fn unsent(&self) -> Vec<(String, String)> {
+    pub fn unsent(&self) -> Vec<(ClientId, Body)> {
         self.lines
             .iter()
             .filter(|l| l.state == LineState::Pending)
@@ -100,8 +164,23 @@ impl Timeline {
             .collect()
     }
 
+    /// Whether the user's message `client_id` is still waiting to be stored.
+    pub fn is_unsent(&self, client_id: &str) -> bool {
+        self.lines
+            .iter()
+            .any(|l| l.state == LineState::Pending && l.client_id.as_str() == client_id)
+    }
+
+    /// The text of the user's unsent message `client_id`.
+    pub fn unsent_body(&self, client_id: &ClientId) -> Option<Body> {
+        self.lines
+            .iter()
+            .find(|l| l.state == LineState::Pending && l.client_id == *client_id)
+            .map(|l| l.body.clone())
+    }
+
     /// Shows a message the user just typed, before the server has it.
-    pub fn add_pending(&mut self, client_id: String, from: String, body: String, ts: u64) {
+    pub fn add_pending(&mut self, client_id: ClientId, from: UserName, body: Body, ts: u64) {
         self.lines.push(Line {
             client_id,
             seq: None,
@@ -120,24 +199,24 @@ impl Timeline {
             return;
         }
         self.lines
-            .retain(|l| !(l.seq.is_none() && l.client_id == m.client_id.as_str()));
+            .retain(|l| !(l.seq.is_none() && l.client_id == m.client_id));
         let confirmed = self.lines.iter().take_while(|l| l.seq.is_some()).count();
         let at = self.lines[..confirmed].partition_point(|l| l.seq < Some(m.seq));
         self.lines.insert(at, Line::from_message(m));
     }
 
     /// The server stored the user's message as `seq`.
-    pub fn ack(&mut self, client_id: &str, seq: u64) {
+    pub fn ack(&mut self, client_id: &ClientId, seq: u64) {
         if self.lines.iter().any(|l| l.seq == Some(seq)) {
             // The message itself already arrived and replaced the pending row.
             self.lines
-                .retain(|l| l.seq.is_some() || l.client_id != client_id);
+                .retain(|l| l.seq.is_some() || l.client_id != *client_id);
             return;
         }
         if let Some(pos) = self
             .lines
             .iter()
-            .position(|l| l.seq.is_none() && l.client_id == client_id)
+            .position(|l| l.seq.is_none() && l.client_id == *client_id)
         {
             let mut line = self.lines.remove(pos);
             line.seq = Some(seq);
@@ -149,11 +228,11 @@ impl Timeline {
     }
 
     /// The server refused the user's message.
-    pub fn fail(&mut self, client_id: &str, reason: String) {
+    pub fn fail(&mut self, client_id: &ClientId, reason: String) {
         if let Some(l) = self
             .lines
             .iter_mut()
-            .find(|l| l.seq.is_none() && l.client_id == client_id)
+            .find(|l| l.seq.is_none() && l.client_id == *client_id)
         {
             l.state = LineState::Failed(reason);
         }
@@ -170,7 +249,27 @@ impl Timeline {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{Body, ClientId, RoomName, UserName};
+    use crate::protocol::RoomName;
+
+    fn cid(s: &str) -> ClientId {
+        ClientId::parse(s).unwrap()
+    }
+
+    fn pending(t: &mut Timeline, c: &str, body: &str) {
+        t.add_pending(
+            cid(c),
+            UserName::parse("me").unwrap(),
+            Body::parse(body).unwrap(),
+            0,
+        );
+    }
+
+    fn unsent(t: &Timeline) -> Vec<(String, String)> {
+        t.unsent()
+            .into_iter()
+            .map(|(c, b)| (c.to_string(), b.to_string()))
+            .collect()
+    }
 
     fn msg(seq: u64, cid: &str) -> Message {
         Message {
@@ -214,11 +313,11 @@ mod tests {
     fn pending_then_ack_then_echo() {
         let mut t = Timeline::default();
         t.insert(&msg(1, "a"));
-        t.add_pending("me1".into(), "me".into(), "hello".into(), 0);
-        assert_eq!(t.unsent(), vec![("me1".to_string(), "hello".to_string())]);
+        pending(&mut t, "me1", "hello");
+        assert_eq!(unsent(&t), vec![("me1".to_string(), "hello".to_string())]);
         t.insert(&msg(2, "x"));
         assert_eq!(seqs(&t), vec![Some(1), Some(2), None], "pending stays last");
-        t.ack("me1", 3);
+        t.ack(&cid("me1"), 3);
         assert_eq!(seqs(&t), vec![Some(1), Some(2), Some(3)]);
         assert_eq!(t.resume_seq(), Some(2), "an ack is not a received message");
         t.insert(&msg(3, "me1"));
@@ -233,9 +332,9 @@ mod tests {
     #[test]
     fn echo_before_ack() {
         let mut t = Timeline::default();
-        t.add_pending("me1".into(), "me".into(), "hello".into(), 0);
+        pending(&mut t, "me1", "hello");
         t.insert(&msg(1, "me1"));
-        t.ack("me1", 1);
+        t.ack(&cid("me1"), 1);
         assert_eq!(seqs(&t), vec![Some(1)]);
         assert_eq!(t.lines()[0].state, LineState::Sent);
     }
@@ -244,10 +343,10 @@ mod tests {
     fn failure_and_reset_keep_unsent() {
         let mut t = Timeline::default();
         t.insert(&msg(1, "a"));
-        t.add_pending("p1".into(), "me".into(), "x".into(), 0);
-        t.add_pending("p2".into(), "me".into(), "y".into(), 0);
-        t.fail("p1", "too long".into());
-        assert_eq!(t.unsent(), vec![("p2".to_string(), "y".to_string())]);
+        pending(&mut t, "p1", "x");
+        pending(&mut t, "p2", "y");
+        t.fail(&cid("p1"), "too long".into());
+        assert_eq!(unsent(&t), vec![("p2".to_string(), "y".to_string())]);
         t.forget_confirmed();
         assert_eq!(seqs(&t), vec![None, None]);
         assert_eq!(t.resume_seq(), None);

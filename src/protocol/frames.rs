@@ -112,6 +112,33 @@ pub enum ClientFrame {
     Ping,
 }
 
+impl ClientFrame {
+    /// What an `error` about this frame names in its `ref`: a publish's `client_id`,
+    /// another frame's `room`, nothing for `ping`.
+    pub fn reference(&self) -> Option<String> {
+        match self {
+            ClientFrame::Publish {
+                room, client_id, ..
+            } => reference(true, Some(client_id.as_str()), Some(room.as_str())),
+            ClientFrame::Join { room, .. }
+            | ClientFrame::Leave { room }
+            | ClientFrame::History { room, .. } => reference(false, None, Some(room.as_str())),
+            ClientFrame::Ping => None,
+        }
+    }
+}
+
+/// The `ref` rule, in one place for frames that decoded and frames that did not (then
+/// given only the fields that are themselves valid): a publish is named by its
+/// `client_id`, or by its room when the id is not valid; any other frame by its room.
+pub(crate) fn reference(
+    publish: bool,
+    client_id: Option<&str>,
+    room: Option<&str>,
+) -> Option<String> {
+    if publish { client_id.or(room) } else { room }.map(str::to_owned)
+}
+
 /// A frame from the server.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

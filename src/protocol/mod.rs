@@ -3,6 +3,7 @@
 //! This module is the one source of truth for frame shapes, names, limits and error codes.
 //! It imports nothing from the server or the UI, so it compiles to wasm and to native alike.
 //!
+//! - [`close`]: every close code the server sends, its reason and what a client should do.
 //! - [`names`]: validated newtypes (`RoomName`, `UserName`, `Body`, `ClientId`, `Epoch`);
 //!   a value of these types is valid by construction.
 //! - [`frames`]: the frames themselves, [`ClientFrame`] and [`ServerFrame`].
@@ -10,12 +11,14 @@
 //! - [`error`]: [`ErrorCode`] and the decoding error [`ProtocolError`].
 //! - [`page`]: [`MessagesPage`], a page of history over HTTP (API and server rendering).
 
+pub mod close;
 pub mod decode;
 pub mod error;
 pub mod frames;
 pub mod names;
 pub mod page;
 
+pub use close::{Advice, Close};
 pub use decode::{decode_client_frame, DecodeError};
 pub use error::{ErrorCode, ProtocolError};
 pub use frames::{ClientFrame, HistoryLimit, Message, ServerFrame};
@@ -24,15 +27,3 @@ pub use page::MessagesPage;
 
 /// Largest inbound frame payload, in bytes; bigger ones close the socket with 1009.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
-
-/// Close code for a payload over [`MAX_FRAME_BYTES`] (RFC 6455 "message too big").
-pub const CLOSE_TOO_BIG: u16 = 1009;
-
-/// Close code for a client whose outbound queue overflowed (slow consumer).
-pub const CLOSE_SLOW_CONSUMER: u16 = 4008;
-
-/// Close code for a peer silent past the idle timeout (RFC 6455 "going away").
-pub const CLOSE_IDLE: u16 = 1001;
-
-/// Close code the server uses when it stops or restarts, so clients reconnect.
-pub const CLOSE_SERVICE_RESTART: u16 = 1012;

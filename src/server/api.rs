@@ -7,8 +7,8 @@
 //! `not_found` (404, publishing is off because no key is configured).
 
 use crate::protocol::{Body, ClientId, HistoryLimit, ProtocolError, RoomName, UserName};
-use crate::server::http::AppState;
 use crate::server::refusal::Refusal;
+use crate::server::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};

@@ -2,6 +2,7 @@
 //! socket the server has. The count is held by a [`Permit`] that lives as long as the
 //! connection and gives its place back when dropped, however the connection ends.
 
+use crate::sync::lock;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -31,7 +32,7 @@ impl ConnLimit {
 
     /// A place for one more connection from `ip`, or `None` at the limit.
     pub fn acquire(&self, ip: IpAddr) -> Option<Permit> {
-        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let mut open = lock(&self.open);
         let n = open.entry(ip).or_insert(0);
         if *n >= self.max_per_ip {
             return None;
@@ -45,14 +46,14 @@ impl ConnLimit {
 
     /// Open connections from `ip`.
     pub fn open_from(&self, ip: IpAddr) -> u32 {
-        let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let open = lock(&self.open);
         open.get(&ip).copied().unwrap_or(0)
     }
 }
 
 impl Drop for Permit {
     fn drop(&mut self) {
-        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let mut open = lock(&self.open);
         if let Some(n) = open.get_mut(&self.ip) {
             *n -= 1;
             if *n == 0 {

@@ -2,49 +2,27 @@
 //! and small endpoints.
 
 use crate::protocol::{RoomName, MAX_FRAME_BYTES};
-use crate::server::conn_limit::ConnLimit;
-use crate::server::hub::Hub;
 use crate::server::origin::origin_allowed;
-use crate::server::session::{self, SessionConfig};
-use crate::server::shutdown::Shutdown;
+use crate::server::session;
+use crate::server::state::AppState;
 use crate::ui::{shell, App};
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, FromRef, Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::header::{self, HOST, ORIGIN};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
-use leptos::prelude::LeptosOptions;
+use futures::StreamExt;
+use leptos::prelude::{provide_context, LeptosOptions};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use serde::Deserialize;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-/// What every handler may need. `LeptosOptions` is taken from it by leptos_axum.
-#[derive(Clone, FromRef)]
-pub struct AppState {
-    /// Site settings for SSR and static files.
-    pub leptos_options: LeptosOptions,
-    /// Rooms and fan-out.
-    pub hub: Hub,
-    /// Per-connection limits.
-    pub session: Arc<SessionConfig>,
-    /// Tells sessions to close when the server stops.
-    pub shutdown: Shutdown,
-    /// Origins allowed to open sockets besides the page's own.
-    pub allowed_origins: Arc<Vec<String>>,
-    /// Open sockets per client address.
-    pub conn_limit: ConnLimit,
-    /// The key for `POST /api/rooms/{room}/messages`; publishing over HTTP is off without.
-    pub api_key: Option<Arc<str>>,
-}
-
 /// All routes of the server.
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
     Router::new()
         .route("/ws", get(ws_upgrade))
         .route("/healthz", get(|| async { "ok" }))
@@ -52,11 +30,8 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics_text))
         .route("/join", get(join_redirect))
         .merge(crate::server::api::routes())
-        .leptos_routes(&state, routes, {
-            let options = state.leptos_options.clone();
-            move || shell(options.clone())
-        })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .with_state(state.clone())
+        .merge(pages(&state))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -71,7 +46,28 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("DENY"),
         ))
         .layer(TraceLayer::new_for_http())
-        .with_state(state)
+}
+
+/// The pages (server-rendered, then hydrated), their server functions, and the static
+/// files. A router of its own, whose state is only the site settings: the one server value
+/// its Leptos context gets is [`PageReads`](crate::server::state::PageReads).
+fn pages(state: &AppState) -> Router {
+    let options = state.leptos_options.clone();
+    let reads = state.page_reads();
+    Router::new()
+        .leptos_routes_with_context(
+            &options,
+            generate_route_list(App),
+            move || provide_context(reads.clone()),
+            {
+                let options = options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler::<LeptosOptions, _>(
+            shell,
+        ))
+        .with_state(options)
 }
 
 /// Bytes tungstenite reads from a socket at a time (see [`ws_upgrade`]). The buffer is
@@ -114,8 +110,10 @@ async fn ws_upgrade(
         .max_frame_size(MAX_FRAME_BYTES)
         .read_buffer_size(READ_BUFFER_BYTES)
         .on_upgrade(move |socket| {
-            session::run(
-                socket,
+            let (sink, stream) = socket.split();
+            session::serve(
+                sink,
+                stream,
                 state.hub,
                 state.session,
                 peer,
@@ -133,7 +131,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
     match state.hub.ready().await {
         Ok(()) => "ready".into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.report().to_string()).into_response(),
     }
 }
 

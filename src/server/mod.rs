@@ -2,11 +2,15 @@
 //!
 //! - [`config`]: flags, environment, `Leptos.toml`.
 //! - [`startup`]: `Application::build` / `run_until_stopped`.
+//! - [`state`]: what the handlers share ([`state::AppState`]) and the narrow, read-only
+//!   part the pages get ([`state::PageReads`]).
 //! - [`http`]: routes, the `/ws` upgrade, SSR pages.
 //! - [`api`]: the JSON API under `/api/rooms`.
 //! - [`metrics`]: `/metrics` in Prometheus format, and the names of every metric.
-//! - [`session`]: one task per WebSocket: decode → apply → encode.
-//! - [`hub`]: rooms, members, ordered fan-out of pre-encoded frames.
+//! - [`session`]: one task per WebSocket: decode → apply → encode (`apply`, `pipeline`,
+//!   `replay`, `forward`).
+//! - [`hub`]: rooms, members, ordered fan-out of pre-encoded frames (`outbound`, `room`,
+//!   `presence`, `cluster`).
 //! - [`outbox`]: a connection's bounded outbound queue (hub → session).
 //! - [`store`]: room history behind the `Store` trait.
 //! - [`engine`]: what the nodes of a cluster share (local, or Redis).
@@ -15,6 +19,7 @@
 //! - [`conn_limit`]: open sockets per client address.
 //! - [`origin`]: the upgrade's `Origin` check.
 //! - [`shutdown`]: the stop signal sessions listen to.
+//! - [`testing`]: tooling for `tests/` and `bench/` (never used by the binary).
 
 pub mod api;
 pub mod config;
@@ -30,4 +35,6 @@ pub mod refusal;
 pub mod session;
 pub mod shutdown;
 pub mod startup;
+pub mod state;
 pub mod store;
+pub mod testing;

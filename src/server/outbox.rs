@@ -11,11 +11,12 @@
 //! bytes. The lock is taken once per push and once per take, by two parties at most
 //! (the hub's fan-out and the session), so it is rarely contended.
 
+use crate::sync::lock;
 use futures::task::AtomicWaker;
 use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 /// A queue's capacity kept after it empties; a burst's larger buffer is given back.
@@ -52,13 +53,6 @@ struct Queue<T> {
     closed: bool,
 }
 
-impl<T> Shared<T> {
-    fn lock(&self) -> MutexGuard<'_, Queue<T>> {
-        // A panic elsewhere while holding the lock leaves a queue that is still valid.
-        self.queue.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
 /// The hub's end: pushes without waiting. Cloned into every room the connection is in.
 pub struct Outbox<T>(Arc<Shared<T>>);
 
@@ -80,7 +74,7 @@ impl<T> Outbox<T> {
     /// Queues `item`; on a full queue drops it and raises the overflow alarm; on a closed
     /// one (the session has ended) drops it.
     pub fn push(&self, item: T) {
-        let mut q = self.0.lock();
+        let mut q = lock(&self.0.queue);
         if q.closed {
             return;
         }
@@ -120,7 +114,7 @@ pub struct Inbox<T>(Arc<Shared<T>>);
 impl<T> Inbox<T> {
     /// The oldest item, if any, without waiting.
     pub fn try_recv(&mut self) -> Option<T> {
-        let mut q = self.0.lock();
+        let mut q = lock(&self.0.queue);
         let item = q.items.pop_front();
         if q.items.is_empty() && q.items.capacity() > KEEP_CAPACITY {
             q.items.shrink_to(KEEP_CAPACITY);
@@ -145,7 +139,7 @@ impl<T> Inbox<T> {
 
 impl<T> Drop for Inbox<T> {
     fn drop(&mut self) {
-        let mut q = self.0.lock();
+        let mut q = lock(&self.0.queue);
         q.closed = true;
         q.items = VecDeque::new();
     }
@@ -209,9 +203,9 @@ mod tests {
             tx.push(i);
         }
         while rx.try_recv().is_some() {}
-        assert!(tx.0.lock().items.capacity() <= KEEP_CAPACITY);
+        assert!(lock(&tx.0.queue).items.capacity() <= KEEP_CAPACITY);
         drop(rx);
         tx.push(1);
-        assert!(tx.0.lock().items.is_empty());
+        assert!(lock(&tx.0.queue).items.is_empty());
     }
 }

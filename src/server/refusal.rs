@@ -58,9 +58,14 @@ impl Refusal {
     }
 
     /// The `error` frame for this refusal, about `reference` (a client_id or room).
-    /// Counted in `chorus_refusals_total` here, the one place every refusal passes.
+    /// Counted in `chorus_refusals_total` here, the one place every refusal passes, and
+    /// a store failure's whole cause is logged here, once (the client hears only that it
+    /// may retry).
     pub fn to_frame(&self, reference: Option<String>) -> ServerFrame {
         crate::server::metrics::refused(self.code().as_str());
+        if let Self::Unavailable(e) = self {
+            tracing::warn!(error = %e.report(), reference = ?reference, "refused: store unavailable");
+        }
         ServerFrame::Error {
             code: self.code(),
             message: self.to_string(),

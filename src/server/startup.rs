@@ -7,10 +7,11 @@ use crate::server::conn_limit::ConnLimit;
 use crate::server::engine::local::LocalEngine;
 use crate::server::engine::redis::{RedisEngine, RedisSetupError};
 use crate::server::engine::{ClusterEvent, Engine};
-use crate::server::http::{router, AppState};
+use crate::server::http::router;
 use crate::server::hub::Hub;
 use crate::server::session::SessionConfig;
 use crate::server::shutdown::{self, ShutdownTrigger};
+use crate::server::state::AppState;
 use crate::server::store::memory::MemoryStore;
 use crate::server::store::sqlite::{OpenError, SqliteOptions, SqliteStore};
 use crate::server::store::Store;
@@ -197,7 +198,7 @@ impl Application {
             }
         };
         if let Err(e) = hub.close().await {
-            tracing::warn!(error = %e, "closing the engine failed");
+            tracing::warn!(error = %e.report(), "closing the engine failed");
         }
         result
     }

@@ -25,13 +25,10 @@ pub struct ActiveRoom {
 /// Rooms with people in them on this server, busiest first (at most 50).
 #[server]
 pub async fn active_rooms() -> Result<Vec<ActiveRoom>, ServerFnError> {
-    use crate::server::http::AppState;
-    let state = expect_context::<AppState>();
-    Ok(state
-        .hub
-        .room_counts()
+    let reads = crate::ui::ssr::reads();
+    Ok(reads
+        .busiest_rooms(50)
         .into_iter()
-        .take(50)
         .map(|(room, online)| ActiveRoom { room, online })
         .collect())
 }

@@ -8,6 +8,19 @@ pub mod lobby;
 pub mod room;
 pub mod snapshot;
 
+/// Server-only helpers for the pages' server functions (as Leptos's
+/// `todo_app_sqlite_axum` keeps them beside its server functions). The one place the UI
+/// names the server: a read-only context, nothing else.
+#[cfg(feature = "ssr")]
+mod ssr {
+    use crate::server::state::PageReads;
+
+    /// What a server function may read: the room pages' history and the lobby's counts.
+    pub fn reads() -> PageReads {
+        leptos::prelude::expect_context::<PageReads>()
+    }
+}
+
 /// The one text box for a display name (lobby and room), bound to `value`.
 #[component]
 fn NameInput(value: RwSignal<String>, placeholder: &'static str) -> impl IntoView {

@@ -4,6 +4,7 @@
 use crate::client::clock::{clock, clock_utc, now_ms};
 use crate::client::{storage, Line, LineState, RoomClient, RoomView};
 use crate::protocol::{Body, MessagesPage, RoomName, UserName};
+use crate::sync::lock;
 use crate::ui::snapshot::room_page;
 use crate::ui::NameInput;
 use leptos::prelude::*;
@@ -80,7 +81,7 @@ fn Room(room: RoomName, first: Option<MessagesPage>) -> impl IntoView {
         let room = room.clone();
         Effect::new(move |_| {
             let Some(n) = name.get() else { return };
-            let mut slot = client.lock().unwrap_or_else(|p| p.into_inner());
+            let mut slot = lock(&client);
             if slot.is_none() {
                 *slot = Some(RoomClient::open(room.clone(), n, view_state, epoch.clone()));
             }
@@ -89,12 +90,12 @@ fn Room(room: RoomName, first: Option<MessagesPage>) -> impl IntoView {
     {
         let client = client.clone();
         on_cleanup(move || {
-            if let Some(c) = client.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            if let Some(c) = lock(&client).take() {
                 c.close();
             }
         });
     }
-    let current = move || *client.lock().unwrap_or_else(|p| p.into_inner());
+    let current = move || *lock(&client);
     let title = format!("#{room} · Chorus");
     // Whether the list follows new messages; sending one of your own brings you back down.
     let follow = RwSignal::new(true);
@@ -257,6 +258,7 @@ fn MessageRow(line: Line) -> impl IntoView {
     };
     let initial = line
         .from
+        .as_str()
         .chars()
         .next()
         .unwrap_or('?')
@@ -272,11 +274,11 @@ fn MessageRow(line: Line) -> impl IntoView {
             <span class="avatar" aria-hidden="true">{initial}</span>
             <div class="msg-main">
                 <div class="meta">
-                    <span class="from">{line.from.clone()}</span>
+                    <span class="from">{line.from.to_string()}</span>
                     <time>{move || time.get()}</time>
                     {state_text.map(|t| view! { <span class="state">{t}</span> })}
                 </div>
-                <p class="body">{line.body.clone()}</p>
+                <p class="body">{line.body.to_string()}</p>
             </div>
         </li>
     }

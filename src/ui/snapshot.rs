@@ -14,11 +14,9 @@ pub const FIRST_PAINT: usize = 50;
 /// The room's newest [`FIRST_PAINT`] messages, with the epoch and seq to go live from.
 #[server]
 pub async fn room_page(room: RoomName) -> Result<MessagesPage, ServerFnError> {
-    use crate::server::http::AppState;
-    let state = expect_context::<AppState>();
-    state
-        .hub
-        .page(&room, None, FIRST_PAINT)
+    let reads = crate::ui::ssr::reads();
+    reads
+        .newest(&room, FIRST_PAINT)
         .await
         .map_err(|e| ServerFnError::new(e.to_string()))
 }

@@ -10,8 +10,8 @@
 pub mod process;
 
 use chorus::server::config::Config;
-use chorus::server::engine::redis::local_server::RedisServer;
 use chorus::server::startup::Application;
+use chorus::server::testing::RedisServer;
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::net::SocketAddr;

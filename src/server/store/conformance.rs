@@ -1,8 +1,10 @@
 //! The [`Store`] contract as tests every implementation runs (test builds only), so the
 //! hub can rely on the same behaviour over memory, SQLite, or anything added later.
 
-use super::{Appended, Draft, Store};
+use super::{Appended, Draft, HistoryPage, Range, RoomMeta, Store, StoreError};
 use crate::protocol::{Body, ClientId, RoomName, UserName};
+use async_trait::async_trait;
+use futures::FutureExt;
 use std::sync::Arc;
 
 /// A draft from "ann" with body "hi".
@@ -140,4 +142,66 @@ pub async fn empty_rooms_already_have_their_epoch(s: Arc<dyn Store>) {
     let after = s.meta(&a).await.unwrap();
     assert_eq!(after.epoch, before.epoch);
     assert_eq!(after.last_seq, 1);
+}
+
+/// The ordering rule of [`Store::append`]: appends polled once each, in order (as
+/// `Hub::publish` does), then driven to the end in the reverse order, are stored in the
+/// order of their first polls.
+pub async fn appends_take_their_place_on_the_first_poll(s: Arc<dyn Store>) {
+    const N: usize = 20;
+    let mut appends: Vec<_> = (0..N)
+        .map(|i| s.append(draft("order", &format!("o{i}"))))
+        .collect();
+    let mut early: Vec<_> = appends
+        .iter_mut()
+        .map(|a| a.as_mut().now_or_never())
+        .collect();
+    let mut seqs = vec![0; N];
+    for (i, a) in appends.into_iter().enumerate().rev() {
+        let appended = match early[i].take() {
+            Some(done) => done,
+            None => a.await,
+        };
+        seqs[i] = seq(appended.unwrap());
+    }
+    assert_eq!(
+        seqs,
+        (1..=N as u64).collect::<Vec<_>>(),
+        "seqs follow the order of the first polls"
+    );
+}
+
+/// A store that breaks the ordering rule: it awaits something of its own before it hands
+/// an append on. [`appends_take_their_place_on_the_first_poll`] must fail for it.
+pub struct LateToQueue(pub Arc<dyn Store>);
+
+#[async_trait]
+impl Store for LateToQueue {
+    async fn meta(&self, room: &RoomName) -> Result<RoomMeta, StoreError> {
+        self.0.meta(room).await
+    }
+
+    async fn append(&self, draft: Draft) -> Result<Appended, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.append(draft).await
+    }
+
+    async fn range(
+        &self,
+        room: &RoomName,
+        after: u64,
+        until: u64,
+        max: usize,
+    ) -> Result<Range, StoreError> {
+        self.0.range(room, after, until, max).await
+    }
+
+    async fn history(
+        &self,
+        room: &RoomName,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<HistoryPage, StoreError> {
+        self.0.history(room, before, limit).await
+    }
 }

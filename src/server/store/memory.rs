@@ -2,6 +2,7 @@
 
 use super::{new_epoch, now_ms, Appended, Draft, HistoryPage, Range, RoomMeta, Store, StoreError};
 use crate::protocol::{ClientId, Epoch, Message, RoomName};
+use crate::sync::lock;
 use async_trait::async_trait;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -51,13 +52,9 @@ impl MemoryStore {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RoomName, RoomLog>> {
-        self.rooms.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     /// Reads a room; one without messages reads as an empty log.
     fn read<T>(&self, room: &RoomName, f: impl FnOnce(&RoomLog) -> T) -> T {
-        match self.lock().get(room) {
+        match lock(&self.rooms).get(room) {
             Some(log) => f(log),
             None => f(&RoomLog::default()),
         }
@@ -74,7 +71,7 @@ impl Store for MemoryStore {
     }
 
     async fn append(&self, draft: Draft) -> Result<Appended, StoreError> {
-        let mut rooms = self.lock();
+        let mut rooms = lock(&self.rooms);
         let log = rooms.entry(draft.room.clone()).or_default();
         if let Some(&seq) = log.by_client.get(&draft.client_id) {
             return Ok(Appended::Duplicate { seq });
@@ -152,6 +149,17 @@ mod tests {
         c::history_pages_backwards(store(100)).await;
         c::concurrent_appends_stay_gapless(store(10_000)).await;
         c::empty_rooms_already_have_their_epoch(store(10)).await;
+        c::appends_take_their_place_on_the_first_poll(store(100)).await;
+    }
+
+    #[tokio::test]
+    async fn the_ordering_check_fails_for_a_store_that_awaits_before_it_queues() {
+        let late = std::sync::Arc::new(c::LateToQueue(store(100)));
+        let checked = tokio::spawn(c::appends_take_their_place_on_the_first_poll(late)).await;
+        assert!(
+            checked.is_err_and(|e| e.is_panic()),
+            "the conformance check must catch a store that is late to its queue"
+        );
     }
 
     #[tokio::test]
@@ -171,6 +179,6 @@ mod tests {
             s.history(&r, None, 50).await.unwrap();
             s.range(&r, 0, 10, 10).await.unwrap();
         }
-        assert!(s.lock().is_empty());
+        assert!(lock(&s.rooms).is_empty());
     }
 }

@@ -19,6 +19,7 @@ pub mod sqlite;
 
 use crate::protocol::{Body, ClientId, Epoch, Message, RoomName, UserName};
 use async_trait::async_trait;
+use std::sync::Arc;
 use thiserror::Error;
 
 /// A message to store: everything but the seq and the time, which the store assigns.
@@ -83,13 +84,76 @@ pub struct Retention {
     pub max_age: Option<std::time::Duration>,
 }
 
-/// Why the store could not serve a call. The session answers `unavailable`, and the
-/// client may retry with the same `client_id`.
+/// Why the store could not serve a call. The client is answered `unavailable` (and may
+/// retry with the same `client_id`); the cause goes to the log, once, where the client is
+/// refused ([`crate::server::refusal::Refusal::to_frame`]), written out whole with
+/// [`StoreError::report`]. Nothing of it reaches the client.
 #[derive(Debug, Error)]
 pub enum StoreError {
-    /// The backing storage failed or is unreachable.
+    /// SQLite failed (shared: one failed batch commit refuses every publish in it).
+    #[error("store unavailable: SQLite failed")]
+    Sqlite(#[source] Arc<rusqlite::Error>),
+    /// Redis failed or could not be reached.
+    #[error("store unavailable: Redis failed ({context})")]
+    Redis {
+        /// What was being done.
+        context: &'static str,
+        /// Redis's error.
+        #[source]
+        source: redis::RedisError,
+    },
+    /// A part of the store that calls go through has stopped (the SQLite writer thread,
+    /// the Redis subscriber task); a restart is needed.
+    #[error("store unavailable: {0} has stopped")]
+    Stopped(&'static str),
+    /// The link to the other nodes is down (the node cannot hear their messages).
     #[error("store unavailable: {0}")]
-    Unavailable(String),
+    Disconnected(&'static str),
+    /// The backing storage did not answer in time.
+    #[error("store unavailable: {0} timed out")]
+    TimedOut(&'static str),
+    /// A task doing the work panicked or was cancelled.
+    #[error("store unavailable: the {0} task failed")]
+    Task(&'static str, #[source] tokio::task::JoinError),
+    /// The store holds something this server cannot read (written by another program or
+    /// version).
+    #[error("store unavailable: unreadable {what} in the store")]
+    Corrupt {
+        /// What could not be read.
+        what: &'static str,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Sqlite(Arc::new(e))
+    }
+}
+
+impl StoreError {
+    /// The error and every cause under it, `outer: inner: innermost`, for the log (the
+    /// `Display` of the error alone says only what failed, not why).
+    pub fn report(&self) -> ErrorReport<'_> {
+        ErrorReport(self)
+    }
+}
+
+/// Writes an error with its whole cause chain (see [`StoreError::report`]).
+pub struct ErrorReport<'a>(&'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for ErrorReport<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        while let Some(e) = cause {
+            write!(f, ": {e}")?;
+            cause = e.source();
+        }
+        Ok(())
+    }
 }
 
 /// Durable (or, for the memory store, process-lifetime) room history.
@@ -100,13 +164,21 @@ pub enum StoreError {
 /// - `append` with a `client_id` already stored in the room returns
 ///   [`Appended::Duplicate`] with the original seq and stores nothing;
 /// - the epoch of a room is created with its history and changes only when that history
-///   is lost.
+///   is lost;
+/// - **an `append` takes its place in line on its first poll**: appends first polled in
+///   one order are stored in that order (and get increasing seqs), whatever order their
+///   later polls come in. An implementation must hand the draft to its queue (or do the
+///   whole write) before its future first returns `Pending`, never after an `.await` of
+///   its own. [`crate::server::hub::Hub::publish`] polls once in the caller and finishes
+///   in a task; that is how a session keeps a client's pipelined publishes in order.
+///   `conformance::appends_take_their_place_on_the_first_poll` checks it.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// The room's epoch and newest seq; creates the room's epoch on first use.
     async fn meta(&self, room: &RoomName) -> Result<RoomMeta, StoreError>;
 
-    /// Stores a message, or finds its earlier copy by `client_id`.
+    /// Stores a message, or finds its earlier copy by `client_id`. Takes its place in the
+    /// store's order on the first poll (see the trait's contract).
     async fn append(&self, draft: Draft) -> Result<Appended, StoreError>;
 
     /// Messages with `after < seq < until`, oldest first, at most `max` of them.
@@ -127,8 +199,7 @@ pub trait Store: Send + Sync + 'static {
     /// Whether the store can serve now: reads answer and writes can be taken. The
     /// default asks for a room's meta.
     async fn ready(&self) -> Result<(), StoreError> {
-        let probe =
-            RoomName::parse("readyz").map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let probe = RoomName::parse("readyz").expect("\"readyz\" is a valid room name");
         self.meta(&probe).await.map(|_| ())
     }
 

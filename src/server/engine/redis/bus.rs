@@ -76,9 +76,9 @@ impl Bus {
         let (tx, rx) = oneshot::channel();
         self.commands
             .send(Command::Subscribe(room.clone(), tx))
-            .map_err(|_| StoreError::Unavailable("redis subscriber stopped".into()))?;
+            .map_err(|_| StoreError::Stopped("the Redis subscriber"))?;
         rx.await
-            .map_err(|_| StoreError::Unavailable("redis subscriber stopped".into()))?
+            .map_err(|_| StoreError::Stopped("the Redis subscriber"))?
     }
 
     /// Unsubscribes (in order after any earlier subscribe).
@@ -111,8 +111,11 @@ enum Ended {
     Stopped,
 }
 
-fn unavailable(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Unavailable(format!("redis subscription: {e}"))
+fn unavailable(source: redis::RedisError) -> StoreError {
+    StoreError::Redis {
+        context: "subscription",
+        source,
+    }
 }
 
 impl Task {
@@ -153,7 +156,9 @@ impl Task {
     fn refuse(&mut self, cmd: Command) {
         match cmd {
             Command::Subscribe(_, reply) => {
-                let _ = reply.send(Err(unavailable("not connected")));
+                let _ = reply.send(Err(StoreError::Disconnected(
+                    "the Redis subscription is not connected",
+                )));
             }
             Command::Unsubscribe(room) => {
                 self.rooms.remove(&room);
@@ -164,7 +169,7 @@ impl Task {
     async fn connect(&self) -> Result<redis::aio::PubSub, StoreError> {
         tokio::time::timeout(self.timeout, self.client.get_async_pubsub())
             .await
-            .map_err(|_| unavailable("connect timed out"))?
+            .map_err(|_| StoreError::TimedOut("connecting the Redis subscription"))?
             .map_err(unavailable)
     }
 
@@ -233,7 +238,7 @@ impl Task {
     ) -> Result<T, StoreError> {
         tokio::time::timeout(self.timeout, call)
             .await
-            .map_err(|_| unavailable("timed out"))?
+            .map_err(|_| StoreError::TimedOut("a Redis subscription call"))?
             .map_err(unavailable)
     }
 

@@ -7,13 +7,14 @@
 //!   (`lua/announce.lua`) and publishes the change; it re-announces every heartbeat, and
 //!   a record not renewed within its TTL is ignored, so a node that dies leaves no ghosts
 //!   for longer than the TTL;
-//! - [`keys`]: key names; [`local_server`]: a `redis-server` child process for tests.
+//! - [`keys`]: key names.
+//!
+//! Tests start a real `redis-server` with [`crate::server::testing::RedisServer`].
 //!
 //! docs/scaling.md has the design, the guarantees and the Redis settings they need.
 
 pub mod bus;
 pub mod keys;
-pub mod local_server;
 pub mod store;
 
 use self::bus::Bus;
@@ -226,8 +227,8 @@ impl Engine for RedisEngine {
         if self.bus.is_connected() {
             Ok(())
         } else {
-            Err(StoreError::Unavailable(
-                "redis subscription not connected".into(),
+            Err(StoreError::Disconnected(
+                "the Redis subscription is not connected",
             ))
         }
     }

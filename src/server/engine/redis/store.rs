@@ -46,12 +46,21 @@ struct Tail<'a> {
 }
 
 /// A Redis failure as the store reports it.
-pub fn unavailable(e: redis::RedisError) -> StoreError {
-    StoreError::Unavailable(format!("redis: {e}"))
+pub fn unavailable(source: redis::RedisError) -> StoreError {
+    StoreError::Redis {
+        context: "store",
+        source,
+    }
 }
 
-fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
-    StoreError::Unavailable(format!("redis: unreadable {what}: {detail}"))
+fn corrupt(
+    what: &'static str,
+    source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+) -> StoreError {
+    StoreError::Corrupt {
+        what,
+        source: source.into(),
+    }
 }
 
 /// Drops comment lines: the append script is sent with every publish.
@@ -86,7 +95,7 @@ impl RedisStore {
             body: &draft.body,
             client_id: &draft.client_id,
         })
-        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        .map_err(|e| corrupt("draft", e))?;
         Ok(format!(",{}", &json[1..]))
     }
 }
@@ -210,8 +219,8 @@ impl Store for RedisStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::engine::redis::local_server::RedisServer;
     use crate::server::store::conformance as c;
+    use crate::server::testing::RedisServer;
     use std::sync::Arc;
     use std::time::Duration;
 
@@ -235,6 +244,7 @@ mod tests {
         c::history_pages_backwards(store(&server, 101).await).await;
         c::concurrent_appends_stay_gapless(store(&server, 10_000).await).await;
         c::empty_rooms_already_have_their_epoch(store(&server, 10).await).await;
+        c::appends_take_their_place_on_the_first_poll(store(&server, 1000).await).await;
     }
 
     #[tokio::test]

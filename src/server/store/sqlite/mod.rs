@@ -17,6 +17,7 @@ pub use open::OpenError;
 
 use super::{Appended, Draft, HistoryPage, Range, RoomMeta, Store, StoreError};
 use crate::protocol::{Body, ClientId, Epoch, Message, RoomName, UserName};
+use crate::sync::lock;
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
@@ -132,7 +133,7 @@ impl SqliteStore {
 }
 
 fn writer_gone() -> StoreError {
-    StoreError::Unavailable("the store's writer has stopped".into())
+    StoreError::Stopped("the store's writer")
 }
 
 /// Asks the writer to expire old messages every `every`, until the store is dropped.
@@ -149,7 +150,7 @@ async fn expire_periodically(jobs: mpsc::WeakSender<Job>, every: Duration) {
         drop(jobs);
         match rx.await {
             Ok(Ok(n)) if n > 0 => tracing::info!(deleted = n, "expired old messages"),
-            Ok(Err(e)) => tracing::warn!(error = %e, "expiring old messages failed"),
+            Ok(Err(e)) => tracing::warn!(error = %e.report(), "expiring old messages failed"),
             _ => {}
         }
     }
@@ -188,12 +189,12 @@ impl Readers {
             result
         })
         .await
-        .map_err(|e| StoreError::Unavailable(format!("read task failed: {e}")))?
-        .map_err(|e| StoreError::Unavailable(e.to_string()))
+        .map_err(|e| StoreError::Task("read", e))?
+        .map_err(StoreError::from)
     }
 
     fn take(&self) -> rusqlite::Result<Connection> {
-        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let idle = lock(&self.idle).pop();
         match idle {
             Some(c) => Ok(c),
             None => open::reader(&self.path, self.busy_timeout),
@@ -201,7 +202,7 @@ impl Readers {
     }
 
     fn put(&self, conn: Connection) {
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        let mut idle = lock(&self.idle);
         if idle.len() < MAX_IDLE_READERS {
             idle.push(conn);
         }

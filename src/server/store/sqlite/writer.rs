@@ -20,6 +20,7 @@ use crate::protocol::RoomName;
 use crate::server::store::{now_ms, Appended, Draft, StoreError};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use std::collections::HashMap;
+use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 /// Work for the writer.
@@ -110,8 +111,9 @@ impl Writer {
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, batch = n, "store write failed; batch refused");
+                    let e = Arc::new(e);
                     for reply in replies {
-                        let _ = reply.send(Err(StoreError::Unavailable(e.to_string())));
+                        let _ = reply.send(Err(StoreError::Sqlite(e.clone())));
                     }
                 }
             }
@@ -120,13 +122,11 @@ impl Writer {
             let r = self
                 .conn
                 .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
-                .map_err(|e| StoreError::Unavailable(e.to_string()));
+                .map_err(StoreError::from);
             let _ = reply.send(r);
         }
         for reply in expiries {
-            let r = self
-                .expire(now_ms())
-                .map_err(|e| StoreError::Unavailable(e.to_string()));
+            let r = self.expire(now_ms()).map_err(StoreError::from);
             let _ = reply.send(r);
         }
     }

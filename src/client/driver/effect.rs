@@ -1,0 +1,72 @@
+//! What the driver asks of the browser side, the timers it sets, and its timings.
+
+use crate::client::timeline::Edit;
+use crate::client::ConnStatus;
+use crate::protocol::{ClientFrame, UserName};
+
+/// First reconnect delay, doubled per failed attempt up to [`MAX_BACKOFF_MS`].
+pub const BASE_BACKOFF_MS: f64 = 500.0;
+/// Longest wait between reconnect attempts.
+pub const MAX_BACKOFF_MS: f64 = 15_000.0;
+/// Spacing of refused messages' retries after the first.
+pub const RETRY_PACE_MS: f64 = 250.0;
+/// How long a liveness ping may go unanswered before the socket is taken for dead.
+pub const PONG_DEADLINE_MS: f64 = 4_000.0;
+
+/// What the browser side must do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    /// Send this frame on the open socket.
+    Send(ClientFrame),
+    /// Open a new socket (its open or close event comes back to the driver; a socket that
+    /// cannot even be made counts as closed).
+    Connect,
+    /// Ask the socket to close; its close event follows.
+    CloseSocket,
+    /// Forget the socket now: detach its handlers and close it, no close event follows.
+    DropSocket,
+    /// Call [`super::Driver::on_timer`] with [`Timer::Reconnect`] after this many milliseconds,
+    /// replacing any reconnect timer already set.
+    ReconnectIn(f64),
+    /// Cancel the reconnect timer.
+    CancelReconnect,
+    /// Call [`super::Driver::on_timer`] with [`Timer::Retry`] after this many milliseconds.
+    RetryIn(f64),
+    /// Call [`super::Driver::on_timer`] with [`Timer::PongDeadline`] after this many milliseconds.
+    PongDeadlineIn(f64),
+    /// Show this connection state.
+    Status(ConnStatus),
+    /// Show who is here.
+    Presence {
+        /// Open connections.
+        online: u32,
+        /// Distinct names.
+        members: Vec<UserName>,
+    },
+    /// Show (or, with `None`, clear) a problem that belongs to no message.
+    Notice(Option<String>),
+    /// Whether older history can be loaded.
+    HasMore(bool),
+    /// Change the message list.
+    Timeline(Edit),
+}
+
+/// The driver's timers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Timer {
+    /// Time to reconnect.
+    Reconnect,
+    /// Time to re-send the oldest refused message.
+    Retry,
+    /// The liveness ping's answer is due.
+    PongDeadline,
+}
+
+/// The wait before reconnect attempt `attempt` (0 first): doubling from
+/// [`BASE_BACKOFF_MS`], capped at [`MAX_BACKOFF_MS`], then scaled by a jitter between
+/// 0.5 and 1 (`random` in `[0, 1)`) so clients a server dropped together do not all come
+/// back in the same instant.
+pub fn backoff_ms(attempt: u32, random: f64) -> f64 {
+    let exp = BASE_BACKOFF_MS * 2f64.powi(attempt.min(10) as i32);
+    exp.min(MAX_BACKOFF_MS) * (0.5 + random.clamp(0.0, 1.0) * 0.5)
+}

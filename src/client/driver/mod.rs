@@ -1,0 +1,401 @@
+//! The browser socket's decisions, as a state machine with no browser in it.
+//!
+//! [`Driver`] hears what happens (the socket opened or closed, a frame arrived, a timer
+//! fired, the network went or came back, the user typed) and answers with [`Effect`]s:
+//! frames to send, sockets to open or drop, timers to set, changes to the view. The
+//! browser side ([`super::socket`]) only carries them out against `web_sys`, so every rule
+//! here runs in native unit tests:
+//!
+//! - it joins with `since` + `epoch` from what the view shows, so a reconnect replays
+//!   exactly what was missed; on `recovered: false` it reloads the view from `history`
+//!   (and a reconnect before that answer joins without `since`, starting over);
+//! - unacked messages are re-sent with their original `client_id` after every join, so
+//!   the server stores each once;
+//! - messages refused for now (`rate_limited`, `unavailable`) are retried one at a time,
+//!   paced by the server's `retry_after_ms` (else an exponential backoff), so refusals
+//!   cannot snowball into a flood;
+//! - reconnects back off exponentially with jitter, capped at [`MAX_BACKOFF_MS`], and the
+//!   backoff resets once a join succeeds;
+//! - offline, it waits for the network; back online or visible again, it reconnects at
+//!   once, or checks an open-looking socket with a ping and replaces it when no pong
+//!   comes within [`PONG_DEADLINE_MS`].
+
+mod effect;
+
+pub use effect::{
+    backoff_ms, Effect, Timer, BASE_BACKOFF_MS, MAX_BACKOFF_MS, PONG_DEADLINE_MS, RETRY_PACE_MS,
+};
+
+use super::timeline::{Edit, Timeline};
+use super::ConnStatus;
+use crate::protocol::{
+    Body, ClientFrame, ClientId, Epoch, ErrorCode, HistoryLimit, RoomName, ServerFrame, UserName,
+};
+use std::collections::VecDeque;
+
+/// Where the socket stands, as far as the driver knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Link {
+    /// No socket.
+    None,
+    /// Opening.
+    Connecting,
+    /// Open: frames can be sent.
+    Open,
+    /// Asked to close; its close event is awaited.
+    Closing,
+}
+
+/// One room's connection logic (see the module doc).
+pub struct Driver {
+    room: RoomName,
+    name: UserName,
+    epoch: Option<Epoch>,
+    link: Link,
+    /// Failed attempts since the last successful join.
+    attempt: u32,
+    /// The page is done with the room: nothing more happens.
+    closed: bool,
+    /// After `recovered: false`, until the `history` answer has rebuilt the list.
+    reloading: bool,
+    /// Unacked messages the server refused for now, oldest first.
+    refused: VecDeque<ClientId>,
+    /// A retry timer is running.
+    retry_scheduled: bool,
+    /// Consecutive refusals without an ack: the backoff for retries without a hint.
+    refusals: u32,
+    /// The browser says there is no network.
+    offline: bool,
+    /// A liveness ping is out.
+    awaiting_pong: bool,
+    /// Randomness in `[0, 1)` for the reconnect jitter.
+    random: Box<dyn FnMut() -> f64>,
+}
+
+impl Driver {
+    /// A driver for `room` as `name`. `epoch` is the one the view's messages came from
+    /// (the server-rendered page's), so the first join resumes from them. `random` gives
+    /// numbers in `[0, 1)` for the jitter.
+    pub fn new(
+        room: RoomName,
+        name: UserName,
+        epoch: Option<Epoch>,
+        random: Box<dyn FnMut() -> f64>,
+    ) -> Self {
+        Self {
+            room,
+            name,
+            epoch,
+            link: Link::None,
+            attempt: 0,
+            closed: false,
+            reloading: false,
+            refused: VecDeque::new(),
+            retry_scheduled: false,
+            refusals: 0,
+            offline: false,
+            awaiting_pong: false,
+            random,
+        }
+    }
+
+    /// The page opened the room; `online` is what the browser says of the network.
+    pub fn start(&mut self, online: bool) -> Vec<Effect> {
+        let mut out = vec![];
+        self.connect(online, &mut out);
+        out
+    }
+
+    /// The socket opened: join, resuming after what the view shows.
+    pub fn on_open(&mut self, timeline: &Timeline) -> Vec<Effect> {
+        self.link = Link::Open;
+        let since = if self.reloading {
+            None
+        } else {
+            timeline.resume_seq()
+        };
+        let mut out = vec![];
+        self.send(
+            ClientFrame::Join {
+                room: self.room.clone(),
+                name: self.name.clone(),
+                since,
+                epoch: since.and(self.epoch.clone()),
+            },
+            &mut out,
+        );
+        out
+    }
+
+    /// The socket closed (or could not be made): try again after a backoff, unless
+    /// offline or done.
+    pub fn on_close(&mut self) -> Vec<Effect> {
+        self.link = Link::None;
+        // A liveness check of this socket is moot now.
+        self.awaiting_pong = false;
+        let mut out = vec![];
+        if self.closed {
+            return out;
+        }
+        if self.offline {
+            out.push(Effect::Status(ConnStatus::Offline));
+            return out;
+        }
+        self.schedule_reconnect(&mut out);
+        out
+    }
+
+    /// A frame from the server.
+    pub fn on_frame(&mut self, frame: ServerFrame, timeline: &Timeline) -> Vec<Effect> {
+        let mut out = vec![];
+        match frame {
+            ServerFrame::Joined {
+                epoch,
+                online,
+                members,
+                recovered,
+                ..
+            } => {
+                self.attempt = 0;
+                self.refused.clear();
+                self.epoch = Some(epoch);
+                out.push(Effect::Status(ConnStatus::Connected));
+                out.push(Effect::Presence { online, members });
+                out.push(Effect::Notice(None));
+                if !recovered {
+                    self.reloading = true;
+                    out.push(Effect::Timeline(Edit::ForgetConfirmed));
+                    self.send(self.history(None), &mut out);
+                }
+                for (client_id, body) in timeline.unsent() {
+                    self.send(self.publish(client_id, body), &mut out);
+                }
+            }
+            ServerFrame::Message(m) => out.push(Effect::Timeline(Edit::Insert(vec![m]))),
+            ServerFrame::History {
+                messages, has_more, ..
+            } => {
+                self.reloading = false;
+                out.push(Effect::HasMore(has_more));
+                out.push(Effect::Timeline(Edit::Insert(messages)));
+            }
+            ServerFrame::Ack { client_id, seq, .. } => {
+                self.refusals = 0;
+                out.push(Effect::Timeline(Edit::Ack { client_id, seq }));
+            }
+            ServerFrame::Presence {
+                online, members, ..
+            } => out.push(Effect::Presence { online, members }),
+            ServerFrame::Error {
+                code,
+                message,
+                reference,
+                retry_after_ms,
+            } => self.on_error(code, message, reference, retry_after_ms, timeline, &mut out),
+            ServerFrame::Pong => self.awaiting_pong = false,
+            ServerFrame::Left { .. } => {}
+        }
+        out
+    }
+
+    fn on_error(
+        &mut self,
+        code: ErrorCode,
+        message: String,
+        reference: Option<String>,
+        retry_after_ms: Option<u64>,
+        timeline: &Timeline,
+        out: &mut Vec<Effect>,
+    ) {
+        // The refused frame was one of the user's messages still waiting to be stored.
+        let unsent = reference
+            .as_deref()
+            .filter(|r| timeline.is_unsent(r))
+            .and_then(|r| ClientId::parse(r).ok());
+        match (unsent, code) {
+            (Some(client_id), ErrorCode::RateLimited | ErrorCode::Unavailable) => {
+                // Still pending: retry it later, after the server's hint.
+                if !self.refused.contains(&client_id) {
+                    self.refused.push_back(client_id);
+                }
+                let delay = retry_after_ms.map_or_else(
+                    || (1000.0 * 2f64.powi(self.refusals.min(4) as i32)).min(MAX_BACKOFF_MS),
+                    |ms| ms as f64,
+                );
+                self.refusals += 1;
+                self.schedule_retry(delay, out);
+            }
+            // The server does not count this connection in the room (or could not join
+            // it): reconnect, which joins again and re-sends what is unsent.
+            (_, ErrorCode::NotJoined) | (None, ErrorCode::Unavailable) => {
+                out.push(Effect::Notice(Some(message)));
+                if matches!(self.link, Link::Connecting | Link::Open) {
+                    self.link = Link::Closing;
+                    out.push(Effect::CloseSocket);
+                }
+            }
+            (Some(client_id), _) => out.push(Effect::Timeline(Edit::Fail {
+                client_id,
+                reason: message,
+            })),
+            (None, _) => out.push(Effect::Notice(Some(message))),
+        }
+    }
+
+    /// A timer the driver set went off; `online` is what the browser says of the network.
+    pub fn on_timer(&mut self, timer: Timer, online: bool, timeline: &Timeline) -> Vec<Effect> {
+        let mut out = vec![];
+        match timer {
+            Timer::Reconnect => self.connect(online, &mut out),
+            Timer::Retry => {
+                self.retry_scheduled = false;
+                if let Some(client_id) = self.refused.pop_front() {
+                    if let Some(body) = timeline.unsent_body(&client_id) {
+                        self.send(self.publish(client_id, body), &mut out);
+                    }
+                }
+                if !self.refused.is_empty() {
+                    self.schedule_retry(RETRY_PACE_MS, &mut out);
+                }
+            }
+            Timer::PongDeadline => {
+                if self.awaiting_pong {
+                    // The socket died while the machine slept, though it looks open.
+                    self.awaiting_pong = false;
+                    self.drop_socket(&mut out);
+                    self.attempt = 0;
+                    self.connect(online, &mut out);
+                }
+            }
+        }
+        out
+    }
+
+    /// The browser lost the network: drop the socket now and say so, instead of waiting
+    /// for it to time out while the badge still says "Live".
+    pub fn went_offline(&mut self) -> Vec<Effect> {
+        self.offline = true;
+        let mut out = vec![Effect::CancelReconnect];
+        self.drop_socket(&mut out);
+        out.push(Effect::Status(ConnStatus::Offline));
+        out
+    }
+
+    /// The network is back or the tab is visible again: reconnect at once if there is
+    /// no socket, or check that an open one still answers.
+    pub fn wake(&mut self, online: bool) -> Vec<Effect> {
+        let mut out = vec![];
+        if self.closed || !online {
+            return out;
+        }
+        self.offline = false;
+        match self.link {
+            Link::None => {
+                out.push(Effect::CancelReconnect);
+                self.attempt = 0;
+                self.connect(online, &mut out);
+            }
+            Link::Open if !self.awaiting_pong => {
+                self.awaiting_pong = true;
+                self.send(ClientFrame::Ping, &mut out);
+                out.push(Effect::PongDeadlineIn(PONG_DEADLINE_MS));
+            }
+            _ => {}
+        }
+        out
+    }
+
+    /// The user sends `body`: shown as pending at once, sent now if the socket is open,
+    /// re-sent after joins until acked. `now_ms` is when it was typed.
+    pub fn send_message(&mut self, body: Body, client_id: ClientId, now_ms: u64) -> Vec<Effect> {
+        let mut out = vec![Effect::Timeline(Edit::AddPending {
+            client_id: client_id.clone(),
+            from: self.name.clone(),
+            body: body.clone(),
+            ts: now_ms,
+        })];
+        self.send(self.publish(client_id, body), &mut out);
+        out
+    }
+
+    /// The user asks for the page of history before the oldest message shown.
+    pub fn load_older(&mut self, timeline: &Timeline) -> Vec<Effect> {
+        let mut out = vec![];
+        self.send(self.history(timeline.first_seq()), &mut out);
+        out
+    }
+
+    /// The page is done with the room.
+    pub fn close(&mut self) -> Vec<Effect> {
+        self.closed = true;
+        let mut out = vec![Effect::CancelReconnect];
+        self.drop_socket(&mut out);
+        out
+    }
+
+    fn connect(&mut self, online: bool, out: &mut Vec<Effect>) {
+        self.awaiting_pong = false;
+        if self.closed {
+            return;
+        }
+        if !online {
+            // Nothing to try until the browser says the network is back.
+            self.offline = true;
+            out.push(Effect::Status(ConnStatus::Offline));
+            return;
+        }
+        self.link = Link::Connecting;
+        out.push(Effect::Status(ConnStatus::Connecting));
+        out.push(Effect::Connect);
+    }
+
+    fn drop_socket(&mut self, out: &mut Vec<Effect>) {
+        if self.link != Link::None {
+            self.link = Link::None;
+            out.push(Effect::DropSocket);
+        }
+    }
+
+    fn schedule_reconnect(&mut self, out: &mut Vec<Effect>) {
+        let delay = backoff_ms(self.attempt, (self.random)());
+        self.attempt += 1;
+        out.push(Effect::Status(ConnStatus::Reconnecting {
+            in_secs: (delay / 1000.0).round() as u32,
+        }));
+        out.push(Effect::ReconnectIn(delay));
+    }
+
+    fn schedule_retry(&mut self, delay_ms: f64, out: &mut Vec<Effect>) {
+        if !self.retry_scheduled {
+            self.retry_scheduled = true;
+            out.push(Effect::RetryIn(delay_ms));
+        }
+    }
+
+    /// Sends `frame` if the socket is open; otherwise it is dropped (what matters is
+    /// re-sent after the next join).
+    fn send(&self, frame: ClientFrame, out: &mut Vec<Effect>) {
+        if self.link == Link::Open {
+            out.push(Effect::Send(frame));
+        }
+    }
+
+    fn publish(&self, client_id: ClientId, body: Body) -> ClientFrame {
+        ClientFrame::Publish {
+            room: self.room.clone(),
+            body,
+            client_id,
+        }
+    }
+
+    fn history(&self, before: Option<u64>) -> ClientFrame {
+        ClientFrame::History {
+            room: self.room.clone(),
+            before,
+            limit: HistoryLimit::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

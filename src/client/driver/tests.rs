@@ -1,0 +1,374 @@
+//! The driver's rules, natively: what it sends and schedules for each event.
+
+use super::*;
+use crate::protocol::Message;
+
+fn room() -> RoomName {
+    RoomName::parse("r").unwrap()
+}
+fn cid(s: &str) -> ClientId {
+    ClientId::parse(s).unwrap()
+}
+fn body(s: &str) -> Body {
+    Body::parse(s).unwrap()
+}
+fn msg(seq: u64, client_id: &str) -> Message {
+    Message {
+        room: room(),
+        seq,
+        from: UserName::parse("bob").unwrap(),
+        body: body("hi"),
+        ts: 0,
+        client_id: cid(client_id),
+    }
+}
+
+/// A driver whose jitter is always `jitter`, and the list it drives.
+struct Page {
+    driver: Driver,
+    timeline: Timeline,
+}
+
+impl Page {
+    fn new(epoch: Option<&str>, timeline: Timeline, jitter: f64) -> Self {
+        Self {
+            driver: Driver::new(
+                room(),
+                UserName::parse("ann").unwrap(),
+                epoch.map(Epoch::new),
+                Box::new(move || jitter),
+            ),
+            timeline,
+        }
+    }
+
+    /// Applies the view's part of `effects`, as the browser side does, and returns them.
+    fn run(&mut self, effects: Vec<Effect>) -> Vec<Effect> {
+        for e in &effects {
+            if let Effect::Timeline(edit) = e {
+                self.timeline.apply(edit.clone());
+            }
+        }
+        effects
+    }
+
+    fn open(&mut self) -> Vec<Effect> {
+        let start = self.driver.start(true);
+        assert!(start.contains(&Effect::Connect), "{start:?}");
+        let e = self.driver.on_open(&self.timeline);
+        self.run(e)
+    }
+
+    fn frame(&mut self, f: ServerFrame) -> Vec<Effect> {
+        let e = self.driver.on_frame(f, &self.timeline);
+        self.run(e)
+    }
+
+    fn timer(&mut self, t: Timer) -> Vec<Effect> {
+        let e = self.driver.on_timer(t, true, &self.timeline);
+        self.run(e)
+    }
+
+    fn joined(&mut self, recovered: bool) -> Vec<Effect> {
+        self.frame(joined(recovered))
+    }
+
+    fn type_message(&mut self, c: &str, text: &str) -> Vec<Effect> {
+        let e = self.driver.send_message(body(text), cid(c), 0);
+        self.run(e)
+    }
+}
+
+fn joined(recovered: bool) -> ServerFrame {
+    ServerFrame::Joined {
+        room: room(),
+        epoch: Epoch::new("e1"),
+        last_seq: 5,
+        online: 1,
+        members: vec![],
+        recovered,
+    }
+}
+
+fn sent(effects: &[Effect]) -> Vec<&ClientFrame> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Send(f) => Some(f),
+            _ => None,
+        })
+        .collect()
+}
+
+fn published(effects: &[Effect]) -> Vec<String> {
+    sent(effects)
+        .into_iter()
+        .filter_map(|f| match f {
+            ClientFrame::Publish { client_id, .. } => Some(client_id.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn reconnect_delay(effects: &[Effect]) -> f64 {
+    effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::ReconnectIn(ms) => Some(*ms),
+            _ => None,
+        })
+        .expect("a reconnect is scheduled")
+}
+
+fn refusal(code: ErrorCode, reference: &str, retry_after_ms: Option<u64>) -> ServerFrame {
+    ServerFrame::Error {
+        code,
+        message: "not now".into(),
+        reference: Some(reference.into()),
+        retry_after_ms,
+    }
+}
+
+#[test]
+fn the_first_join_resumes_from_the_server_rendered_page() {
+    let mut p = Page::new(Some("e1"), Timeline::starting_from(&[msg(4, "a")], 5), 0.0);
+    let e = p.open();
+    assert_eq!(
+        sent(&e),
+        vec![&ClientFrame::Join {
+            room: room(),
+            name: UserName::parse("ann").unwrap(),
+            since: Some(5),
+            epoch: Some(Epoch::new("e1")),
+        }]
+    );
+}
+
+#[test]
+fn a_reconnect_resumes_after_the_newest_message_received() {
+    let mut p = Page::new(None, Timeline::default(), 0.0);
+    let e = p.open();
+    assert!(matches!(
+        sent(&e)[..],
+        [ClientFrame::Join {
+            since: None,
+            epoch: None,
+            ..
+        }]
+    ));
+    p.joined(true);
+    p.frame(ServerFrame::Message(msg(6, "x")));
+    p.frame(ServerFrame::Message(msg(7, "y")));
+    p.driver.on_close();
+    p.timer(Timer::Reconnect);
+    let e = p.driver.on_open(&p.timeline);
+    assert!(
+        matches!(&sent(&e)[..], [ClientFrame::Join { since: Some(7), epoch: Some(ep), .. }] if ep.as_str() == "e1"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn not_recovered_reloads_from_history_and_a_reconnect_meanwhile_starts_over() {
+    let mut p = Page::new(Some("old"), Timeline::starting_from(&[msg(1, "a")], 1), 0.0);
+    p.open();
+    p.type_message("mine", "still mine");
+    let e = p.joined(false);
+    assert!(
+        e.contains(&Effect::Timeline(Edit::ForgetConfirmed)),
+        "{e:?}"
+    );
+    assert!(
+        matches!(sent(&e)[0], ClientFrame::History { before: None, .. }),
+        "{e:?}"
+    );
+    assert_eq!(published(&e), vec!["mine"], "the unsent message goes again");
+    assert_eq!(p.timeline.lines().len(), 1, "only the unsent row is left");
+    // The socket drops before the history arrives: the next join starts over.
+    p.driver.on_close();
+    p.timer(Timer::Reconnect);
+    let e = p.driver.on_open(&p.timeline);
+    assert!(
+        matches!(sent(&e)[..], [ClientFrame::Join { since: None, .. }]),
+        "{e:?}"
+    );
+    p.joined(true);
+    p.frame(ServerFrame::History {
+        room: room(),
+        messages: vec![msg(8, "b")],
+        has_more: true,
+    });
+    p.driver.on_close();
+    p.timer(Timer::Reconnect);
+    let e = p.driver.on_open(&p.timeline);
+    assert!(
+        matches!(sent(&e)[..], [ClientFrame::Join { since: Some(8), .. }]),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn unacked_messages_are_sent_again_with_the_same_client_id_after_every_join() {
+    let mut p = Page::new(None, Timeline::default(), 0.0);
+    p.open();
+    p.joined(true);
+    let e = p.type_message("c1", "one");
+    assert_eq!(published(&e), vec!["c1"]);
+    p.type_message("c2", "two");
+    p.frame(ServerFrame::Ack {
+        room: room(),
+        client_id: cid("c1"),
+        seq: 6,
+    });
+    // The socket drops before c2's ack; while it is down the user types c3.
+    p.driver.on_close();
+    let e = p.type_message("c3", "three");
+    assert!(published(&e).is_empty(), "nothing is sent without a socket");
+    p.timer(Timer::Reconnect);
+    p.driver.on_open(&p.timeline);
+    let e = p.joined(true);
+    assert_eq!(
+        published(&e),
+        vec!["c2", "c3"],
+        "unacked ones, in order, same ids"
+    );
+}
+
+#[test]
+fn refused_messages_are_retried_one_at_a_time_paced_by_the_servers_hint() {
+    let mut p = Page::new(None, Timeline::default(), 0.0);
+    p.open();
+    p.joined(true);
+    p.type_message("a", "1");
+    p.type_message("b", "2");
+    let e = p.frame(refusal(ErrorCode::RateLimited, "a", Some(700)));
+    assert_eq!(e, vec![Effect::RetryIn(700.0)]);
+    let e = p.frame(refusal(ErrorCode::RateLimited, "b", Some(650)));
+    assert!(e.is_empty(), "one retry timer at a time: {e:?}");
+    let e = p.timer(Timer::Retry);
+    assert_eq!(published(&e), vec!["a"]);
+    assert!(e.contains(&Effect::RetryIn(RETRY_PACE_MS)), "{e:?}");
+    let e = p.timer(Timer::Retry);
+    assert_eq!(published(&e), vec!["b"]);
+    assert!(!e.iter().any(|e| matches!(e, Effect::RetryIn(_))), "{e:?}");
+    // Without a hint, the wait doubles per refusal in a row, and an ack resets it.
+    let e = p.frame(refusal(ErrorCode::Unavailable, "a", None));
+    assert_eq!(e, vec![Effect::RetryIn(4000.0)], "third refusal in a row");
+    p.timer(Timer::Retry);
+    p.frame(ServerFrame::Ack {
+        room: room(),
+        client_id: cid("a"),
+        seq: 6,
+    });
+    let e = p.frame(refusal(ErrorCode::Unavailable, "b", None));
+    assert_eq!(e, vec![Effect::RetryIn(1000.0)]);
+}
+
+#[test]
+fn a_refusal_for_good_marks_the_message_and_others_become_a_notice() {
+    let mut p = Page::new(None, Timeline::default(), 0.0);
+    p.open();
+    p.joined(true);
+    p.type_message("a", "1");
+    p.frame(refusal(ErrorCode::InvalidBody, "a", None));
+    assert_eq!(
+        p.timeline.lines()[0].state,
+        crate::client::LineState::Failed("not now".into())
+    );
+    assert!(p.timeline.unsent().is_empty());
+    let e = p.frame(refusal(ErrorCode::TooManyRooms, "r", None));
+    assert_eq!(e, vec![Effect::Notice(Some("not now".into()))]);
+    let e = p.frame(refusal(ErrorCode::NotJoined, "r", None));
+    assert_eq!(
+        e,
+        vec![Effect::Notice(Some("not now".into())), Effect::CloseSocket],
+        "not counted in the room: reconnect, which joins again"
+    );
+}
+
+#[test]
+fn reconnects_back_off_with_jitter_up_to_the_cap_and_reset_after_a_join() {
+    let mut p = Page::new(None, Timeline::default(), 1.0);
+    p.driver.start(true);
+    let delays: Vec<f64> = (0..8)
+        .map(|_| {
+            let e = p.driver.on_close();
+            let d = reconnect_delay(&e);
+            p.timer(Timer::Reconnect);
+            d
+        })
+        .collect();
+    assert_eq!(
+        delays,
+        vec![500.0, 1000.0, 2000.0, 4000.0, 8000.0, 15000.0, 15000.0, 15000.0]
+    );
+    p.driver.on_open(&p.timeline);
+    p.joined(true);
+    let e = p.driver.on_close();
+    assert_eq!(
+        reconnect_delay(&e),
+        500.0,
+        "a successful join resets the backoff"
+    );
+    assert!(e.contains(&Effect::Status(ConnStatus::Reconnecting { in_secs: 1 })));
+    assert_eq!(backoff_ms(0, 0.0), 250.0, "jitter takes up to half off");
+}
+
+#[test]
+fn offline_waits_for_the_network_and_online_reconnects_at_once() {
+    let mut p = Page::new(None, Timeline::default(), 0.0);
+    p.open();
+    p.joined(true);
+    let e = p.driver.went_offline();
+    assert_eq!(
+        e,
+        vec![
+            Effect::CancelReconnect,
+            Effect::DropSocket,
+            Effect::Status(ConnStatus::Offline)
+        ]
+    );
+    assert!(p.driver.wake(false).is_empty(), "still no network");
+    let e = p.driver.wake(true);
+    assert!(e.contains(&Effect::Connect), "{e:?}");
+    assert!(!e.iter().any(|e| matches!(e, Effect::ReconnectIn(_))));
+}
+
+#[test]
+fn a_socket_that_does_not_answer_after_wake_up_is_replaced() {
+    let mut p = Page::new(None, Timeline::default(), 0.0);
+    p.open();
+    p.joined(true);
+    let e = p.driver.wake(true);
+    assert_eq!(
+        e,
+        vec![
+            Effect::Send(ClientFrame::Ping),
+            Effect::PongDeadlineIn(PONG_DEADLINE_MS)
+        ]
+    );
+    assert!(p.driver.wake(true).is_empty(), "one check at a time");
+    let e = p.timer(Timer::PongDeadline);
+    assert!(
+        e.contains(&Effect::DropSocket) && e.contains(&Effect::Connect),
+        "{e:?}"
+    );
+    // A socket that answers in time is kept.
+    p.driver.on_open(&p.timeline);
+    p.driver.wake(true);
+    p.frame(ServerFrame::Pong);
+    assert!(p.timer(Timer::PongDeadline).is_empty());
+}
+
+#[test]
+fn a_closed_room_does_nothing_more() {
+    let mut p = Page::new(None, Timeline::default(), 0.0);
+    p.open();
+    assert_eq!(
+        p.driver.close(),
+        vec![Effect::CancelReconnect, Effect::DropSocket]
+    );
+    assert!(p.driver.on_close().is_empty());
+    assert!(p.timer(Timer::Reconnect).is_empty());
+    assert!(p.driver.wake(true).is_empty());
+}

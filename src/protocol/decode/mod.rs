@@ -1,0 +1,140 @@
+//! Decoding client frames: text → [`ClientFrame`], or the one error the contract names.
+//!
+//! Fields are checked in the order `docs/protocol.md` lists them, so a frame with several
+//! bad fields always reports the first. Unknown extra fields are ignored (a newer client
+//! may send more), and an optional field given as `null` counts as absent.
+
+use crate::protocol::error::ProtocolError;
+use crate::protocol::frames::{reference, ClientFrame, HistoryLimit};
+use crate::protocol::names::{Body, ClientId, Epoch, RoomName, UserName};
+use serde_json::{Map, Value};
+
+/// A frame that failed to decode: the error, and what it is about (`ref` on the wire).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecodeError {
+    /// The first failing check.
+    pub error: ProtocolError,
+    /// The frame's `client_id` (for `publish`) or `room`, when that field itself is valid,
+    /// so a client can tell which of its requests was refused.
+    pub reference: Option<String>,
+}
+
+impl From<ProtocolError> for DecodeError {
+    fn from(error: ProtocolError) -> Self {
+        Self {
+            error,
+            reference: None,
+        }
+    }
+}
+
+type Object = Map<String, Value>;
+
+/// Decodes one text frame. Never panics, whatever the input.
+pub fn decode_client_frame(text: &str) -> Result<ClientFrame, DecodeError> {
+    let value: Value =
+        serde_json::from_str(text).map_err(|_| ProtocolError::BadFrame("not valid JSON"))?;
+    let Value::Object(obj) = value else {
+        return Err(ProtocolError::BadFrame("not a JSON object").into());
+    };
+    let Some(kind) = obj.get("type").and_then(Value::as_str) else {
+        return Err(ProtocolError::BadFrame("no string field \"type\"").into());
+    };
+    decode_object(kind, &obj).map_err(|error| DecodeError {
+        reference: match error {
+            // A type this server does not know has no fields it could vouch for.
+            ProtocolError::UnknownType(_) => None,
+            _ => reference_of(kind, &obj),
+        },
+        error,
+    })
+}
+
+fn decode_object(kind: &str, obj: &Object) -> Result<ClientFrame, ProtocolError> {
+    Ok(match kind {
+        "join" => ClientFrame::Join {
+            room: room(obj)?,
+            name: UserName::parse(str_field(obj, "name").ok_or(ProtocolError::InvalidName)?)?,
+            since: since(obj)?,
+            epoch: epoch(obj)?,
+        },
+        "leave" => ClientFrame::Leave { room: room(obj)? },
+        "publish" => ClientFrame::Publish {
+            room: room(obj)?,
+            body: Body::parse(str_field(obj, "body").ok_or(ProtocolError::InvalidBody)?)?,
+            client_id: ClientId::parse(
+                str_field(obj, "client_id").ok_or(ProtocolError::InvalidClientId)?,
+            )?,
+        },
+        "history" => ClientFrame::History {
+            room: room(obj)?,
+            before: match present(obj, "before") {
+                None => None,
+                Some(v) => Some(v.as_u64().ok_or(ProtocolError::BadFrame(
+                    "before must be a non-negative integer",
+                ))?),
+            },
+            limit: match present(obj, "limit") {
+                None => HistoryLimit::default(),
+                Some(v) => {
+                    v.as_u64()
+                        .and_then(HistoryLimit::new)
+                        .ok_or(ProtocolError::BadFrame(
+                            "limit must be an integer from 1 to 100",
+                        ))?
+                }
+            },
+        },
+        "ping" => ClientFrame::Ping,
+        other => return Err(ProtocolError::UnknownType(truncate(other, 64))),
+    })
+}
+
+/// A field that is there and not `null`.
+fn present<'a>(obj: &'a Object, key: &str) -> Option<&'a Value> {
+    obj.get(key).filter(|v| !v.is_null())
+}
+
+fn str_field<'a>(obj: &'a Object, key: &str) -> Option<&'a str> {
+    obj.get(key).and_then(Value::as_str)
+}
+
+fn room(obj: &Object) -> Result<RoomName, ProtocolError> {
+    RoomName::parse(str_field(obj, "room").ok_or(ProtocolError::InvalidRoom)?)
+}
+
+fn since(obj: &Object) -> Result<Option<u64>, ProtocolError> {
+    present(obj, "since")
+        .map(|v| v.as_u64().ok_or(ProtocolError::InvalidSince))
+        .transpose()
+}
+
+fn epoch(obj: &Object) -> Result<Option<Epoch>, ProtocolError> {
+    present(obj, "epoch")
+        .map(|v| {
+            v.as_str()
+                .map(Epoch::new)
+                .ok_or(ProtocolError::InvalidSince)
+        })
+        .transpose()
+}
+
+/// The `ref` of a frame that failed to decode: [`reference`]'s rule over the fields
+/// that are valid by themselves.
+fn reference_of(kind: &str, obj: &Object) -> Option<String> {
+    let valid = |key: &str, ok: fn(&str) -> bool| str_field(obj, key).filter(|s| ok(s));
+    reference(
+        kind == "publish",
+        valid("client_id", |s| ClientId::parse(s).is_ok()),
+        valid("room", |s| RoomName::parse(s).is_ok()),
+    )
+}
+
+fn truncate(s: &str, max_chars: usize) -> String {
+    s.chars().take(max_chars).collect()
+}
+
+#[cfg(test)]
+mod properties;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,209 @@
+//! Decoding: the contract's validation order, references, and no panic on any input.
+
+use super::*;
+use crate::protocol::error::ErrorCode;
+
+fn code(text: &str) -> ErrorCode {
+    decode_client_frame(text).unwrap_err().error.code()
+}
+
+#[test]
+fn decodes_every_type() {
+    let f =
+        decode_client_frame(r#"{"type":"join","room":"r1","name":" ann ","since":3,"epoch":"e"}"#)
+            .unwrap();
+    assert_eq!(
+        f,
+        ClientFrame::Join {
+            room: RoomName::parse("r1").unwrap(),
+            name: UserName::parse("ann").unwrap(),
+            since: Some(3),
+            epoch: Some(Epoch::new("e")),
+        }
+    );
+    assert!(matches!(
+        decode_client_frame(r#"{"type":"join","room":"r1","name":"a","since":null}"#),
+        Ok(ClientFrame::Join {
+            since: None,
+            epoch: None,
+            ..
+        })
+    ));
+    assert!(matches!(
+        decode_client_frame(r#"{"type":"leave","room":"r"}"#),
+        Ok(ClientFrame::Leave { .. })
+    ));
+    assert!(matches!(
+        decode_client_frame(r#"{"type":"publish","room":"r","body":"hi","client_id":"c"}"#),
+        Ok(ClientFrame::Publish { .. })
+    ));
+    assert_eq!(
+        decode_client_frame(r#"{"type":"history","room":"r"}"#).unwrap(),
+        ClientFrame::History {
+            room: RoomName::parse("r").unwrap(),
+            before: None,
+            limit: HistoryLimit::default()
+        }
+    );
+    assert_eq!(
+        decode_client_frame(r#"{"type":"ping","extra":1}"#).unwrap(),
+        ClientFrame::Ping
+    );
+}
+
+#[test]
+fn bad_frames() {
+    assert_eq!(code("nope"), ErrorCode::BadFrame);
+    assert_eq!(code("[1,2]"), ErrorCode::BadFrame);
+    assert_eq!(code("{}"), ErrorCode::BadFrame);
+    assert_eq!(code(r#"{"type":5}"#), ErrorCode::BadFrame);
+    assert_eq!(code(r#"{"type":"dance"}"#), ErrorCode::UnknownType);
+    assert_eq!(
+        code(r#"{"type":"history","room":"r","limit":0}"#),
+        ErrorCode::BadFrame
+    );
+    assert_eq!(
+        code(r#"{"type":"history","room":"r","limit":101}"#),
+        ErrorCode::BadFrame
+    );
+    assert_eq!(
+        code(r#"{"type":"history","room":"r","limit":2.5}"#),
+        ErrorCode::BadFrame
+    );
+    assert_eq!(
+        code(r#"{"type":"history","room":"r","before":"x"}"#),
+        ErrorCode::BadFrame
+    );
+    assert_eq!(
+        code(r#"{"type":"history","room":"r","before":-1}"#),
+        ErrorCode::BadFrame
+    );
+}
+
+#[test]
+fn first_failing_field_wins_in_contract_order() {
+    assert_eq!(
+        code(r#"{"type":"join","room":"bad room","name":""}"#),
+        ErrorCode::InvalidRoom
+    );
+    assert_eq!(
+        code(r#"{"type":"join","room":"r","name":"","since":-1}"#),
+        ErrorCode::InvalidName
+    );
+    assert_eq!(
+        code(r#"{"type":"join","room":"r","name":"a","since":-1,"epoch":1}"#),
+        ErrorCode::InvalidSince
+    );
+    assert_eq!(
+        code(r#"{"type":"join","room":"r","name":"a","since":1.5}"#),
+        ErrorCode::InvalidSince
+    );
+    assert_eq!(
+        code(r#"{"type":"join","room":"r","name":"a","epoch":7}"#),
+        ErrorCode::InvalidSince
+    );
+    assert_eq!(
+        code(r#"{"type":"publish","body":"","client_id":"!"}"#),
+        ErrorCode::InvalidRoom
+    );
+    assert_eq!(
+        code(r#"{"type":"publish","room":"r","body":" ","client_id":"!"}"#),
+        ErrorCode::InvalidBody
+    );
+    assert_eq!(
+        code(r#"{"type":"publish","room":"r","body":"x","client_id":"!"}"#),
+        ErrorCode::InvalidClientId
+    );
+    assert_eq!(
+        code(r#"{"type":"publish","room":"r","body":"x"}"#),
+        ErrorCode::InvalidClientId
+    );
+    assert_eq!(
+        code(r#"{"type":"history","room":"r","before":"x","limit":0}"#),
+        ErrorCode::BadFrame
+    );
+    assert_eq!(
+        code(r#"{"type":"history","before":"x"}"#),
+        ErrorCode::InvalidRoom
+    );
+}
+
+#[test]
+fn reference_names_the_request() {
+    let e = decode_client_frame(r#"{"type":"publish","room":"r","body":"","client_id":"c9"}"#)
+        .unwrap_err();
+    assert_eq!(e.reference.as_deref(), Some("c9"));
+    let e = decode_client_frame(r#"{"type":"publish","room":"r","body":"","client_id":"c 9"}"#)
+        .unwrap_err();
+    assert_eq!(e.reference.as_deref(), Some("r"));
+    let e = decode_client_frame(r#"{"type":"join","room":"r","name":""}"#).unwrap_err();
+    assert_eq!(e.reference.as_deref(), Some("r"));
+    let e = decode_client_frame(r#"{"type":"join","room":"r r","name":""}"#).unwrap_err();
+    assert_eq!(e.reference, None);
+    let e = decode_client_frame(r#"{"type":"dance","room":"r","client_id":"c"}"#).unwrap_err();
+    assert_eq!(e.reference, None, "unknown_type carries no ref");
+}
+
+#[test]
+fn a_decoded_frame_names_itself_as_a_failed_one_would() {
+    let publish =
+        decode_client_frame(r#"{"type":"publish","room":"r","body":"b","client_id":"c9"}"#);
+    assert_eq!(publish.unwrap().reference().as_deref(), Some("c9"));
+    for text in [
+        r#"{"type":"join","room":"r","name":"ann"}"#,
+        r#"{"type":"leave","room":"r"}"#,
+        r#"{"type":"history","room":"r"}"#,
+    ] {
+        let frame = decode_client_frame(text).unwrap();
+        assert_eq!(frame.reference().as_deref(), Some("r"), "{text}");
+    }
+    assert_eq!(
+        decode_client_frame(r#"{"type":"ping"}"#)
+            .unwrap()
+            .reference(),
+        None
+    );
+}
+
+#[test]
+fn client_frames_encode_to_what_the_decoder_reads() {
+    let frames = [
+        ClientFrame::Join {
+            room: RoomName::parse("r").unwrap(),
+            name: UserName::parse("ann").unwrap(),
+            since: Some(4),
+            epoch: Some(Epoch::new("e")),
+        },
+        ClientFrame::Publish {
+            room: RoomName::parse("r").unwrap(),
+            body: Body::parse("x").unwrap(),
+            client_id: ClientId::parse("c").unwrap(),
+        },
+        ClientFrame::History {
+            room: RoomName::parse("r").unwrap(),
+            before: Some(9),
+            limit: HistoryLimit::default(),
+        },
+        ClientFrame::Leave {
+            room: RoomName::parse("r").unwrap(),
+        },
+        ClientFrame::Ping,
+    ];
+    for f in frames {
+        assert_eq!(decode_client_frame(&f.to_json()).unwrap(), f);
+    }
+}
+
+#[test]
+fn odd_inputs_do_not_panic() {
+    for s in [
+        "",
+        "\u{0}",
+        "{\"type\":\"join\",\"room\":\"\u{10FFFF}\"}",
+        "1e999",
+        "{\"type\":\"publish\",\"room\":{}}",
+        "null",
+    ] {
+        let _ = decode_client_frame(s);
+    }
+}

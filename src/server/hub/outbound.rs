@@ -1,0 +1,73 @@
+//! What the hub hands a connection: frames encoded once and shared, through the
+//! connection's bounded queue.
+
+use crate::protocol::RoomName;
+use crate::server::outbox::Outbox;
+use axum::extract::ws::Utf8Bytes;
+use std::sync::Arc;
+
+/// A frame encoded once and shared by reference count with every recipient. axum's
+/// `Utf8Bytes` is a `Bytes` known to be UTF-8, so a clone costs one atomic increment and
+/// the socket can send it without copying or re-checking.
+pub type Encoded = Utf8Bytes;
+
+/// Identifies one connection within this process.
+pub type ConnId = u64;
+
+/// One stored message, encoded, on its way to members.
+#[derive(Debug)]
+pub struct Delivery {
+    /// The room it belongs to.
+    pub room: RoomName,
+    /// Its seq, so a session can skip what it already sent (after a replay).
+    pub seq: u64,
+    /// The `message` frame's JSON.
+    pub frame: Encoded,
+}
+
+/// One presence frame, encoded, on its way to members.
+#[derive(Debug)]
+pub struct PresenceUpdate {
+    /// The room it is about.
+    pub room: RoomName,
+    /// The `presence` frame's JSON.
+    pub frame: Encoded,
+}
+
+/// What the hub puts into a connection's queue: one pointer (16 bytes with the tag), so
+/// the queue's first block of slots stays small for every idle connection.
+#[derive(Clone, Debug)]
+pub enum Outbound {
+    /// A room message.
+    Message(Arc<Delivery>),
+    /// A presence frame for a room.
+    Presence(Arc<PresenceUpdate>),
+    /// The room's history was lost (its epoch changed) while the connection was in it:
+    /// the session closes with 1012 so the client reconnects and learns the new epoch.
+    Restart(RoomName),
+}
+
+/// The hub's handle on one connection: its bounded queue and its slow-consumer alarm.
+#[derive(Clone, Debug)]
+pub struct ConnHandle {
+    pub(super) id: ConnId,
+    pub(super) tx: Outbox<Outbound>,
+}
+
+impl ConnHandle {
+    /// This connection's id.
+    pub fn id(&self) -> ConnId {
+        self.id
+    }
+
+    /// Resolves once the queue has overflowed: the connection fell too far behind.
+    pub async fn overflowed(&self) {
+        self.tx.overflowed().await
+    }
+
+    /// Queues a frame without waiting. A full queue raises the overflow alarm; a closed
+    /// one means the session is ending and will leave its rooms itself.
+    pub(super) fn deliver(&self, out: Outbound) {
+        self.tx.push(out);
+    }
+}

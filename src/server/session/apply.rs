@@ -1,0 +1,231 @@
+//! One client frame → a hub call → the reply, in one dispatch ([`Session::apply`]).
+//!
+//! A refusal of any kind becomes one `error` frame whose `ref` the frame itself decides
+//! ([`ClientFrame::reference`]); the socket stays open.
+
+use super::pipeline::Publishing;
+use super::replay::{ReplayRest, REPLAY_PAGE};
+use super::{send, End, FrameSink, JoinedRoom, Session};
+use crate::protocol::{
+    Body, ClientFrame, ClientId, DecodeError, Epoch, HistoryLimit, RoomName, ServerFrame, UserName,
+};
+use crate::server::refusal::Refusal;
+use tokio::time::Instant;
+
+/// What applying one frame produced: frames to send now, maybe the rest of a replay to
+/// stream after them, maybe a publish whose answer comes when the store has committed.
+pub(super) struct Reply {
+    frames: Vec<ServerFrame>,
+    rest: Option<ReplayRest>,
+    publishing: Option<Publishing>,
+}
+
+impl From<Vec<ServerFrame>> for Reply {
+    fn from(frames: Vec<ServerFrame>) -> Self {
+        Self {
+            frames,
+            rest: None,
+            publishing: None,
+        }
+    }
+}
+
+impl From<ServerFrame> for Reply {
+    fn from(frame: ServerFrame) -> Self {
+        vec![frame].into()
+    }
+}
+
+impl Session {
+    /// Applies and answers one decoded text frame; returns the publish it started, if
+    /// any.
+    pub(super) async fn handle_decoded<Si: FrameSink>(
+        &mut self,
+        decoded: Result<ClientFrame, DecodeError>,
+        sink: &mut Si,
+    ) -> Result<Option<Publishing>, End> {
+        let reply = match decoded {
+            Ok(frame) => {
+                let reference = frame.reference();
+                match self.apply(frame).await {
+                    Ok(reply) => reply,
+                    Err(refusal) => refusal.to_frame(reference).into(),
+                }
+            }
+            Err(e) => Refusal::from(e.error).to_frame(e.reference).into(),
+        };
+        for frame in &reply.frames {
+            send(sink, frame).await?;
+        }
+        if let Some(rest) = reply.rest {
+            self.stream_replay(rest, sink).await?;
+        }
+        Ok(reply.publishing)
+    }
+
+    /// The one dispatch from a frame to what it does.
+    async fn apply(&mut self, frame: ClientFrame) -> Result<Reply, Refusal> {
+        match frame {
+            ClientFrame::Join {
+                room,
+                name,
+                since,
+                epoch,
+            } => self.join(room, name, since, epoch).await,
+            ClientFrame::Leave { room } => self.leave(room).map(Reply::from),
+            ClientFrame::Publish {
+                room,
+                body,
+                client_id,
+            } => self.publish(room, body, client_id).map(|p| Reply {
+                publishing: Some(p),
+                ..Vec::new().into()
+            }),
+            ClientFrame::History {
+                room,
+                before,
+                limit,
+            } => self.history(room, before, limit).await.map(Reply::from),
+            ClientFrame::Ping => Ok(ServerFrame::Pong.into()),
+        }
+    }
+
+    async fn join(
+        &mut self,
+        room: RoomName,
+        name: UserName,
+        since: Option<u64>,
+        epoch: Option<Epoch>,
+    ) -> Result<Reply, Refusal> {
+        let previous = self.rooms.get(&room).map(|j| j.last_sent);
+        if previous.is_none() && self.rooms.len() >= self.cfg.max_rooms {
+            return Err(Refusal::TooManyRooms(self.cfg.max_rooms));
+        }
+        self.joining = Some(room.clone());
+        let result = self.join_room(&room, &name, since, epoch, previous).await;
+        self.joining = None;
+        let (reply, last_sent) = result?;
+        self.rooms.insert(room, JoinedRoom { name, last_sent });
+        self.record_rooms();
+        Ok(reply)
+    }
+
+    /// The body of [`Session::join`]: `joined`, the replay to stream after it (when
+    /// recovered), and where the room's `last_sent` starts.
+    async fn join_room(
+        &mut self,
+        room: &RoomName,
+        name: &UserName,
+        since: Option<u64>,
+        epoch: Option<Epoch>,
+        previous: Option<u64>,
+    ) -> Result<(Reply, u64), Refusal> {
+        let info = self.hub.join(&self.conn, room, name).await?;
+        let last_seq = info.live_from - 1;
+        let mut rest = None;
+        if let Some(since) = since {
+            let same_history = epoch.as_ref().is_none_or(|e| *e == info.epoch);
+            if same_history && since <= last_seq {
+                // On a re-join, what this connection was already sent needs no replay.
+                let after = previous.map_or(since, |p| p.max(since));
+                match self
+                    .hub
+                    .replay(room, after, info.live_from, REPLAY_PAGE)
+                    .await
+                {
+                    Ok(page) if page.complete => {
+                        rest = Some(ReplayRest {
+                            room: room.clone(),
+                            first: page.messages,
+                            until: info.live_from,
+                        });
+                    }
+                    Ok(_) => {} // Retention dropped part of it: the client reloads.
+                    Err(e) => {
+                        if previous.is_none() {
+                            self.hub.leave(self.conn.id(), room);
+                        }
+                        return Err(e.into());
+                    }
+                }
+            }
+        }
+        let recovered = rest.is_some();
+        // Where this connection's view of the room now stands: on a re-join, what it was
+        // already sent (live frames may still be queued); on a recovered join, `since`;
+        // otherwise the room's present, with live messages to follow. The replay moves it.
+        let last_sent = match (previous, since) {
+            (Some(prev), _) => prev,
+            (None, Some(since)) if recovered => since,
+            _ => last_seq,
+        };
+        let joined = ServerFrame::Joined {
+            room: room.clone(),
+            epoch: info.epoch,
+            last_seq,
+            online: info.online,
+            members: info.members,
+            recovered,
+        };
+        Ok((
+            Reply {
+                frames: vec![joined],
+                rest,
+                publishing: None,
+            },
+            last_sent,
+        ))
+    }
+
+    fn leave(&mut self, room: RoomName) -> Result<ServerFrame, Refusal> {
+        if self.rooms.remove(&room).is_none() {
+            return Err(Refusal::NotJoined);
+        }
+        self.hub.leave(self.conn.id(), &room);
+        self.record_rooms();
+        Ok(ServerFrame::Left { room })
+    }
+
+    /// Checks a publish and hands it to the hub; the answer is sent when it is stored.
+    fn publish(
+        &mut self,
+        room: RoomName,
+        body: Body,
+        client_id: ClientId,
+    ) -> Result<Publishing, Refusal> {
+        let Some(joined) = self.rooms.get(&room) else {
+            return Err(Refusal::NotJoined);
+        };
+        let from = joined.name.clone();
+        if let Err(wait) = self.bucket.try_take(Instant::now().into_std()) {
+            return Err(Refusal::RateLimited {
+                // Rounded up: a retry at the hint must find a token.
+                retry_after_ms: wait.as_nanos().div_ceil(1_000_000).max(1) as u64,
+            });
+        }
+        // Called here, not inside a lazy future: the hub queues it to the store now.
+        let stored = self
+            .hub
+            .publish(room.clone(), from, body, client_id.clone());
+        Ok(Publishing {
+            room,
+            client_id,
+            started: Instant::now(),
+            stored: Box::pin(stored),
+        })
+    }
+
+    async fn history(
+        &self,
+        room: RoomName,
+        before: Option<u64>,
+        limit: HistoryLimit,
+    ) -> Result<ServerFrame, Refusal> {
+        let page = self.hub.history(&room, before, limit.get()).await?;
+        Ok(ServerFrame::History {
+            room,
+            messages: page.messages,
+            has_more: page.has_more,
+        })
+    }
+}

@@ -1,0 +1,357 @@
+//! One WebSocket connection: decode → apply → encode, in one task.
+//!
+//! The session owns the socket and is its only writer. It reads client frames, applies
+//! them to the hub, and writes the answers; between frames it forwards what the hub queued
+//! for it. It remembers, per joined room, the last seq it has sent, so a replay and the
+//! live queue can overlap without the client ever seeing a message twice or out of order.
+//!
+//! It closes the socket itself, with a [`Close`] (`protocol/close.rs`), when the client
+//! overflows its queue, sends a frame over the size limit, stays silent past the idle
+//! timeout, or the server shuts down. A connection is never left silently dead.
+//!
+//! - this file: the loop (one event per turn, under the cut-off guard) and how a session
+//!   ends ([`End`]); generic over any `Sink` + `Stream` of WebSocket messages, so unit
+//!   tests drive it through channels and production through axum's socket;
+//! - [`apply`]: one client frame → a hub call → the reply;
+//! - [`pipeline`]: publishes waiting for the store, answered in order;
+//! - [`replay`]: the replay after a resuming `join`, page by page;
+//! - [`forward`]: what the hub queued, to the socket in batches.
+
+mod apply;
+mod forward;
+mod pipeline;
+mod replay;
+#[cfg(test)]
+mod tests;
+
+use self::pipeline::Pipeline;
+use crate::protocol::{decode_client_frame, Close, ProtocolError, RoomName, UserName};
+use crate::server::conn_limit::Permit;
+use crate::server::hub::{ConnHandle, Hub, Outbound};
+use crate::server::metrics;
+use crate::server::outbox::Inbox;
+use crate::server::rate_limit::TokenBucket;
+use crate::server::refusal::Refusal;
+use crate::server::shutdown::Shutdown;
+use axum::extract::ws::{CloseFrame, Message as WsMessage};
+use futures::{Sink, SinkExt, Stream, StreamExt};
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+use tracing::{debug, info_span, Instrument};
+
+/// Per-connection limits and timings, from the configuration.
+#[derive(Clone, Debug)]
+pub struct SessionConfig {
+    /// Rooms one connection may be in at once.
+    pub max_rooms: usize,
+    /// Sustained publishes per second per connection.
+    pub rate_per_sec: f64,
+    /// Publishes allowed in a burst.
+    pub rate_burst: u32,
+    /// Frames the hub may queue for a connection before it counts as a slow consumer.
+    pub outbound_queue: usize,
+    /// How often the server pings.
+    pub ping_interval: Duration,
+    /// Silence after which a peer is dropped.
+    pub idle_timeout: Duration,
+}
+
+/// The writing half of a socket, as a session uses it (axum's `SplitSink`, or a channel
+/// in tests).
+pub trait FrameSink: Sink<WsMessage, Error = axum::Error> + Unpin + Send + 'static {}
+impl<T: Sink<WsMessage, Error = axum::Error> + Unpin + Send + 'static> FrameSink for T {}
+
+/// The reading half of a socket, as a session uses it.
+pub trait FrameStream:
+    Stream<Item = Result<WsMessage, axum::Error>> + Unpin + Send + 'static
+{
+}
+impl<T: Stream<Item = Result<WsMessage, axum::Error>> + Unpin + Send + 'static> FrameStream for T {}
+
+/// How a session ended.
+#[derive(Debug, PartialEq, Eq)]
+enum End {
+    /// The peer closed, or the socket failed: nothing more can be sent on it.
+    Gone,
+    /// The server ends it, with this close code and reason.
+    Close(Close),
+}
+
+impl End {
+    /// A write failed: the socket is gone.
+    fn gone(e: axum::Error) -> Self {
+        debug!(error = %e, "write failed");
+        End::Gone
+    }
+
+    /// A read failed: a message over the size limit is closed with 1009, anything else
+    /// means the socket is gone.
+    fn read_failed(e: axum::Error) -> Self {
+        debug!(error = %e, "read failed");
+        if is_too_big(&e) {
+            End::Close(Close::TooBig)
+        } else {
+            End::Gone
+        }
+    }
+}
+
+/// What a turn of the loop may end with.
+type Turn = Result<(), End>;
+
+/// One joined room, as this connection sees it.
+struct JoinedRoom {
+    name: UserName,
+    /// The highest seq of this room sent on this connection.
+    last_sent: u64,
+}
+
+struct Session {
+    hub: Hub,
+    cfg: Arc<SessionConfig>,
+    conn: ConnHandle,
+    rooms: HashMap<RoomName, JoinedRoom>,
+    /// A room whose join is under way: the hub may already count this connection in it
+    /// while the session is still reading the replay. Kept so that a session cut off in
+    /// that moment (overflow, shutdown) still leaves it, and no ghost member remains.
+    joining: Option<RoomName>,
+    bucket: TokenBucket,
+    /// A joined room's history was reset under it: close with 1012 after this batch.
+    restart: bool,
+    /// Held while the session lives: the open-connections gauge and the per-address
+    /// connection slot.
+    _held: (metrics::ConnectionGauge, Permit),
+}
+
+/// Serves one socket, given as its two halves (axum's `WebSocket::split()`, or channels in
+/// tests), until either side ends it; `permit` (the connection's place under the
+/// per-address limit) is held until then.
+///
+/// A plain function returning the session's future, not an `async fn`: everything is
+/// set up here, so the future the connection's task holds for its whole life carries
+/// the socket's two halves and the session, not also the arguments (an `async fn` keeps
+/// its arguments' slots beside whatever it awaits). An idle connection's memory is
+/// mostly this future.
+pub fn serve<Si: FrameSink, St: FrameStream>(
+    sink: Si,
+    stream: St,
+    hub: Hub,
+    cfg: Arc<SessionConfig>,
+    peer: SocketAddr,
+    shutdown: Shutdown,
+    permit: Permit,
+) -> impl Future<Output = ()> + Send + 'static {
+    let gauge = metrics::connection_opened();
+    let (conn, rx) = hub.connect(cfg.outbound_queue);
+    // `rooms` is filled in as the connection joins and leaves, so every log line of the
+    // connection says where it is.
+    let span = info_span!("conn", id = conn.id(), %peer, rooms = tracing::field::Empty);
+    let session = Session {
+        bucket: TokenBucket::new(cfg.rate_per_sec, cfg.rate_burst, Instant::now().into_std()),
+        restart: false,
+        hub,
+        cfg,
+        conn,
+        rooms: HashMap::new(),
+        joining: None,
+        _held: (gauge, permit),
+    };
+    session.serve(sink, stream, rx, shutdown).instrument(span)
+}
+
+/// True when a read failed because the client's message passed the size limit.
+fn is_too_big(e: &axum::Error) -> bool {
+    use std::error::Error;
+    let mut cur: Option<&(dyn Error + 'static)> = e.source();
+    while let Some(err) = cur {
+        if let Some(tung) = err.downcast_ref::<tungstenite::Error>() {
+            return matches!(tung, tungstenite::Error::Capacity(_));
+        }
+        cur = err.source();
+    }
+    false
+}
+
+/// How long a closing socket may take to accept its close frame before it is dropped.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What ends a session from outside its socket: overflow, server shutdown, or the peer's
+/// silence past the idle timeout. Made once per session and polled on every turn (not
+/// made anew per turn): registering a timer and two waiters for each forwarded frame was
+/// most of what a delivery cost under fan-out.
+struct Cut<O, S> {
+    overflow: Pin<Box<O>>,
+    shutdown: Pin<Box<S>>,
+    idle: Pin<Box<tokio::time::Sleep>>,
+    idle_timeout: Duration,
+}
+
+impl<O: Future<Output = ()>, S: Future<Output = ()>> Cut<O, S> {
+    /// Runs `work` (which may wait on a client that does not read) unless the connection
+    /// is cut first.
+    async fn guard(&mut self, work: Pin<&mut impl Future<Output = Turn>>) -> Turn {
+        tokio::select! {
+            biased;
+            _ = &mut self.overflow => {
+                metrics::slow_consumer_closed();
+                Err(End::Close(Close::SlowConsumer))
+            }
+            _ = &mut self.shutdown => Err(End::Close(Close::ServerRestart)),
+            _ = &mut self.idle => Err(End::Close(Close::Idle)),
+            out = work => out,
+        }
+    }
+
+    /// The peer was heard from at `at`: its idle deadline moves.
+    fn heard(&mut self, at: Instant) {
+        let deadline = at + self.idle_timeout;
+        if self.idle.deadline() != deadline {
+            self.idle.as_mut().reset(deadline);
+        }
+    }
+}
+
+impl Session {
+    async fn serve<Si: FrameSink, St: FrameStream>(
+        mut self,
+        mut sink: Si,
+        mut stream: St,
+        mut rx: Inbox<Outbound>,
+        mut shutdown: Shutdown,
+    ) {
+        debug!("open");
+        let mut ping = tokio::time::interval_at(
+            Instant::now() + self.cfg.ping_interval,
+            self.cfg.ping_interval,
+        );
+        let mut last_heard = Instant::now();
+        let conn = self.conn.clone();
+        let mut pipeline = Pipeline::default();
+        let mut cut = Cut {
+            overflow: Box::pin(conn.overflowed()),
+            shutdown: Box::pin(shutdown.wait()),
+            idle: Box::pin(tokio::time::sleep_until(last_heard + self.cfg.idle_timeout)),
+            idle_timeout: self.cfg.idle_timeout,
+        };
+        // Each turn waits for one event, then handles it under `cut.guard`, so a socket
+        // write blocked by a client that stopped reading still ends on overflow, shutdown
+        // or silence.
+        let end = loop {
+            // Pinned here and lent to the guard: moved into it, the turn's future would
+            // take its room in the session's future twice.
+            let step = {
+                let turn = std::pin::pin!(async {
+                    tokio::select! {
+                        stored = pipeline.settled(), if pipeline.busy() => {
+                            Box::pin(self.settled(stored, &mut pipeline, &mut rx, &mut sink)).await
+                        }
+                        out = rx.recv() => {
+                            self.forward_batch(out, &mut rx, &mut sink).await?;
+                            self.unless_restarted()
+                        }
+                        inbound = stream.next(), if pipeline.reading() => {
+                            let Some(msg) = inbound else { return Err(End::Gone) };
+                            let msg = msg.map_err(End::read_failed)?;
+                            last_heard = Instant::now();
+                            self.received(msg, &mut pipeline, &mut sink).await
+                        }
+                        _ = ping.tick() => {
+                            sink.send(WsMessage::Ping(Default::default())).await.map_err(End::gone)
+                        }
+                    }
+                });
+                cut.guard(turn).await
+            };
+            cut.heard(last_heard);
+            if let Err(end) = step {
+                break end;
+            }
+        };
+        // Leave first: the room should not wait for this peer's closing handshake.
+        for room in self.rooms.keys().chain(self.joining.as_ref()) {
+            self.hub.leave(self.conn.id(), room);
+        }
+        drop(rx);
+        if let End::Close(close) = end {
+            close_handshake(close, &mut sink, &mut stream).await;
+        }
+        debug!("closed");
+    }
+
+    /// Handles one message read from the socket. A text frame is applied now, unless
+    /// publishes are in flight and it is not one: then it waits for them (frames take
+    /// effect in the order sent).
+    async fn received<Si: FrameSink>(
+        &mut self,
+        msg: WsMessage,
+        pipeline: &mut Pipeline,
+        sink: &mut Si,
+    ) -> Turn {
+        match msg {
+            WsMessage::Text(text) => {
+                let frame = decode_client_frame(text.as_str());
+                if pipeline.must_wait(&frame) {
+                    pipeline.hold(frame);
+                    return Ok(());
+                }
+                // Boxed: the join/history path is the largest state a session has; kept
+                // off the idle session's own allocation.
+                let started = Box::pin(self.handle_decoded(frame, sink)).await?;
+                pipeline.extend(started);
+                Ok(())
+            }
+            WsMessage::Binary(_) => {
+                let refusal = Refusal::from(ProtocolError::BadFrame(
+                    "binary frames are not part of the protocol",
+                ));
+                send(sink, &refusal.to_frame(None)).await
+            }
+            WsMessage::Close(_) => Err(End::Gone),
+            WsMessage::Ping(_) | WsMessage::Pong(_) => Ok(()),
+        }
+    }
+
+    /// Puts the joined rooms on the connection's span.
+    fn record_rooms(&self) {
+        let mut names: Vec<&str> = self.rooms.keys().map(RoomName::as_str).collect();
+        names.sort_unstable();
+        tracing::Span::current().record("rooms", names.join(",").as_str());
+    }
+}
+
+/// Sends a frame now (flushed).
+async fn send<Si: FrameSink>(sink: &mut Si, frame: &crate::protocol::ServerFrame) -> Turn {
+    sink.send(WsMessage::Text(frame.to_json().into()))
+        .await
+        .map_err(End::gone)
+}
+
+/// The closing handshake: send our close frame, then read until the peer's reply, so
+/// dropping the TCP connection cannot race the peer's last writes (a reset would make it
+/// lose the close frame and its code). Bounded for peers that never answer.
+async fn close_handshake<Si: FrameSink, St: FrameStream>(
+    close: Close,
+    sink: &mut Si,
+    stream: &mut St,
+) {
+    debug!(code = close.code(), reason = close.reason(), "closing");
+    let frame = CloseFrame {
+        code: close.code(),
+        reason: close.reason().into(),
+    };
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
+        if sink.send(WsMessage::Close(Some(frame))).await.is_ok() {
+            while let Some(Ok(msg)) = stream.next().await {
+                if matches!(msg, WsMessage::Close(_)) {
+                    break;
+                }
+            }
+        }
+    })
+    .await;
+}

@@ -1,0 +1,71 @@
+//! What the server's handlers share, and the narrow part of it the pages may see.
+//!
+//! [`AppState`] is the router's state: every HTTP handler and the `/ws` upgrade take what
+//! they need from it. The UI's server functions never see it: server rendering runs with
+//! [`PageReads`] in its context instead, which can read a page of history and the busiest
+//! rooms and nothing else (no API key, no connection limiter, no origins, no publishing).
+
+use crate::protocol::{MessagesPage, RoomName};
+use crate::server::conn_limit::ConnLimit;
+use crate::server::hub::Hub;
+use crate::server::session::SessionConfig;
+use crate::server::shutdown::Shutdown;
+use crate::server::store::StoreError;
+use axum::extract::FromRef;
+use leptos::prelude::LeptosOptions;
+use std::sync::Arc;
+
+/// What every handler may need.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    /// Site settings for SSR and static files.
+    pub leptos_options: LeptosOptions,
+    /// Rooms and fan-out.
+    pub hub: Hub,
+    /// Per-connection limits.
+    pub session: Arc<SessionConfig>,
+    /// Tells sessions to close when the server stops.
+    pub shutdown: Shutdown,
+    /// Origins allowed to open sockets besides the page's own.
+    pub allowed_origins: Arc<Vec<String>>,
+    /// Open sockets per client address.
+    pub conn_limit: ConnLimit,
+    /// The key for `POST /api/rooms/{room}/messages`; publishing over HTTP is off without.
+    pub api_key: Option<Arc<str>>,
+}
+
+impl AppState {
+    /// The read-only view the pages get.
+    pub fn page_reads(&self) -> PageReads {
+        PageReads {
+            hub: self.hub.clone(),
+        }
+    }
+}
+
+/// What the pages' server functions may read (provided as Leptos context while the
+/// server renders a page or answers a server function): the same reads anyone gets from
+/// `GET /api/rooms/{room}/messages` and the lobby, nothing that writes or that is secret.
+#[derive(Clone)]
+pub struct PageReads {
+    hub: Hub,
+}
+
+impl PageReads {
+    /// The newest `limit` messages of `room`, with its epoch and newest seq to go live
+    /// from. A failure is logged here with its cause; the page shows the room without
+    /// them and its socket loads them instead.
+    pub async fn newest(&self, room: &RoomName, limit: usize) -> Result<MessagesPage, StoreError> {
+        self.hub.page(room, None, limit).await.inspect_err(|e| {
+            tracing::warn!(error = %e.report(), room = %room.as_str(), "cannot read a room's first page");
+        })
+    }
+
+    /// Rooms with people in them on this node and how many connections each has,
+    /// busiest first, at most `max`.
+    pub fn busiest_rooms(&self, max: usize) -> Vec<(RoomName, u32)> {
+        let mut rooms = self.hub.room_counts();
+        rooms.truncate(max);
+        rooms
+    }
+}
