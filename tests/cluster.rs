@@ -324,3 +324,58 @@ async fn a_node_killed_with_kill_9_its_clients_resume_on_the_other() {
     );
     drop(b);
 }
+
+/// How often the node lost its link to Redis, from its `/metrics` (absent: never).
+async fn link_losses(addr: SocketAddr) -> u64 {
+    let (status, text) = http_get(addr, "/metrics").await;
+    assert_eq!(status, 200);
+    text.lines()
+        .find_map(|l| l.strip_prefix("chorus_cluster_link_lost_total "))
+        .map_or(0, |v| v.trim().parse().expect("a count"))
+}
+
+/// The Redis keepalive on a subscribed connection is answered `["pong", ""]`; a node that
+/// took that for a failure reconnected and resynced every room every 5 s (and refused
+/// joins meanwhile). Two nodes with members must keep their links for 30 s (six pings).
+#[tokio::test]
+async fn a_cluster_with_members_keeps_its_redis_link() {
+    let redis = RedisServer::start();
+    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let args = |node: &str| {
+        vec![
+            "--redis-url".to_string(),
+            redis.url(),
+            "--node-id".into(),
+            node.into(),
+        ]
+    };
+    let (a_args, b_args) = (args("a"), args("b"));
+    let a = ServerProcess::start(
+        dirs.0.path(),
+        &a_args.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .await;
+    let b = ServerProcess::start(
+        dirs.1.path(),
+        &b_args.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .await;
+    wait_status(a.addr, 200).await;
+    wait_status(b.addr, 200).await;
+    let mut ann = Client::connect(a.addr).await;
+    ann.join("steady", "ann").await;
+    let mut bob = Client::connect(b.addr).await;
+    bob.join("steady", "bob").await;
+    await_presence(&mut ann, &["ann", "bob"], 0).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(link_losses(a.addr).await, 0, "node a lost its Redis link");
+        assert_eq!(link_losses(b.addr).await, 0, "node b lost its Redis link");
+    }
+    // And a message still crosses.
+    ann.publish("steady", "still here", "s1").await;
+    let got = bob.recv_type("message").await;
+    assert_eq!(got["body"], "still here");
+    drop((a, b));
+}

@@ -9,6 +9,8 @@
 //! - `chorus_store_batch_size` / `chorus_store_commit_seconds` (histograms): group commits.
 //! - `chorus_slow_consumer_closes_total`: sockets closed with 4008.
 //! - `chorus_refusals_total{code}`: refused frames and API calls, by protocol error code.
+//! - `chorus_cluster_link_lost_total`: times the Redis subscription was lost (each one
+//!   reconnects and resyncs every room); absent or 0 while Redis is healthy.
 //!
 //! One global recorder per process (the `metrics` facade has one); servers started in one
 //! test process share it, so tests compare before and after.
@@ -98,6 +100,12 @@ pub fn store_batch(size: usize, took: Duration) {
 /// A socket was closed as a slow consumer.
 pub fn slow_consumer_closed() {
     metrics::counter!("chorus_slow_consumer_closes_total").increment(1);
+}
+
+/// The link to the other nodes (the Redis subscription) was lost; the node reconnects
+/// and resyncs every room. Should stay at 0 while Redis is up.
+pub fn cluster_link_lost() {
+    metrics::counter!("chorus_cluster_link_lost_total").increment(1);
 }
 
 /// A frame or API call was refused with `code`.

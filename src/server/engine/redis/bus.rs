@@ -130,7 +130,10 @@ impl Task {
                     let resync = !std::mem::take(&mut first);
                     match self.serve(pubsub, &mut commands, resync).await {
                         Ended::Stopped => return,
-                        Ended::Lost => tracing::warn!("redis subscription lost; reconnecting"),
+                        Ended::Lost => {
+                            crate::server::metrics::cluster_link_lost();
+                            tracing::warn!("redis subscription lost; reconnecting")
+                        }
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "redis subscription: cannot connect"),
@@ -222,7 +225,9 @@ impl Task {
                     }
                 },
                 _ = ping.tick() => {
-                    let pong: Result<(), StoreError> = self.confirm(sink.ping::<String>()).await.map(|_| ());
+                    // On a subscribed connection Redis answers PING with `["pong", ""]`,
+                    // not `PONG`: any answer in time will do.
+                    let pong = self.confirm(sink.ping::<redis::Value>()).await;
                     if pong.is_err() {
                         return Ended::Lost;
                     }
