@@ -148,6 +148,21 @@ async fn publishing_over_http_needs_the_key_and_behaves_like_a_socket() {
     let (_, page) = common::http_get(app.addr, "/api/rooms/quotes/messages").await;
     let page: Value = serde_json::from_str(&page).unwrap();
     assert_eq!(page["last_seq"], 1, "nothing else was stored");
+    // The scheme is case-insensitive (RFC 7235).
+    let lower = format!("bearer {KEY}");
+    let (status, _) = http(
+        app.addr,
+        "POST",
+        "/api/rooms/quotes/messages",
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", &lower),
+        ],
+        &json!({"name":"ticker","body":"lower","client_id":"q-lower"}).to_string(),
+    )
+    .await;
+    assert_eq!(status, 201, "`bearer` is `Bearer`");
+    assert_eq!(member.recv_type("message").await["body"], "lower");
 }
 
 #[tokio::test]
@@ -193,4 +208,18 @@ async fn pages_carry_security_headers_and_a_nonce_csp() {
     // The API gets the generic headers too.
     let (_, head, _) = common::http_full(app.addr, "GET", "/api/rooms/x/messages", &[], "").await;
     assert!(head.contains("x-content-type-options: nosniff"));
+}
+
+/// A name that could pass for another member's (a right-to-left override, a zero-width
+/// space) is refused with `invalid_name`; the socket stays open.
+#[tokio::test]
+async fn names_that_could_pass_for_another_member_are_refused() {
+    let app = spawn_app().await;
+    let mut c = app.client().await;
+    for name in ["ann\u{200B}", "\u{202E}nna", "a\u{2066}nn"] {
+        c.send(json!({"type":"join","room":"r","name":name})).await;
+        let f = c.recv().await;
+        assert_eq!(f["code"], "invalid_name", "{name:?}: {f}");
+    }
+    assert_eq!(c.join("r", "ann").await["type"], "joined");
 }

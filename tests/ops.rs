@@ -99,3 +99,36 @@ async fn logs_can_be_json_lines() {
     assert!(json_lines >= 1, "the start-up is logged");
     child.kill().await.unwrap();
 }
+
+/// The data directory is the server user's alone (0700), and so are the database, its
+/// journal files and the lock (0600), even under a permissive umask.
+#[tokio::test]
+async fn the_data_directory_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = tempfile::tempdir().unwrap();
+    let data = parent.path().join("data");
+    let app = common::spawn_app_with({
+        let data = data.clone();
+        move |c| c.data_dir = data.clone()
+    })
+    .await;
+    let mut a = app.client().await;
+    a.join("private", "ann").await;
+    a.publish("private", "hello", "p1").await;
+    let mode = |name: &str| {
+        let path = if name.is_empty() {
+            data.clone()
+        } else {
+            data.join(name)
+        };
+        std::fs::metadata(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(""), 0o700, "the directory");
+    for file in ["chorus.db", "chorus.db-wal", "chorus.db-shm", "chorus.lock"] {
+        assert_eq!(mode(file), 0o600, "{file}");
+    }
+}

@@ -76,8 +76,9 @@ impl RoomName {
 }
 string_newtype!(RoomName);
 
-/// A display name: 1–32 characters after trimming, no control characters. Holds the
-/// trimmed form, so " ann " and "ann" are the same member.
+/// A display name: 1–32 characters after trimming, no control characters, no invisible
+/// or direction-changing ones (see [`is_deceptive`]). Holds the trimmed form, so " ann "
+/// and "ann" are the same member.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct UserName(String);
@@ -87,13 +88,42 @@ impl UserName {
     pub fn parse(s: &str) -> Result<Self, ProtocolError> {
         let t = s.trim();
         let n = t.chars().count();
-        if n == 0 || n > NAME_MAX_CHARS || t.chars().any(char::is_control) {
+        if n == 0 || n > NAME_MAX_CHARS || t.chars().any(char::is_control) || is_deceptive(t) {
             return Err(ProtocolError::InvalidName);
         }
         Ok(Self(t.to_owned()))
     }
 }
 string_newtype!(UserName);
+
+/// Characters that draw nothing, or reorder what is drawn around them, so that a name
+/// holding them can look exactly like another member's: the bidi embeddings, overrides and
+/// isolates (U+202A–202E, U+2066–2069) and marks (U+200E, U+200F, U+061C), zero-width
+/// spaces and joiners (U+200B, U+200C, U+2060–2064, U+FEFF, U+180E), and the soft hyphen.
+const INVISIBLE: [(char, char); 9] = [
+    ('\u{00AD}', '\u{00AD}'),
+    ('\u{061C}', '\u{061C}'),
+    ('\u{180E}', '\u{180E}'),
+    ('\u{200B}', '\u{200C}'),
+    ('\u{200E}', '\u{200F}'),
+    ('\u{202A}', '\u{202E}'),
+    ('\u{2060}', '\u{2064}'),
+    ('\u{2066}', '\u{2069}'),
+    ('\u{FEFF}', '\u{FEFF}'),
+];
+
+/// Whether a name holds a character that lets it pass for another one: an [`INVISIBLE`]
+/// one, or a zero-width joiner (U+200D) anywhere but between two emoji-like characters,
+/// where it builds one picture (👩‍💻) and cannot hide inside a word.
+fn is_deceptive(name: &str) -> bool {
+    let chars: Vec<char> = name.chars().collect();
+    let pictograph = |c: Option<&char>| c.is_some_and(|c| !c.is_ascii() && !c.is_alphanumeric());
+    chars.iter().enumerate().any(|(i, c)| {
+        INVISIBLE.iter().any(|(lo, hi)| (*lo..=*hi).contains(c))
+            || (*c == '\u{200D}'
+                && !(i > 0 && pictograph(chars.get(i - 1)) && pictograph(chars.get(i + 1))))
+    })
+}
 
 /// A message body: 1–4000 Unicode scalar values, not only whitespace. Kept verbatim (no
 /// trimming, no escaping): escaping is the renderer's job, never the wire's.
@@ -156,6 +186,30 @@ impl fmt::Display for Epoch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_that_could_pass_for_another_are_refused() {
+        for bad in [
+            "ann\u{200B}",
+            "a\u{200D}nn",
+            "\u{202E}nna",
+            "ann\u{2066}",
+            "ann\u{2069}x",
+            "an\u{00AD}n",
+            "\u{FEFF}ann",
+            "ann\u{200F}",
+            "\u{200D}👩",
+        ] {
+            assert_eq!(
+                UserName::parse(bad),
+                Err(ProtocolError::InvalidName),
+                "{bad:?}"
+            );
+        }
+        for good in ["Zoë", "李雷", "👩\u{200D}💻 dev", "ann 🎉", "O'Brien"] {
+            assert!(UserName::parse(good).is_ok(), "{good:?}");
+        }
+    }
 
     #[test]
     fn room_names() {

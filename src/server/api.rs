@@ -37,6 +37,14 @@ fn same_key(given: &[u8], key: &[u8]) -> bool {
     given.len() == key.len() && given.iter().zip(key).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 
+/// The token of an `Authorization: Bearer <token>` value. The scheme is matched without
+/// regard to case (RFC 7235: `bearer`, `BEARER` and `Bearer` are the same scheme).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
 /// A string field of the JSON body, parsed by `parse`; absent or not a string is `err`.
 fn field<T>(
     body: &Value,
@@ -70,8 +78,7 @@ async fn publish(
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+        .and_then(bearer_token);
     if !given.is_some_and(|g| same_key(g.as_bytes(), key.as_bytes())) {
         let mut resp = http_error(
             StatusCode::UNAUTHORIZED,
@@ -157,4 +164,19 @@ pub fn refuse(refusal: Refusal) -> Response {
             .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
     }
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_token;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for v in ["Bearer k1", "bearer k1", "BEARER k1", "  Bearer   k1  "] {
+            assert_eq!(bearer_token(v), Some("k1"), "{v:?}");
+        }
+        for v in ["Basic k1", "Bearer", "Bearer ", "Bearerk1", "k1"] {
+            assert_eq!(bearer_token(v), None, "{v:?}");
+        }
+    }
 }

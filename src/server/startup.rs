@@ -75,10 +75,16 @@ impl Application {
         let explicit_site = std::env::var_os("CHORUS_SITE_CONFIG").is_some()
             || config.site_config != std::path::Path::new("Leptos.toml");
         let mut leptos_options = site_options(&config.site_config, explicit_site)?;
-        std::fs::create_dir_all(&config.data_dir).map_err(|source| StartupError::DataDir {
-            path: config.data_dir.clone(),
-            source,
-        })?;
+        std::fs::create_dir_all(&config.data_dir)
+            .and_then(|()| {
+                // The history and its lock are this server's alone: 0700.
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&config.data_dir, std::fs::Permissions::from_mode(0o700))
+            })
+            .map_err(|source| StartupError::DataDir {
+                path: config.data_dir.clone(),
+                source,
+            })?;
         let (engine, events) = Self::engine(&config)?;
         let hub = Hub::new(engine, events);
         let addr = config.addr.unwrap_or(leptos_options.site_addr);

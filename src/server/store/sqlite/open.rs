@@ -12,6 +12,7 @@ use super::DB_FILE;
 use crate::server::store::new_epoch;
 use rusqlite::{Connection, OpenFlags};
 use std::fs::{File, TryLockError};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use thiserror::Error;
@@ -76,10 +77,19 @@ pub(super) fn open(dir: &Path, busy_timeout: Duration) -> Result<Opened, OpenErr
             wal.display()
         )));
     }
-    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    if !exists {
-        flags |= OpenFlags::SQLITE_OPEN_CREATE;
+    // Only this server's user may read the history: the file is made (or kept) 0600
+    // before SQLite opens it, and SQLite gives its journal files the database's mode.
+    private_file(&path, !exists).map_err(|source| OpenError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    for journal in ["-wal", "-shm"] {
+        let p = dir.join(format!("{DB_FILE}{journal}"));
+        if p.exists() {
+            private_file(&p, false).map_err(|source| OpenError::Io { path: p, source })?;
+        }
     }
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let mut conn =
         Connection::open_with_flags(&path, flags).map_err(|e| unusable(e.to_string()))?;
     configure(&conn, busy_timeout).map_err(|e| unusable(e.to_string()))?;
@@ -122,6 +132,7 @@ fn lock(dir: &Path) -> Result<File, OpenError> {
         .create(true)
         .truncate(false)
         .write(true)
+        .mode(PRIVATE_FILE)
         .open(&path)
         .map_err(|source| OpenError::Io {
             path: path.clone(),
@@ -134,6 +145,24 @@ fn lock(dir: &Path) -> Result<File, OpenError> {
         }),
         Err(TryLockError::Error(source)) => Err(OpenError::Io { path, source }),
     }
+}
+
+/// Permissions of the files in the data directory: the server's user only.
+const PRIVATE_FILE: u32 = 0o600;
+
+/// Creates `path` empty with mode 0600 (`create`; an empty file is a new database to
+/// SQLite), or sets an existing one to 0600.
+fn private_file(path: &Path, create: bool) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if create {
+        File::options()
+            .write(true)
+            .create_new(true)
+            .mode(PRIVATE_FILE)
+            .open(path)?;
+        return Ok(());
+    }
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(PRIVATE_FILE))
 }
 
 /// Settings every connection gets. `synchronous = FULL` makes each commit wait for the
