@@ -2,6 +2,7 @@
 //! and small endpoints.
 
 use crate::protocol::{RoomName, MAX_FRAME_BYTES};
+use crate::server::log_limit::{quote, Throttle, QUOTE_CHARS};
 use crate::server::origin::origin_allowed;
 use crate::server::session;
 use crate::server::state::AppState;
@@ -91,7 +92,11 @@ async fn ws_upgrade(
             .and_then(|v: &HeaderValue| v.to_str().ok())
     };
     if !origin_allowed(text(ORIGIN), text(HOST), &state.allowed_origins) {
-        tracing::info!(%peer, origin = ?text(ORIGIN), "cross-origin upgrade refused");
+        static LOGGED: Throttle = Throttle::new();
+        if let Some(skipped) = LOGGED.allow() {
+            let origin = text(ORIGIN).map(|o| quote(o, QUOTE_CHARS));
+            tracing::info!(%peer, ?origin, skipped, "cross-origin upgrade refused");
+        }
         return (
             StatusCode::FORBIDDEN,
             "this origin may not open a socket here",
@@ -99,7 +104,10 @@ async fn ws_upgrade(
             .into_response();
     }
     let Some(permit) = state.conn_limit.acquire(peer.ip()) else {
-        tracing::info!(%peer, "per-address connection limit reached");
+        static LOGGED: Throttle = Throttle::new();
+        if let Some(skipped) = LOGGED.allow() {
+            tracing::info!(%peer, skipped, "per-address connection limit reached");
+        }
         return (
             StatusCode::TOO_MANY_REQUESTS,
             "too many open connections from this address",

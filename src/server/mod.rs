@@ -18,6 +18,7 @@
 //! - [`rate_limit`]: the per-connection token bucket.
 //! - [`conn_limit`]: open sockets per client address.
 //! - [`origin`]: the upgrade's `Origin` check.
+//! - [`log_limit`]: log lines about what strangers send, bounded and throttled.
 //! - [`shutdown`]: the stop signal sessions listen to.
 //! - [`testing`]: tooling for `tests/` and `bench/` (never used by the binary).
 
@@ -27,6 +28,7 @@ pub mod conn_limit;
 pub mod engine;
 pub mod http;
 pub mod hub;
+pub mod log_limit;
 pub mod metrics;
 pub mod origin;
 pub mod outbox;
