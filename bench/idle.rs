@@ -50,6 +50,8 @@ async fn main() {
             "15",
         ])
         .args(["--max-conns-per-ip", &(n + 10).to_string()])
+        .args(["--max-tcp-per-ip", &(n + 10).to_string()])
+        .args(["--max-connections", &(n + 10).to_string()])
         .arg("--data-dir")
         .arg(data.path())
         .env("RUST_LOG", "warn")

@@ -84,6 +84,7 @@ impl Server {
                     // The load comes from one address and publishes far beyond a person's
                     // rate: lift the per-address and per-connection limits, nothing else.
                     .args(["--max-conns-per-ip", "100000"])
+                    .args(["--max-tcp-per-ip", "100000", "--max-connections", "100000"])
                     .args(["--rate-per-sec", "1000000", "--rate-burst", "1000000"])
                     .env("RUST_LOG", "warn");
                 data = Some(dir);

@@ -4,6 +4,8 @@
 //! - [`startup`]: `Application::build` / `run_until_stopped`.
 //! - [`state`]: what the handlers share ([`state::AppState`]) and the narrow, read-only
 //!   part the pages get ([`state::PageReads`]).
+//! - [`listener`]: the accept loop and its bounds (connections in all and per address,
+//!   header-read timeout); [`idle_io`]: the idle timeout on every connection.
 //! - [`http`]: routes, the `/ws` upgrade, SSR pages.
 //! - [`api`]: the JSON API under `/api/rooms`.
 //! - [`metrics`]: `/metrics` in Prometheus format, and the names of every metric.
@@ -28,6 +30,8 @@ pub mod conn_limit;
 pub mod engine;
 pub mod http;
 pub mod hub;
+pub mod idle_io;
+pub mod listener;
 pub mod log_limit;
 pub mod metrics;
 pub mod origin;

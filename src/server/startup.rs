@@ -9,14 +9,14 @@ use crate::server::engine::redis::{RedisEngine, RedisSetupError};
 use crate::server::engine::{ClusterEvent, Engine};
 use crate::server::http::router;
 use crate::server::hub::Hub;
+use crate::server::listener::HttpLimits;
 use crate::server::session::SessionConfig;
 use crate::server::shutdown::{self, ShutdownTrigger};
 use crate::server::state::AppState;
 use crate::server::store::memory::MemoryStore;
 use crate::server::store::sqlite::{OpenError, SqliteOptions, SqliteStore};
 use crate::server::store::Store;
-use axum::serve::ListenerExt;
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use thiserror::Error;
@@ -65,6 +65,7 @@ pub struct Application {
     state: AppState,
     addr: SocketAddr,
     trigger: ShutdownTrigger,
+    limits: HttpLimits,
 }
 
 impl Application {
@@ -118,6 +119,13 @@ impl Application {
             state,
             addr,
             trigger,
+            limits: HttpLimits {
+                max_connections: config.max_connections as usize,
+                max_per_ip: config.max_tcp_per_ip,
+                header_read_timeout: config.header_read_timeout,
+                idle_timeout: config.tcp_idle_timeout,
+                max_header_bytes: config.max_header_bytes as usize,
+            },
         })
     }
 
@@ -166,29 +174,17 @@ impl Application {
             hub,
             state,
             trigger,
+            limits,
             ..
         } = self;
         let app = router(state);
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-        // Nagle off: a frame (an ack, a message) goes out when written, not held back
-        // until the peer acknowledges the previous one (up to its 40 ms delayed ACK).
-        // Frames are already batched per wake-up by the session.
-        let listener = listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-            }
-        });
-        let server = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        let server = crate::server::listener::serve(listener, app, limits, async move {
             stop.await;
-            // Sessions close their sockets with 1012; axum then waits for them to end.
+            // Sessions close their sockets with 1012; the listener then waits for them.
             trigger.trigger();
             let _ = stopping_tx.send(());
-        })
-        .into_future();
+        });
         let grace = async {
             if stopping_rx.await.is_ok() {
                 tokio::time::sleep(SHUTDOWN_GRACE).await;
@@ -196,17 +192,16 @@ impl Application {
                 std::future::pending::<()>().await;
             }
         };
-        let result = tokio::select! {
-            r = server => r,
-            _ = grace => {
+        tokio::select! {
+            () = server => {}
+            () = grace => {
                 tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; stopping anyway");
-                Ok(())
             }
-        };
+        }
         if let Err(e) = hub.close().await {
             tracing::warn!(error = %e.report(), "closing the engine failed");
         }
-        result
+        Ok(())
     }
 }
 

@@ -111,6 +111,32 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_conns_per_ip: u32,
 
+    /// Open TCP connections in all (HTTP and WebSocket); more are closed unread. Keep it
+    /// below the process's descriptor limit (`ulimit -n`) so `/healthz` always answers
+    #[arg(long, env = "CHORUS_MAX_CONNECTIONS", default_value_t = 16_384,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
+    /// Open TCP connections per client address (HTTP and WebSocket); more are closed unread
+    #[arg(long, env = "CHORUS_MAX_TCP_PER_IP", default_value_t = 512,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_tcp_per_ip: u32,
+
+    /// Time a request's headers have to arrive whole (e.g. `10s`); a client that trickles
+    /// them is disconnected
+    #[arg(long, env = "CHORUS_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = duration)]
+    pub header_read_timeout: Duration,
+
+    /// Time a connection may wait without a byte moving either way before it is closed
+    /// (idle keep-alive, unread responses, stalled bodies); must exceed `--ping-secs`
+    #[arg(long, env = "CHORUS_TCP_IDLE_TIMEOUT", default_value = "60s", value_parser = duration)]
+    pub tcp_idle_timeout: Duration,
+
+    /// Largest request head (start line and headers), in bytes; bigger ones get 431
+    #[arg(long, env = "CHORUS_MAX_HEADER_BYTES", default_value_t = 16_384,
+          value_parser = clap::value_parser!(u32).range(8192..))]
+    pub max_header_bytes: u32,
+
     /// Key for `POST /api/rooms/{room}/messages` (sent as `Authorization: Bearer <key>`);
     /// publishing over HTTP is off without one
     #[arg(long, env = "CHORUS_API_KEY", hide_env_values = true)]
@@ -238,6 +264,16 @@ impl Config {
     /// Checks what one flag alone cannot: the idle timeout must leave room for at least
     /// one ping, or every quiet peer would be dropped before it was asked to answer.
     pub fn validate(&self) -> Result<(), String> {
+        if self.tcp_idle_timeout <= Duration::from_secs(self.ping_secs) {
+            return Err(format!(
+                "--tcp-idle-timeout ({:?}) must be longer than --ping-secs ({}), or quiet \
+                 sockets would be cut between two pings",
+                self.tcp_idle_timeout, self.ping_secs
+            ));
+        }
+        if self.header_read_timeout.is_zero() {
+            return Err("--header-read-timeout must be more than 0".into());
+        }
         if self.idle_timeout_secs <= self.ping_secs {
             return Err(format!(
                 "--idle-timeout-secs ({}) must be greater than --ping-secs ({})",

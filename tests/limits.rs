@@ -1,0 +1,147 @@
+//! What one stranger's TCP connections can hold: nothing for long, and never every
+//! descriptor. Raw sockets against the real server, as an attacker would open them.
+
+mod common;
+
+use common::{http_get, spawn_app_with};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+
+/// Reads until the server closes the connection (EOF or reset); returns how long it took,
+/// or `None` if it was still open after `within`.
+async fn closed_within(stream: &mut TcpStream, within: Duration) -> Option<Duration> {
+    let started = Instant::now();
+    let mut buf = [0u8; 4096];
+    tokio::time::timeout(within, async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return started.elapsed(),
+                Ok(_) => continue,
+            }
+        }
+    })
+    .await
+    .ok()
+}
+
+/// A connection from `source` (any 127.x.y.z address is the loopback device).
+async fn connect_from(source: [u8; 4], to: SocketAddr) -> TcpStream {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::from((source, 0))).unwrap();
+    socket.connect(to).await.unwrap()
+}
+
+#[tokio::test]
+async fn an_idle_connection_and_an_idle_keep_alive_are_closed() {
+    let app = spawn_app_with(|c| {
+        c.tcp_idle_timeout = Duration::from_secs(2);
+        c.ping_secs = 1;
+        c.idle_timeout_secs = 2;
+    })
+    .await;
+    // Connected, never a byte.
+    let mut silent = TcpStream::connect(app.addr).await.unwrap();
+    // One request answered, then nothing more on the kept-alive connection.
+    let mut kept = TcpStream::connect(app.addr).await.unwrap();
+    kept.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {}\r\n\r\n", app.addr).as_bytes())
+        .await
+        .unwrap();
+    let mut buf = [0u8; 512];
+    let n = kept.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    // Both go quiet now; both are closed once the idle timeout has passed.
+    let (silent, kept) = tokio::join!(
+        closed_within(&mut silent, Duration::from_secs(10)),
+        closed_within(&mut kept, Duration::from_secs(10)),
+    );
+    for (what, took) in [("silent", silent), ("keep-alive", kept)] {
+        let took = took.unwrap_or_else(|| panic!("the {what} connection was open after 10 s"));
+        assert!(
+            took >= Duration::from_millis(1000),
+            "{what}: closed after {took:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn headers_trickled_a_byte_at_a_time_are_cut_at_the_header_timeout() {
+    let app = spawn_app_with(|c| c.header_read_timeout = Duration::from_secs(1)).await;
+    let mut slow = TcpStream::connect(app.addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .await
+        .unwrap();
+    // A byte every 200 ms is progress for the idle timeout, but never a whole head.
+    let trickle = async {
+        for _ in 0..50 {
+            if slow.write_all(b"a").await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    let started = Instant::now();
+    tokio::time::timeout(Duration::from_secs(8), trickle)
+        .await
+        .expect("the server cut the trickle");
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(4), "cut after {took:?}");
+}
+
+#[tokio::test]
+async fn oversized_headers_are_refused_with_431() {
+    let app = spawn_app_with(|_| {}).await;
+    let huge = "a".repeat(64 * 1024);
+    let (status, _) = common::http(app.addr, "GET", "/healthz", &[("Origin", &huge)], "").await;
+    assert_eq!(status, 431);
+    assert_eq!(http_get(app.addr, "/healthz").await.0, 200);
+}
+
+#[tokio::test]
+async fn one_address_cannot_hold_every_connection() {
+    let app = spawn_app_with(|c| c.max_tcp_per_ip = 4).await;
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(connect_from([127, 0, 0, 1], app.addr).await);
+    }
+    // Give the server a moment to count them.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut fifth = connect_from([127, 0, 0, 1], app.addr).await;
+    assert!(
+        closed_within(&mut fifth, Duration::from_secs(2))
+            .await
+            .is_some(),
+        "a fifth connection from the same address is closed at once"
+    );
+    // Another address is served as usual.
+    let mut other = connect_from([127, 0, 0, 2], app.addr).await;
+    other
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    other.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // When the first address lets go, it is served again.
+    held.clear();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(http_get(app.addr, "/healthz").await.0, 200);
+}
+
+#[tokio::test]
+async fn the_whole_server_has_a_connection_budget() {
+    let app = spawn_app_with(|c| c.max_connections = 3).await;
+    let mut held = Vec::new();
+    for source in [[127, 0, 0, 1], [127, 0, 0, 2], [127, 0, 0, 3]] {
+        held.push(connect_from(source, app.addr).await);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut over = connect_from([127, 0, 0, 4], app.addr).await;
+    assert!(closed_within(&mut over, Duration::from_secs(2))
+        .await
+        .is_some());
+    held.clear();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(http_get(app.addr, "/healthz").await.0, 200);
+}
