@@ -223,3 +223,84 @@ async fn names_that_could_pass_for_another_member_are_refused() {
     }
     assert_eq!(c.join("r", "ann").await["type"], "joined");
 }
+
+/// Sends a request head and only `sent` bytes of the body it announces; returns the
+/// answer's status line, or `None` if none came within `wait`.
+async fn half_body(
+    addr: std::net::SocketAddr,
+    path: &str,
+    auth: Option<&str>,
+    announced: usize,
+    sent: usize,
+    wait: std::time::Duration,
+) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let auth = auth.map_or(String::new(), |k| format!("Authorization: Bearer {k}\r\n"));
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{auth}Content-Length: {announced}\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let _ = s.write_all(&vec![b' '; sent]).await;
+    let mut buf = [0u8; 256];
+    match tokio::time::timeout(wait, s.read(&mut buf)).await {
+        Ok(Ok(n)) if n > 0 => Some(
+            String::from_utf8_lossy(&buf[..n])
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        ),
+        _ => None,
+    }
+}
+
+/// A body is read only after the key is checked, at most `--max-body-bytes` of it, within
+/// `--body-timeout`: a keyless client is answered at once, whatever it announces.
+#[tokio::test]
+async fn api_bodies_are_read_after_the_key_bounded_and_in_time() {
+    let app = spawn_app_with(|c| {
+        c.api_key = Some(KEY.into());
+        c.body_timeout = std::time::Duration::from_secs(1);
+    })
+    .await;
+    let path = "/api/rooms/r/messages";
+    let wait = std::time::Duration::from_secs(5);
+    let keyless = half_body(app.addr, path, None, 2_000_000, 1000, wait).await;
+    assert_eq!(
+        keyless.as_deref(),
+        Some("HTTP/1.1 401 Unauthorized"),
+        "answered before the body"
+    );
+    let too_big = half_body(app.addr, path, Some(KEY), 40_000, 0, wait).await;
+    assert_eq!(too_big.as_deref(), Some("HTTP/1.1 413 Payload Too Large"));
+    let stalled = half_body(app.addr, path, Some(KEY), 100, 10, wait).await;
+    assert_eq!(stalled.as_deref(), Some("HTTP/1.1 408 Request Timeout"));
+    // Bodies that do not announce their length are counted as they come.
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY}\r\nTransfer-Encoding: chunked\r\n\r\n"
+        );
+        s.write_all(head.as_bytes()).await.unwrap();
+        let chunk = format!("{:x}\r\n{}\r\n", 8192, "x".repeat(8192));
+        for _ in 0..5 {
+            let _ = s.write_all(chunk.as_bytes()).await;
+        }
+        let mut buf = [0u8; 256];
+        let n = tokio::time::timeout(wait, s.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        let answer = String::from_utf8_lossy(&buf[..n]);
+        assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+        assert!(answer.contains("bad_frame"), "{answer}");
+    }
+    // The pages' routes (and their server functions) are bounded the same way.
+    let page = half_body(app.addr, "/r/general", None, 40_000, 0, wait).await;
+    assert_eq!(page.as_deref(), Some("HTTP/1.1 413 Payload Too Large"));
+    // And the server still serves.
+    let body = json!({"name":"t","body":"fine","client_id":"ok1"}).to_string();
+    assert_eq!(post(&app, "r", Some(KEY), &body).await.0, 201);
+}

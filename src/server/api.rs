@@ -9,12 +9,14 @@
 use crate::protocol::{Body, ClientId, HistoryLimit, ProtocolError, RoomName, UserName};
 use crate::server::refusal::Refusal;
 use crate::server::state::AppState;
-use axum::body::Bytes;
+use crate::server::state::BodyLimits;
+use axum::body::{Body as HttpBody, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -45,6 +47,56 @@ fn bearer_token(value: &str) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
+/// Reads a request body of at most `limits.max_bytes` within `limits.timeout`: 413 when it
+/// is (or says it is) bigger, 408 when it does not arrive in time, both as `bad_frame`.
+async fn read_body(
+    body: HttpBody,
+    headers: &HeaderMap,
+    limits: BodyLimits,
+) -> Result<Bytes, Response> {
+    let too_big = || {
+        http_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "bad_frame",
+            &format!("the body is over {} bytes", limits.max_bytes),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limits.max_bytes) {
+        return Err(too_big());
+    }
+    let read = async {
+        let mut stream = body.into_data_stream();
+        let mut buf = Vec::with_capacity(declared.unwrap_or(0));
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|_| {
+                http_error(
+                    StatusCode::BAD_REQUEST,
+                    "bad_frame",
+                    "the body could not be read",
+                )
+            })?;
+            if buf.len() + chunk.len() > limits.max_bytes {
+                return Err(too_big());
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(Bytes::from(buf))
+    };
+    tokio::time::timeout(limits.timeout, read)
+        .await
+        .unwrap_or_else(|_| {
+            Err(http_error(
+                StatusCode::REQUEST_TIMEOUT,
+                "bad_frame",
+                &format!("the body did not arrive within {:?}", limits.timeout),
+            ))
+        })
+}
+
 /// A string field of the JSON body, parsed by `parse`; absent or not a string is `err`.
 fn field<T>(
     body: &Value,
@@ -66,7 +118,7 @@ async fn publish(
     State(state): State<AppState>,
     Path(room): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: HttpBody,
 ) -> Response {
     let Some(key) = state.api_key.as_deref() else {
         return http_error(
@@ -91,6 +143,12 @@ async fn publish(
         );
         return resp;
     }
+    // Read only now, after the key: a keyless client never gets a byte of its body
+    // buffered, and an allowed one at most the limit, within the timeout.
+    let body = match read_body(body, &headers, state.body_limits).await {
+        Ok(bytes) => bytes,
+        Err(refused) => return refused,
+    };
     let published = async {
         let room = RoomName::parse(&room).map_err(|_| ProtocolError::InvalidRoom)?;
         let body: Value = serde_json::from_slice(&body)

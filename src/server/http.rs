@@ -19,7 +19,9 @@ use leptos::prelude::{provide_context, LeptosOptions};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use serde::Deserialize;
 use std::net::SocketAddr;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 /// All routes of the server.
@@ -68,6 +70,9 @@ fn pages(state: &AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<LeptosOptions, _>(
             shell,
         ))
+        // Server functions read their bodies themselves: bound them here.
+        .layer(RequestBodyLimitLayer::new(state.body_limits.max_bytes))
+        .layer(RequestBodyTimeoutLayer::new(state.body_limits.timeout))
         .with_state(options)
 }
 

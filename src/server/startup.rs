@@ -112,6 +112,10 @@ impl Application {
             allowed_origins: Arc::new(config.allowed_origins.clone()),
             conn_limit: ConnLimit::new(config.max_conns_per_ip),
             api_key: config.api_key.as_deref().map(Arc::from),
+            body_limits: crate::server::state::BodyLimits {
+                max_bytes: config.max_body_bytes as usize,
+                timeout: config.body_timeout,
+            },
         };
         Ok(Self {
             listener,

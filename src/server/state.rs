@@ -32,6 +32,18 @@ pub struct AppState {
     pub conn_limit: ConnLimit,
     /// The key for `POST /api/rooms/{room}/messages`; publishing over HTTP is off without.
     pub api_key: Option<Arc<str>>,
+    /// How much of a request body is read, and for how long.
+    pub body_limits: BodyLimits,
+}
+
+/// The most of a request body the server reads (`/api` and the pages' server functions),
+/// and the time it has to arrive.
+#[derive(Clone, Copy, Debug)]
+pub struct BodyLimits {
+    /// Largest body, in bytes.
+    pub max_bytes: usize,
+    /// Time for the whole body to arrive.
+    pub timeout: std::time::Duration,
 }
 
 impl AppState {

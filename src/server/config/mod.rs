@@ -137,6 +137,16 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(8192..))]
     pub max_header_bytes: u32,
 
+    /// Largest request body read, in bytes (`POST /api/...` and the pages' server
+    /// functions); bigger ones get 413
+    #[arg(long, env = "CHORUS_MAX_BODY_BYTES", default_value_t = 32_768,
+          value_parser = clap::value_parser!(u32).range(1024..))]
+    pub max_body_bytes: u32,
+
+    /// Time a request body has to arrive whole (e.g. `10s`); slower ones get 408
+    #[arg(long, env = "CHORUS_BODY_TIMEOUT", default_value = "10s", value_parser = duration)]
+    pub body_timeout: Duration,
+
     /// Key for `POST /api/rooms/{room}/messages` (sent as `Authorization: Bearer <key>`);
     /// publishing over HTTP is off without one
     #[arg(long, env = "CHORUS_API_KEY", hide_env_values = true)]
