@@ -145,3 +145,42 @@ async fn the_whole_server_has_a_connection_budget() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(http_get(app.addr, "/healthz").await.0, 200);
 }
+
+/// A client that resumes far behind and then stops reading holds at most a page of its
+/// replay, and only for `--replay-stall-timeout`: then it is closed with 4008 (and may
+/// resume later), instead of pinning megabytes until the idle timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_replay_is_closed_as_a_slow_consumer() {
+    let app = spawn_app_with(|c| {
+        c.replay_stall_timeout = Duration::from_secs(1);
+        c.rate_per_sec = 1_000_000.0;
+        c.rate_burst = 1_000_000;
+    })
+    .await;
+    // 12 MB of history: more than the kernel's socket buffers hold.
+    let mut writer = app.client().await;
+    writer.join("deep", "writer").await;
+    let body = "y".repeat(4000);
+    // In batches, reading the echoes between them: a writer that never read would be a
+    // slow consumer itself.
+    for batch in 0..30 {
+        for i in 0..100 {
+            writer
+                .send(serde_json::json!({"type":"publish","room":"deep","body":body,"client_id":format!("d{batch}-{i}")}))
+                .await;
+        }
+        let mut acked = 0;
+        while acked < 100 {
+            if writer.recv().await["type"] == "ack" {
+                acked += 1;
+            }
+        }
+    }
+    drop(writer);
+    let mut stalled = app.client().await;
+    stalled
+        .send(serde_json::json!({"type":"join","room":"deep","name":"late","since":0}))
+        .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(stalled.ended().await, common::Ended::Closed(Some(4008)));
+}

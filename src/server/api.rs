@@ -47,40 +47,60 @@ fn bearer_token(value: &str) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-/// Reads a request body of at most `limits.max_bytes` within `limits.timeout`: 413 when it
-/// is (or says it is) bigger, 408 when it does not arrive in time, both as `bad_frame`.
+/// Why a request body was not read.
+#[derive(Debug)]
+enum BodyRefused {
+    /// It is (or says it is) over the limit, in bytes.
+    TooBig(usize),
+    /// It did not arrive whole within the timeout.
+    Late(std::time::Duration),
+    /// The connection failed while it was read.
+    Unreadable,
+}
+
+impl BodyRefused {
+    /// 413, 408 or 400, each with the protocol's `bad_frame` code.
+    fn response(self) -> Response {
+        match self {
+            Self::TooBig(max) => http_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "bad_frame",
+                &format!("the body is over {max} bytes"),
+            ),
+            Self::Late(timeout) => http_error(
+                StatusCode::REQUEST_TIMEOUT,
+                "bad_frame",
+                &format!("the body did not arrive within {timeout:?}"),
+            ),
+            Self::Unreadable => http_error(
+                StatusCode::BAD_REQUEST,
+                "bad_frame",
+                "the body could not be read",
+            ),
+        }
+    }
+}
+
+/// Reads a request body of at most `limits.max_bytes` within `limits.timeout`.
 async fn read_body(
     body: HttpBody,
     headers: &HeaderMap,
     limits: BodyLimits,
-) -> Result<Bytes, Response> {
-    let too_big = || {
-        http_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "bad_frame",
-            &format!("the body is over {} bytes", limits.max_bytes),
-        )
-    };
+) -> Result<Bytes, BodyRefused> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limits.max_bytes) {
-        return Err(too_big());
+        return Err(BodyRefused::TooBig(limits.max_bytes));
     }
     let read = async {
         let mut stream = body.into_data_stream();
         let mut buf = Vec::with_capacity(declared.unwrap_or(0));
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|_| {
-                http_error(
-                    StatusCode::BAD_REQUEST,
-                    "bad_frame",
-                    "the body could not be read",
-                )
-            })?;
+            let chunk = chunk.map_err(|_| BodyRefused::Unreadable)?;
             if buf.len() + chunk.len() > limits.max_bytes {
-                return Err(too_big());
+                return Err(BodyRefused::TooBig(limits.max_bytes));
             }
             buf.extend_from_slice(&chunk);
         }
@@ -88,13 +108,7 @@ async fn read_body(
     };
     tokio::time::timeout(limits.timeout, read)
         .await
-        .unwrap_or_else(|_| {
-            Err(http_error(
-                StatusCode::REQUEST_TIMEOUT,
-                "bad_frame",
-                &format!("the body did not arrive within {:?}", limits.timeout),
-            ))
-        })
+        .unwrap_or(Err(BodyRefused::Late(limits.timeout)))
 }
 
 /// A string field of the JSON body, parsed by `parse`; absent or not a string is `err`.
@@ -147,7 +161,7 @@ async fn publish(
     // buffered, and an allowed one at most the limit, within the timeout.
     let body = match read_body(body, &headers, state.body_limits).await {
         Ok(bytes) => bytes,
-        Err(refused) => return refused,
+        Err(refused) => return refused.response(),
     };
     let published = async {
         let room = RoomName::parse(&room).map_err(|_| ProtocolError::InvalidRoom)?;

@@ -107,6 +107,7 @@ impl Application {
                 outbound_queue: config.outbound_queue as usize,
                 ping_interval: config.ping_interval(),
                 idle_timeout: config.idle_timeout(),
+                replay_stall: config.replay_stall_timeout,
             }),
             shutdown,
             allowed_origins: Arc::new(config.allowed_origins.clone()),

@@ -152,6 +152,11 @@ pub struct Config {
     #[arg(long, env = "CHORUS_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
 
+    /// Time one page of a replay (at most 64 KiB of messages) has to reach a client that
+    /// resumes; one that does not read it in time is closed with 4008 and resumes later
+    #[arg(long, env = "CHORUS_REPLAY_STALL_TIMEOUT", default_value = "10s", value_parser = duration)]
+    pub replay_stall_timeout: Duration,
+
     /// Seconds between server pings
     #[arg(long, env = "CHORUS_PING_SECS", default_value_t = 20,
           value_parser = clap::value_parser!(u64).range(1..))]

@@ -22,8 +22,9 @@ use tokio::time::Instant;
 /// messages from the store. Within one node a gap closes in microseconds (a commit that
 /// finished before an earlier one); across nodes in about a broadcast's time.
 pub const REPAIR_AFTER: Duration = Duration::from_millis(200);
-/// Messages read per repair.
+/// Messages read per repair, and the most bytes of bodies.
 const REPAIR_MAX: usize = 1000;
+const REPAIR_MAX_BYTES: usize = 1 << 20;
 
 /// How far a repair reads.
 #[derive(Clone, Copy, Debug)]
@@ -140,7 +141,12 @@ impl Hub {
             (next - 1, until)
         };
         drop(entry);
-        match self.inner.store.range(room, after, until, REPAIR_MAX).await {
+        match self
+            .inner
+            .store
+            .range(room, after, until, REPAIR_MAX, REPAIR_MAX_BYTES)
+            .await
+        {
             Ok(range) => {
                 let complete = range.complete;
                 for m in range.messages {

@@ -298,15 +298,20 @@ impl Hub {
         }
     }
 
-    /// Stored messages with `after < seq < until`, for a replay.
+    /// Stored messages with `after < seq < until`, for a replay: at most `max`, and no
+    /// more than `max_bytes` of bodies (see [`Store::range`]).
     pub async fn replay(
         &self,
         room: &RoomName,
         after: u64,
         until: u64,
         max: usize,
+        max_bytes: usize,
     ) -> Result<Range, StoreError> {
-        self.inner.store.range(room, after, until, max).await
+        self.inner
+            .store
+            .range(room, after, until, max, max_bytes)
+            .await
     }
 
     /// A page of history.

@@ -4,7 +4,7 @@
 //! ([`ClientFrame::reference`]); the socket stays open.
 
 use super::pipeline::Publishing;
-use super::replay::{ReplayRest, REPLAY_PAGE};
+use super::replay::{ReplayRest, REPLAY_PAGE, REPLAY_PAGE_BYTES};
 use super::{send, End, FrameSink, JoinedRoom, Session};
 use crate::protocol::{
     Body, ClientFrame, ClientId, DecodeError, Epoch, HistoryLimit, RoomName, ServerFrame, UserName,
@@ -130,7 +130,7 @@ impl Session {
                 let after = previous.map_or(since, |p| p.max(since));
                 match self
                     .hub
-                    .replay(room, after, info.live_from, REPLAY_PAGE)
+                    .replay(room, after, info.live_from, REPLAY_PAGE, REPLAY_PAGE_BYTES)
                     .await
                 {
                     Ok(page) if page.complete => {

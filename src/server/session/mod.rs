@@ -59,6 +59,9 @@ pub struct SessionConfig {
     pub ping_interval: Duration,
     /// Silence after which a peer is dropped.
     pub idle_timeout: Duration,
+    /// Time one page of a replay has to drain to the client; a client that does not read
+    /// it in time is closed as a slow consumer (4008) and resumes from what it got.
+    pub replay_stall: Duration,
 }
 
 /// The writing half of a socket, as a session uses it (axum's `SplitSink`, or a channel

@@ -30,6 +30,7 @@ fn config() -> SessionConfig {
         outbound_queue: 256,
         ping_interval: Duration::from_secs(20),
         idle_timeout: Duration::from_secs(60),
+        replay_stall: Duration::from_secs(10),
     }
 }
 
@@ -338,4 +339,29 @@ async fn a_peer_that_goes_away_leaves_its_rooms() {
         rx.next().await.is_none(),
         "no close frame to a peer that is gone"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_replay_the_client_does_not_read_is_cut_as_a_slow_consumer() {
+    let hub = hub();
+    for i in 0..300 {
+        publish(&hub, "r", &format!("old{i}")).await;
+    }
+    let cfg = SessionConfig {
+        replay_stall: Duration::from_secs(2),
+        ..config()
+    };
+    // The client's end holds 8 frames and is not read while the replay streams.
+    let mut c = open(&hub, cfg, 8);
+    c.send(json!({"type": "join", "room": "r", "name": "ann", "since": 0}))
+        .await;
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(c.close_code().await, Close::SlowConsumer.code());
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(hub.room_counts().is_empty(), "it left the room");
 }

@@ -63,17 +63,17 @@ pub async fn range_and_retention_by_count(s: Arc<dyn Store>) {
     for i in 0..8 {
         s.append(draft("a", &i.to_string())).await.unwrap();
     }
-    let r = s.range(&a, 3, 9, 100).await.unwrap();
+    let r = s.range(&a, 3, 9, 100, usize::MAX).await.unwrap();
     assert!(r.complete);
     assert_eq!(seqs(&r.messages), vec![4, 5, 6, 7, 8]);
-    let r = s.range(&a, 2, 9, 100).await.unwrap();
+    let r = s.range(&a, 2, 9, 100, usize::MAX).await.unwrap();
     assert!(!r.complete, "seq 3 was dropped");
     assert_eq!(seqs(&r.messages), vec![4, 5, 6, 7, 8]);
-    let r = s.range(&a, 5, 8, 1).await.unwrap();
+    let r = s.range(&a, 5, 8, 1, usize::MAX).await.unwrap();
     assert_eq!(seqs(&r.messages), vec![6]);
-    let r = s.range(&a, 8, 9, 10).await.unwrap();
+    let r = s.range(&a, 8, 9, 10, usize::MAX).await.unwrap();
     assert!(r.complete && r.messages.is_empty());
-    let r = s.range(&room("none"), 0, 10, 10).await.unwrap();
+    let r = s.range(&room("none"), 0, 10, 10, usize::MAX).await.unwrap();
     assert!(r.complete && r.messages.is_empty());
     let h = s.history(&a, None, 50).await.unwrap();
     assert_eq!(seqs(&h.messages), vec![4, 5, 6, 7, 8]);
@@ -127,7 +127,7 @@ pub async fn concurrent_appends_stay_gapless(s: Arc<dyn Store>) {
         let mut got: Vec<u64> = all.iter().filter(|x| x.0 == r).map(|x| x.1).collect();
         got.sort_unstable();
         assert_eq!(got, (1..=n).collect::<Vec<_>>(), "room {r}");
-        let h = s.range(&room(r), 0, n + 1, 1000).await.unwrap();
+        let h = s.range(&room(r), 0, n + 1, 1000, usize::MAX).await.unwrap();
         assert_eq!(seqs(&h.messages), (1..=n).collect::<Vec<_>>());
     }
 }
@@ -192,8 +192,9 @@ impl Store for LateToQueue {
         after: u64,
         until: u64,
         max: usize,
+        max_bytes: usize,
     ) -> Result<Range, StoreError> {
-        self.0.range(room, after, until, max).await
+        self.0.range(room, after, until, max, max_bytes).await
     }
 
     async fn history(
@@ -204,4 +205,29 @@ impl Store for LateToQueue {
     ) -> Result<HistoryPage, StoreError> {
         self.0.history(room, before, limit).await
     }
+}
+
+/// A range stops once its bodies reach the byte budget, and always holds at least one.
+pub async fn range_is_bounded_by_bytes(s: Arc<dyn Store>) {
+    let a = room("bytes");
+    for i in 0..10 {
+        let mut d = draft("bytes", &format!("b{i}"));
+        d.body = Body::parse(&"x".repeat(1000)).unwrap();
+        s.append(d).await.unwrap();
+    }
+    let r = s.range(&a, 0, 100, 100, 3500).await.unwrap();
+    assert_eq!(
+        seqs(&r.messages),
+        vec![1, 2, 3],
+        "3 of 1000 bytes fit in 3500"
+    );
+    assert!(r.complete);
+    let r = s.range(&a, 4, 100, 100, 10).await.unwrap();
+    assert_eq!(seqs(&r.messages), vec![5], "the first always comes");
+    let r = s.range(&a, 0, 100, 2, usize::MAX).await.unwrap();
+    assert_eq!(
+        seqs(&r.messages),
+        vec![1, 2],
+        "and the count still bounds it"
+    );
 }

@@ -101,17 +101,16 @@ impl Store for MemoryStore {
         after: u64,
         until: u64,
         max: usize,
+        max_bytes: usize,
     ) -> Result<Range, StoreError> {
         Ok(self.read(room, |log| {
             let complete = after + 1 >= log.first_seq() || after + 1 >= until;
             let start = log.index_of(after + 1);
             let end = log.index_of(until);
-            let messages = log
-                .messages
-                .range(start..end.max(start))
-                .take(max)
-                .cloned()
-                .collect();
+            let messages = super::within_bytes(
+                log.messages.range(start..end.max(start)).take(max).cloned(),
+                max_bytes,
+            );
             Range { messages, complete }
         }))
     }
@@ -150,6 +149,7 @@ mod tests {
         c::concurrent_appends_stay_gapless(store(10_000)).await;
         c::empty_rooms_already_have_their_epoch(store(10)).await;
         c::appends_take_their_place_on_the_first_poll(store(100)).await;
+        c::range_is_bounded_by_bytes(store(100)).await;
     }
 
     #[tokio::test]
@@ -177,7 +177,7 @@ mod tests {
             let r = RoomName::parse(&format!("r{i}")).unwrap();
             s.meta(&r).await.unwrap();
             s.history(&r, None, 50).await.unwrap();
-            s.range(&r, 0, 10, 10).await.unwrap();
+            s.range(&r, 0, 10, 10, usize::MAX).await.unwrap();
         }
         assert!(lock(&s.rooms).is_empty());
     }

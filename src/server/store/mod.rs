@@ -181,13 +181,16 @@ pub trait Store: Send + Sync + 'static {
     /// store's order on the first poll (see the trait's contract).
     async fn append(&self, draft: Draft) -> Result<Appended, StoreError>;
 
-    /// Messages with `after < seq < until`, oldest first, at most `max` of them.
+    /// Messages with `after < seq < until`, oldest first: at most `max` of them, and no
+    /// more once their bodies add up to `max_bytes` (the first always comes, however
+    /// big), so a page in memory stays small whatever the bodies are.
     async fn range(
         &self,
         room: &RoomName,
         after: u64,
         until: u64,
         max: usize,
+        max_bytes: usize,
     ) -> Result<Range, StoreError>;
 
     /// Finishes what was queued and leaves the storage complete, at shutdown. The
@@ -210,6 +213,20 @@ pub trait Store: Send + Sync + 'static {
         before: Option<u64>,
         limit: usize,
     ) -> Result<HistoryPage, StoreError>;
+}
+
+/// The first messages of `messages` whose bodies fit in `max_bytes` (at least one):
+/// the byte bound of [`Store::range`].
+pub fn within_bytes(messages: impl IntoIterator<Item = Message>, max_bytes: usize) -> Vec<Message> {
+    let mut total = 0;
+    messages
+        .into_iter()
+        .take_while(|m| {
+            let fits = total == 0 || total + m.body.as_str().len() <= max_bytes;
+            total += m.body.as_str().len().max(1);
+            fits
+        })
+        .collect()
 }
 
 /// Milliseconds since the Unix epoch, the `ts` of stored messages.

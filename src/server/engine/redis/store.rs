@@ -156,6 +156,7 @@ impl Store for RedisStore {
         after: u64,
         until: u64,
         max: usize,
+        max_bytes: usize,
     ) -> Result<Range, StoreError> {
         let (oldest, members): (u64, Vec<String>) = redis::cmd("EVAL")
             .arg(RANGE)
@@ -173,7 +174,7 @@ impl Store for RedisStore {
             .map(|m| parse_message(m))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Range {
-            messages,
+            messages: crate::server::store::within_bytes(messages, max_bytes),
             complete: after + 1 >= oldest || after + 1 >= until,
         })
     }
@@ -245,6 +246,7 @@ mod tests {
         c::concurrent_appends_stay_gapless(store(&server, 10_000).await).await;
         c::empty_rooms_already_have_their_epoch(store(&server, 10).await).await;
         c::appends_take_their_place_on_the_first_poll(store(&server, 1000).await).await;
+        c::range_is_bounded_by_bytes(store(&server, 1001).await).await;
     }
 
     #[tokio::test]
@@ -262,7 +264,7 @@ mod tests {
         c::seq(s.append(c::draft("r", "old")).await.unwrap());
         tokio::time::sleep(Duration::from_millis(400)).await;
         assert_eq!(c::seq(s.append(c::draft("r", "new")).await.unwrap()), 2);
-        let r = s.range(&room, 0, u64::MAX, 10).await.unwrap();
+        let r = s.range(&room, 0, u64::MAX, 10, usize::MAX).await.unwrap();
         assert_eq!(r.messages.len(), 1, "the old message is gone");
         assert!(!r.complete);
         // Its id went with it: the same client_id is a new message now.

@@ -323,6 +323,7 @@ impl Store for SqliteStore {
         after: u64,
         until: u64,
         max: usize,
+        max_bytes: usize,
     ) -> Result<Range, StoreError> {
         let room = room.clone();
         self.readers
@@ -336,13 +337,22 @@ impl Store for SqliteStore {
                 let messages = messages(
                     tx,
                     &room,
-                    "SELECT seq, sender, body, ts, client_id FROM messages
-                     WHERE room_id = ?1 AND seq > ?2 AND seq < ?3 ORDER BY seq LIMIT ?4",
+                    // Rows are kept while the bodies before them are under the byte
+                    // budget, so the page is cut in SQLite, not after reading it all.
+                    "SELECT seq, sender, body, ts, client_id FROM (
+                         SELECT *, SUM(size) OVER (ORDER BY seq) AS total FROM (
+                             SELECT seq, sender, body, ts, client_id,
+                                    length(CAST(body AS BLOB)) AS size
+                             FROM messages
+                             WHERE room_id = ?1 AND seq > ?2 AND seq < ?3
+                             ORDER BY seq LIMIT ?4))
+                     WHERE total = size OR total <= ?5 ORDER BY seq",
                     params![
                         id,
                         after as i64,
                         until.min(i64::MAX as u64) as i64,
-                        max as i64
+                        max as i64,
+                        max_bytes.min(i64::MAX as usize) as i64
                     ],
                 )?;
                 Ok(Range {

@@ -42,6 +42,8 @@ async fn conforms_with_group_commit() {
     c::empty_rooms_already_have_their_epoch(s).await;
     let (_d, s) = fresh(0);
     c::appends_take_their_place_on_the_first_poll(s).await;
+    let (_d, s) = fresh(0);
+    c::range_is_bounded_by_bytes(s).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -228,13 +230,18 @@ async fn messages_past_the_max_age_expire_and_replays_from_before_say_so() {
     tokio::time::sleep(Duration::from_millis(400)).await;
     s.append(draft("a", "new")).await.unwrap();
     assert_eq!(s.expire().await.unwrap(), 3);
-    let r = s.range(&room("a"), 0, 10, 10).await.unwrap();
+    let r = s.range(&room("a"), 0, 10, 10, usize::MAX).await.unwrap();
     assert!(!r.complete);
     assert_eq!(
         r.messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
         vec![4]
     );
-    assert!(s.range(&room("a"), 3, 10, 10).await.unwrap().complete);
+    assert!(
+        s.range(&room("a"), 3, 10, 10, usize::MAX)
+            .await
+            .unwrap()
+            .complete
+    );
     let h = s.history(&room("a"), None, 50).await.unwrap();
     assert_eq!(h.messages.len(), 1);
     assert!(!h.has_more);
