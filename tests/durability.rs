@@ -305,6 +305,10 @@ async fn a_store_that_cannot_write_says_unavailable_and_recovers_by_itself() {
     assert_eq!(refused["code"], "unavailable");
     assert_eq!(refused["ref"], "c2");
     assert!(refused.get("retry_after_ms").is_none());
+    // Readiness says so while writes fail, so a balancer sends writers elsewhere.
+    let (status, why) = common::http_get(app.addr, "/readyz").await;
+    assert_eq!(status, 503, "{why}");
+    assert!(why.contains("SQLite"), "{why}");
     // The server keeps serving: reads, pings, other rooms' joins.
     b.send(json!({"type":"history","room":"r"})).await;
     let h = b.recv_type("history").await;
@@ -316,6 +320,8 @@ async fn a_store_that_cannot_write_says_unavailable_and_recovers_by_itself() {
     // The lock goes away; the same client_id now goes through, at the next seq.
     locker.execute_batch("ROLLBACK").unwrap();
     drop(locker);
+    // Readiness comes back by itself (its probe writes), before any publish.
+    assert_eq!(common::http_get(app.addr, "/readyz").await.0, 200);
     let ack = a.publish("r", "second", "c2").await;
     assert_eq!(seq(&ack), 2, "the refused publish consumed no seq");
     let m = b.recv_type("message").await;

@@ -21,6 +21,7 @@ use crate::sync::lock;
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -74,6 +75,9 @@ impl Default for SqliteOptions {
 /// Room history in `<data dir>/chorus.db`.
 pub struct SqliteStore {
     jobs: mpsc::Sender<Job>,
+    /// Set by the writer while writes fail: `/readyz` then says 503 until a write (a
+    /// publish, or the probe `ready` sends) goes through again.
+    failing: Arc<AtomicBool>,
     readers: Arc<Readers>,
     /// The database's epoch: the epoch of every room that has no row yet.
     epoch: Epoch,
@@ -91,12 +95,14 @@ impl SqliteStore {
             Commit::Grouped { max_batch } => max_batch.max(1),
             Commit::PerMessage => 1,
         };
+        let failing = Arc::new(AtomicBool::new(false));
         let writer = Writer {
             conn: opened.writer,
             epoch: opened.epoch.clone(),
             retention: options.retention,
             max_batch,
             rooms: Default::default(),
+            failing: failing.clone(),
         };
         std::thread::Builder::new()
             .name("chorus-store-writer".into())
@@ -110,6 +116,7 @@ impl SqliteStore {
         }
         Ok(Self {
             jobs,
+            failing,
             readers: Arc::new(Readers {
                 path: opened.path,
                 busy_timeout: options.busy_timeout,
@@ -294,6 +301,12 @@ impl Store for SqliteStore {
     async fn ready(&self) -> Result<(), StoreError> {
         if self.jobs.is_closed() {
             return Err(writer_gone());
+        }
+        if self.failing.load(Ordering::Relaxed) {
+            // Reads may well work on a full disk; writes are what clients need.
+            let (reply, rx) = oneshot::channel();
+            self.submit(Job::Probe { reply }).await?;
+            rx.await.map_err(|_| writer_gone())??;
         }
         self.readers
             .read(|tx| {

@@ -20,6 +20,7 @@ use crate::protocol::RoomName;
 use crate::server::store::{now_ms, Appended, Draft, StoreError};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
@@ -33,6 +34,11 @@ pub(super) enum Job {
     /// Delete messages older than the retention's max age; answers how many went.
     Expire {
         reply: oneshot::Sender<Result<u64, StoreError>>,
+    },
+    /// Writes a little (one row rewritten in a transaction of its own) to learn whether
+    /// writes work again, after one failed.
+    Probe {
+        reply: oneshot::Sender<Result<(), StoreError>>,
     },
     /// The server is stopping: after what is queued before it, fold the journal back
     /// into the database file (so it is complete on its own) and answer.
@@ -54,6 +60,8 @@ pub(super) struct Writer {
     /// only writer (the lock file keeps other processes out); dropped whole when a
     /// transaction fails, and when it grows past [`MAX_CACHED_ROOMS`].
     pub(super) rooms: HashMap<RoomName, RoomRow>,
+    /// Set while writes fail (the last batch or probe failed), for `/readyz`.
+    pub(super) failing: Arc<AtomicBool>,
 }
 
 /// A room's row as the writer knows it.
@@ -88,6 +96,7 @@ impl Writer {
         let mut replies = Vec::with_capacity(batch.len());
         let mut expiries = Vec::new();
         let mut closes = Vec::new();
+        let mut probes = Vec::new();
         for job in batch.drain(..) {
             match job {
                 Job::Append { draft, reply } => {
@@ -96,6 +105,7 @@ impl Writer {
                 }
                 Job::Expire { reply } => expiries.push(reply),
                 Job::Close { reply } => closes.push(reply),
+                Job::Probe { reply } => probes.push(reply),
             }
         }
         if !drafts.is_empty() {
@@ -103,6 +113,7 @@ impl Writer {
             let started = std::time::Instant::now();
             match self.append_all(drafts) {
                 Ok(results) => {
+                    self.failing.store(false, Ordering::Relaxed);
                     crate::server::metrics::store_batch(n, started.elapsed());
                     for (reply, r) in replies.into_iter().zip(results) {
                         // A publisher that went away still had its message stored.
@@ -111,12 +122,26 @@ impl Writer {
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, batch = n, "store write failed; batch refused");
+                    self.failing.store(true, Ordering::Relaxed);
                     let e = Arc::new(e);
                     for reply in replies {
                         let _ = reply.send(Err(StoreError::Sqlite(e.clone())));
                     }
                 }
             }
+        }
+        for reply in probes {
+            let r = self
+                .conn
+                .execute_batch(
+                    "BEGIN IMMEDIATE; UPDATE store_info SET value = value WHERE key = 'epoch'; COMMIT",
+                )
+                .map_err(StoreError::from);
+            if r.is_err() {
+                let _ = self.conn.execute_batch("ROLLBACK");
+            }
+            self.failing.store(r.is_err(), Ordering::Relaxed);
+            let _ = reply.send(r);
         }
         for reply in closes {
             let r = self
