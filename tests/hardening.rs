@@ -304,3 +304,61 @@ async fn api_bodies_are_read_after_the_key_bounded_and_in_time() {
     let body = json!({"name":"t","body":"fine","client_id":"ok1"}).to_string();
     assert_eq!(post(&app, "r", Some(KEY), &body).await.0, 201);
 }
+
+/// The close the server sends for one raw frame, as a client library sees it: the code,
+/// or `None` when the connection ended without a close frame.
+async fn close_after(
+    addr: std::net::SocketAddr,
+    frame: tokio_tungstenite::tungstenite::Message,
+) -> Option<u16> {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+        .await
+        .unwrap();
+    ws.send(frame).await.unwrap();
+    let ended = tokio::time::timeout(WAIT, async {
+        while let Some(msg) = ws.next().await {
+            match msg {
+                Ok(Message::Close(c)) => return c.map(|c| u16::from(c.code)),
+                Ok(_) => continue,
+                Err(_) => return None,
+            }
+        }
+        None
+    });
+    ended.await.expect("the server ends it in time")
+}
+
+/// A client's close is answered (RFC 6455), and frames that break WebSocket itself are
+/// closed with their code instead of a dropped connection (1006 at the client).
+#[tokio::test]
+async fn closes_are_answered_and_bad_websocket_frames_get_their_code() {
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+    use tokio_tungstenite::tungstenite::Message;
+    let app = spawn_app().await;
+    let bye = Message::Close(Some(CloseFrame {
+        code: CloseCode::Normal,
+        reason: "bye".into(),
+    }));
+    assert_eq!(
+        close_after(app.addr, bye).await,
+        Some(1000),
+        "the close is answered"
+    );
+    let not_utf8 = Message::Frame(Frame::message(
+        vec![0xff, 0xfe, b'{'],
+        OpCode::Data(Data::Text),
+        true,
+    ));
+    assert_eq!(close_after(app.addr, not_utf8).await, Some(1007));
+    let unknown_opcode = Message::Frame(Frame::message(
+        b"x".to_vec(),
+        OpCode::Data(Data::Reserved(3)),
+        true,
+    ));
+    assert_eq!(close_after(app.addr, unknown_opcode).await, Some(1002));
+    assert_eq!(app.client().await.join("r", "ann").await["type"], "joined");
+}

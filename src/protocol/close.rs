@@ -2,14 +2,20 @@
 //! client should do about it, in one table (`docs/protocol.md`, "Close codes").
 //!
 //! The session picks one of these and never spells a code or a reason itself. Every
-//! close but 1009 is answered the same way by the browser's driver: reconnect with
-//! backoff and resume, which is what [`Advice`] says for each.
+//! close but those for the client's own bad frames (1009, 1007, 1002) is answered the
+//! same way by the browser's driver: reconnect with backoff and resume, which is what
+//! [`Advice`] says for each.
 
 /// A close the server sends. The code is on the wire; the reason is for people.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Close {
     /// A frame over [`crate::protocol::MAX_FRAME_BYTES`] (RFC 6455 "message too big").
     TooBig,
+    /// A text frame that is not UTF-8 (RFC 6455 "invalid frame payload data").
+    InvalidUtf8,
+    /// A frame that breaks the WebSocket protocol itself (an unmasked frame, an unknown
+    /// opcode, a fragmented control frame; RFC 6455 "protocol error").
+    ProtocolError,
     /// The connection's outbound queue overflowed: it read too slowly to keep up.
     SlowConsumer,
     /// The peer was silent (no frame, no pong) for the idle timeout (RFC 6455 "going
@@ -39,8 +45,10 @@ pub enum Advice {
 
 impl Close {
     /// Every close, for tables and tests.
-    pub const ALL: [Close; 6] = [
+    pub const ALL: [Close; 8] = [
         Close::TooBig,
+        Close::InvalidUtf8,
+        Close::ProtocolError,
         Close::SlowConsumer,
         Close::Idle,
         Close::ServerRestart,
@@ -52,6 +60,8 @@ impl Close {
     pub const fn code(self) -> u16 {
         match self {
             Close::TooBig => 1009,
+            Close::InvalidUtf8 => 1007,
+            Close::ProtocolError => 1002,
             Close::SlowConsumer => 4008,
             Close::Idle => 1001,
             Close::ServerRestart | Close::HistoryReset => 1012,
@@ -63,6 +73,8 @@ impl Close {
     pub const fn reason(self) -> &'static str {
         match self {
             Close::TooBig => "message too big",
+            Close::InvalidUtf8 => "text frame is not UTF-8",
+            Close::ProtocolError => "WebSocket protocol error",
             Close::SlowConsumer => "slow consumer",
             Close::Idle => "no answer to pings",
             Close::ServerRestart => "server restarting",
@@ -74,7 +86,7 @@ impl Close {
     /// What a client should do.
     pub const fn advice(self) -> Advice {
         match self {
-            Close::TooBig => Advice::FixRequest,
+            Close::TooBig | Close::InvalidUtf8 | Close::ProtocolError => Advice::FixRequest,
             Close::SlowConsumer | Close::Idle | Close::ServerRestart | Close::ReplayFailed => {
                 Advice::Resume
             }
@@ -94,6 +106,8 @@ mod tests {
             table,
             vec![
                 (1009, "message too big"),
+                (1007, "text frame is not UTF-8"),
+                (1002, "WebSocket protocol error"),
                 (4008, "slow consumer"),
                 (1001, "no answer to pings"),
                 (1012, "server restarting"),
@@ -104,13 +118,10 @@ mod tests {
     }
 
     #[test]
-    fn only_a_too_big_frame_is_the_clients_to_fix() {
+    fn only_the_clients_own_bad_frames_are_its_to_fix() {
         for c in Close::ALL {
-            assert_eq!(
-                c.advice() == Advice::FixRequest,
-                c == Close::TooBig,
-                "{c:?}"
-            );
+            let bad_frame = matches!(c, Close::TooBig | Close::InvalidUtf8 | Close::ProtocolError);
+            assert_eq!(c.advice() == Advice::FixRequest, bad_frame, "{c:?}");
         }
     }
 

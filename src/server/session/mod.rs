@@ -79,8 +79,11 @@ impl<T: Stream<Item = Result<WsMessage, axum::Error>> + Unpin + Send + 'static> 
 /// How a session ended.
 #[derive(Debug, PartialEq, Eq)]
 enum End {
-    /// The peer closed, or the socket failed: nothing more can be sent on it.
+    /// The socket failed: nothing more can be sent on it.
     Gone,
+    /// The peer sent its close frame: the reply (queued by the WebSocket layer) is
+    /// flushed, then the socket dropped.
+    PeerClosed,
     /// The server ends it, with this close code and reason.
     Close(Close),
 }
@@ -92,14 +95,15 @@ impl End {
         End::Gone
     }
 
-    /// A read failed: a message over the size limit is closed with 1009, anything else
-    /// means the socket is gone.
+    /// A read failed: the client's bad frame is closed with its code (1009, 1007,
+    /// 1002); anything else means the socket is gone.
     fn read_failed(e: axum::Error) -> Self {
         debug!(error = %e, "read failed");
-        if is_too_big(&e) {
-            End::Close(Close::TooBig)
-        } else {
-            End::Gone
+        match tungstenite_error(&e) {
+            Some(tungstenite::Error::Capacity(_)) => End::Close(Close::TooBig),
+            Some(tungstenite::Error::Utf8(_)) => End::Close(Close::InvalidUtf8),
+            Some(tungstenite::Error::Protocol(_)) => End::Close(Close::ProtocolError),
+            _ => End::Gone,
         }
     }
 }
@@ -167,17 +171,17 @@ pub fn serve<Si: FrameSink, St: FrameStream>(
     session.serve(sink, stream, rx, shutdown).instrument(span)
 }
 
-/// True when a read failed because the client's message passed the size limit.
-fn is_too_big(e: &axum::Error) -> bool {
+/// The WebSocket layer's own error under axum's, if that is what a read failed with.
+fn tungstenite_error(e: &axum::Error) -> Option<&tungstenite::Error> {
     use std::error::Error;
     let mut cur: Option<&(dyn Error + 'static)> = e.source();
     while let Some(err) = cur {
         if let Some(tung) = err.downcast_ref::<tungstenite::Error>() {
-            return matches!(tung, tungstenite::Error::Capacity(_));
+            return Some(tung);
         }
         cur = err.source();
     }
-    false
+    None
 }
 
 /// How long a closing socket may take to accept its close frame before it is dropped.
@@ -280,8 +284,13 @@ impl Session {
             self.hub.leave(self.conn.id(), room);
         }
         drop(rx);
-        if let End::Close(close) = end {
-            close_handshake(close, &mut sink, &mut stream).await;
+        match end {
+            End::Close(close) => close_handshake(close, &mut sink, &mut stream).await,
+            End::PeerClosed => {
+                // Send the close reply the peer is waiting for (else it sees 1006).
+                let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.flush()).await;
+            }
+            End::Gone => {}
         }
         debug!("closed");
     }
@@ -314,7 +323,7 @@ impl Session {
                 ));
                 send(sink, &refusal.to_frame(None)).await
             }
-            WsMessage::Close(_) => Err(End::Gone),
+            WsMessage::Close(_) => Err(End::PeerClosed),
             WsMessage::Ping(_) | WsMessage::Pong(_) => Ok(()),
         }
     }
