@@ -238,7 +238,7 @@ async fn half_body(
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     let auth = auth.map_or(String::new(), |k| format!("Authorization: Bearer {k}\r\n"));
     let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{auth}Content-Length: {announced}\r\n\r\n"
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n{auth}Content-Length: {announced}\r\n\r\n"
     );
     s.write_all(head.as_bytes()).await.unwrap();
     let _ = s.write_all(&vec![b' '; sent]).await;
@@ -281,7 +281,7 @@ async fn api_bodies_are_read_after_the_key_bounded_and_in_time() {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let mut s = tokio::net::TcpStream::connect(app.addr).await.unwrap();
         let head = format!(
-            "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY}\r\nTransfer-Encoding: chunked\r\n\r\n"
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {KEY}\r\nTransfer-Encoding: chunked\r\n\r\n"
         );
         s.write_all(head.as_bytes()).await.unwrap();
         let chunk = format!("{:x}\r\n{}\r\n", 8192, "x".repeat(8192));
@@ -361,4 +361,33 @@ async fn closes_are_answered_and_bad_websocket_frames_get_their_code() {
     ));
     assert_eq!(close_after(app.addr, unknown_opcode).await, Some(1002));
     assert_eq!(app.client().await.join("r", "ann").await["type"], "joined");
+}
+
+/// A page on a name its owner points at 127.0.0.1 (DNS rebinding) is "same origin" with a
+/// server on loopback; the server answers only to its own names.
+#[tokio::test]
+async fn a_rebound_host_name_is_not_served() {
+    let app = spawn_app().await;
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        s.write_all(b"GET /api/rooms/r/messages HTTP/1.1\r\nHost: evil.example:3000\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+    }
+    let mut req = format!("ws://{}/ws", app.addr)
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("Host", "evil.example".parse().unwrap());
+    req.headers_mut()
+        .insert("Origin", "http://evil.example".parse().unwrap());
+    match tokio_tungstenite::connect_async(req).await {
+        Err(WsError::Http(resp)) => assert_eq!(resp.status().as_u16(), 403),
+        other => panic!("a rebound socket opened: {:?}", other.map(|_| ())),
+    }
+    assert_eq!(common::http_get(app.addr, "/healthz").await.0, 200);
 }

@@ -69,7 +69,7 @@ async fn an_idle_connection_and_an_idle_keep_alive_are_closed() {
 async fn headers_trickled_a_byte_at_a_time_are_cut_at_the_header_timeout() {
     let app = spawn_app_with(|c| c.header_read_timeout = Duration::from_secs(1)).await;
     let mut slow = TcpStream::connect(app.addr).await.unwrap();
-    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
         .await
         .unwrap();
     // A byte every 200 ms is progress for the idle timeout, but never a whole head.
@@ -117,7 +117,7 @@ async fn one_address_cannot_hold_every_connection() {
     // Another address is served as usual.
     let mut other = connect_from([127, 0, 0, 2], app.addr).await;
     other
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         .await
         .unwrap();
     let mut answer = String::new();

@@ -35,6 +35,10 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::server::api::routes())
         .with_state(state.clone())
         .merge(pages(&state))
+        .layer(axum::middleware::from_fn_with_state(
+            state.allowed_hosts.clone(),
+            check_host,
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -74,6 +78,29 @@ fn pages(state: &AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(state.body_limits.max_bytes))
         .layer(RequestBodyTimeoutLayer::new(state.body_limits.timeout))
         .with_state(options)
+}
+
+/// Refuses a request addressed to a `Host` this server does not answer to (403): the
+/// defence against DNS rebinding, before any route runs.
+async fn check_host(
+    State(hosts): State<std::sync::Arc<crate::server::origin::AllowedHosts>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let host = request.headers().get(HOST).and_then(|v| v.to_str().ok());
+    if hosts.allows(host) {
+        return next.run(request).await;
+    }
+    static LOGGED: Throttle = Throttle::new();
+    if let Some(skipped) = LOGGED.allow() {
+        let host = host.map(|h| quote(h, QUOTE_CHARS));
+        tracing::info!(?host, skipped, "request for a host not served here refused");
+    }
+    (
+        StatusCode::FORBIDDEN,
+        "this server does not answer to that host name",
+    )
+        .into_response()
 }
 
 /// Bytes tungstenite reads from a socket at a time (see [`ws_upgrade`]). The buffer is

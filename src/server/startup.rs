@@ -111,6 +111,10 @@ impl Application {
             }),
             shutdown,
             allowed_origins: Arc::new(config.allowed_origins.clone()),
+            allowed_hosts: Arc::new(crate::server::origin::AllowedHosts::from_config(
+                &config.allowed_hosts,
+                addr.ip().is_loopback(),
+            )),
             conn_limit: ConnLimit::new(config.max_conns_per_ip),
             api_key: config.api_key.as_deref().map(Arc::from),
             body_limits: crate::server::state::BodyLimits {

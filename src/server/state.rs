@@ -28,6 +28,8 @@ pub struct AppState {
     pub shutdown: Shutdown,
     /// Origins allowed to open sockets besides the page's own.
     pub allowed_origins: Arc<Vec<String>>,
+    /// `Host` names requests may be addressed to.
+    pub allowed_hosts: Arc<crate::server::origin::AllowedHosts>,
     /// Open sockets per client address.
     pub conn_limit: ConnLimit,
     /// The key for `POST /api/rooms/{room}/messages`; publishing over HTTP is off without.

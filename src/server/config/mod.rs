@@ -106,6 +106,13 @@ pub struct Config {
     #[arg(long, env = "CHORUS_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
+    /// Host names (or `name:port`) requests may be addressed to, comma-separated; `*`
+    /// for any. Without it a server on a loopback address answers only to `localhost`,
+    /// `127.0.0.1` and `[::1]` (so a rebound DNS name cannot reach it), one on another
+    /// address to any name: set it to your domain there
+    #[arg(long, env = "CHORUS_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
+
     /// Open WebSocket connections allowed per client IP address (more are refused with 429)
     #[arg(long, env = "CHORUS_MAX_CONNS_PER_IP", default_value_t = 256,
           value_parser = clap::value_parser!(u32).range(1..))]
