@@ -391,3 +391,58 @@ async fn a_rebound_host_name_is_not_served() {
     }
     assert_eq!(common::http_get(app.addr, "/healthz").await.0, 200);
 }
+
+/// Joins, leaves and history requests each make the server send far more than it got (a
+/// replay, a page, a presence frame to everyone in the room), so a connection has a
+/// budget for them: past the burst they are refused with `rate_limited` and a hint, and
+/// the room's members see a bounded number of presence frames however fast one socket
+/// toggles.
+#[tokio::test]
+async fn joins_leaves_and_history_have_a_budget_per_connection() {
+    let app = spawn_app_with(|c| {
+        c.control_burst = 10;
+        c.control_rate_per_sec = 1.0;
+    })
+    .await;
+    let mut member = app.client().await;
+    member.join("busy", "member").await;
+    let mut toggler = app.client().await;
+    let (mut refused, mut hint) = (0, None);
+    for _ in 0..50 {
+        toggler
+            .send(json!({"type":"join","room":"busy","name":"toggler"}))
+            .await;
+        toggler.send(json!({"type":"leave","room":"busy"})).await;
+    }
+    toggler.send(json!({"type":"history","room":"busy"})).await;
+    toggler.send(json!({"type":"ping"})).await;
+    loop {
+        let f = toggler.recv().await;
+        match f["type"].as_str() {
+            Some("pong") => break,
+            Some("error") => {
+                let code = f["code"].as_str().unwrap_or_default();
+                assert!(["rate_limited", "not_joined"].contains(&code), "{f}");
+                if code == "rate_limited" {
+                    refused += 1;
+                    hint = f["retry_after_ms"].as_u64();
+                }
+            }
+            _ => {}
+        }
+    }
+    // Ten tokens: five join + leave pairs; every later join (and the history) is refused,
+    // and each refused join's leave is `not_joined` (it spends nothing).
+    assert!(refused >= 45, "{refused} refused");
+    assert!(hint.is_some_and(|ms| ms > 0 && ms <= 1000), "{hint:?}");
+    // The member saw at most one presence frame per accepted join or leave.
+    let mut presences = 0;
+    while let Ok(f) =
+        tokio::time::timeout(std::time::Duration::from_millis(500), member.recv()).await
+    {
+        if f["type"] == "presence" {
+            presences += 1;
+        }
+    }
+    assert!(presences <= 10, "{presences} presence frames");
+}

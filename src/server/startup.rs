@@ -104,6 +104,8 @@ impl Application {
                 max_rooms: config.max_rooms as usize,
                 rate_per_sec: config.rate_per_sec,
                 rate_burst: config.rate_burst,
+                control_per_sec: config.control_rate_per_sec,
+                control_burst: config.control_burst,
                 outbound_queue: config.outbound_queue as usize,
                 ping_interval: config.ping_interval(),
                 idle_timeout: config.idle_timeout(),

@@ -50,6 +50,16 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_burst: u32,
 
+    /// Sustained joins, leaves and history requests per second per connection (each can
+    /// make the server send much more than it got: a replay, a page, a presence frame)
+    #[arg(long, env = "CHORUS_CONTROL_RATE_PER_SEC", default_value_t = 2.0, value_parser = positive_f64)]
+    pub control_rate_per_sec: f64,
+
+    /// Joins, leaves and history requests allowed in a burst per connection
+    #[arg(long, env = "CHORUS_CONTROL_BURST", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub control_burst: u32,
+
     /// Rooms one connection may be in at once
     #[arg(long, env = "CHORUS_MAX_ROOMS", default_value_t = 16,
           value_parser = clap::value_parser!(u32).range(1..))]

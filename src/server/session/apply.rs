@@ -101,6 +101,7 @@ impl Session {
         if previous.is_none() && self.rooms.len() >= self.cfg.max_rooms {
             return Err(Refusal::TooManyRooms(self.cfg.max_rooms));
         }
+        self.spend_control()?;
         self.joining = Some(room.clone());
         let result = self.join_room(&room, &name, since, epoch, previous).await;
         self.joining = None;
@@ -178,9 +179,11 @@ impl Session {
     }
 
     fn leave(&mut self, room: RoomName) -> Result<ServerFrame, Refusal> {
-        if self.rooms.remove(&room).is_none() {
+        if !self.rooms.contains_key(&room) {
             return Err(Refusal::NotJoined);
         }
+        self.spend_control()?;
+        self.rooms.remove(&room);
         self.hub.leave(self.conn.id(), &room);
         self.record_rooms();
         Ok(ServerFrame::Left { room })
@@ -197,12 +200,7 @@ impl Session {
             return Err(Refusal::NotJoined);
         };
         let from = joined.name.clone();
-        if let Err(wait) = self.bucket.try_take(Instant::now().into_std()) {
-            return Err(Refusal::RateLimited {
-                // Rounded up: a retry at the hint must find a token.
-                retry_after_ms: wait.as_nanos().div_ceil(1_000_000).max(1) as u64,
-            });
-        }
+        take(&mut self.bucket)?;
         // Called here, not inside a lazy future: the hub queues it to the store now.
         let stored = self
             .hub
@@ -215,12 +213,18 @@ impl Session {
         })
     }
 
+    /// Takes a token from the budget for joins, leaves and history requests.
+    fn spend_control(&mut self) -> Result<(), Refusal> {
+        take(&mut self.control)
+    }
+
     async fn history(
-        &self,
+        &mut self,
         room: RoomName,
         before: Option<u64>,
         limit: HistoryLimit,
     ) -> Result<ServerFrame, Refusal> {
+        self.spend_control()?;
         let page = self.hub.history(&room, before, limit.get()).await?;
         Ok(ServerFrame::History {
             room,
@@ -228,4 +232,14 @@ impl Session {
             has_more: page.has_more,
         })
     }
+}
+
+/// A token from `bucket`, or `rate_limited` with the wait until one is there.
+fn take(bucket: &mut crate::server::rate_limit::TokenBucket) -> Result<(), Refusal> {
+    bucket
+        .try_take(Instant::now().into_std())
+        .map_err(|wait| Refusal::RateLimited {
+            // Rounded up: a retry at the hint must find a token.
+            retry_after_ms: wait.as_nanos().div_ceil(1_000_000).max(1) as u64,
+        })
 }

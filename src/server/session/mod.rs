@@ -53,6 +53,12 @@ pub struct SessionConfig {
     pub rate_per_sec: f64,
     /// Publishes allowed in a burst.
     pub rate_burst: u32,
+    /// Sustained joins, leaves and history requests per second per connection: each can
+    /// make the server send far more than it received (a replay, a page, a presence frame
+    /// to the whole room).
+    pub control_per_sec: f64,
+    /// Joins, leaves and history requests allowed in a burst.
+    pub control_burst: u32,
     /// Frames the hub may queue for a connection before it counts as a slow consumer.
     pub outbound_queue: usize,
     /// How often the server pings.
@@ -128,6 +134,8 @@ struct Session {
     /// that moment (overflow, shutdown) still leaves it, and no ghost member remains.
     joining: Option<RoomName>,
     bucket: TokenBucket,
+    /// The budget for joins, leaves and history requests.
+    control: TokenBucket,
     /// A joined room's history was reset under it: close with 1012 after this batch.
     restart: bool,
     /// Held while the session lives: the open-connections gauge and the per-address
@@ -160,6 +168,11 @@ pub fn serve<Si: FrameSink, St: FrameStream>(
     let span = info_span!("conn", id = conn.id(), %peer, rooms = tracing::field::Empty);
     let session = Session {
         bucket: TokenBucket::new(cfg.rate_per_sec, cfg.rate_burst, Instant::now().into_std()),
+        control: TokenBucket::new(
+            cfg.control_per_sec,
+            cfg.control_burst,
+            Instant::now().into_std(),
+        ),
         restart: false,
         hub,
         cfg,

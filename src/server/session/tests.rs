@@ -27,6 +27,8 @@ fn config() -> SessionConfig {
         max_rooms: 4,
         rate_per_sec: 1000.0,
         rate_burst: 1000,
+        control_per_sec: 1000.0,
+        control_burst: 1000,
         outbound_queue: 256,
         ping_interval: Duration::from_secs(20),
         idle_timeout: Duration::from_secs(60),
