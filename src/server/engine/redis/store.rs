@@ -45,6 +45,10 @@ struct Tail<'a> {
     client_id: &'a ClientId,
 }
 
+/// How long Redis keeps the meta (epoch) of a room nobody has published in: reads and
+/// joins of any name create one, so without a TTL a stranger could fill Redis with them.
+pub const UNUSED_ROOM_TTL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 /// A Redis failure as the store reports it.
 pub fn unavailable(source: redis::RedisError) -> StoreError {
     StoreError::Redis {
@@ -108,6 +112,7 @@ impl Store for RedisStore {
             .arg(1)
             .arg(self.keys.meta(room))
             .arg(new_epoch().as_str())
+            .arg(UNUSED_ROOM_TTL.as_millis() as u64)
             .query_async(&mut self.conn.clone())
             .await
             .map_err(unavailable)?;
@@ -235,6 +240,35 @@ mod tests {
                 max_age: None,
             },
         ))
+    }
+
+    #[tokio::test]
+    async fn reading_a_room_leaves_no_permanent_key_and_publishing_makes_it_permanent() {
+        let server = RedisServer::start();
+        let s = store(&server, 100).await;
+        let mut conn = server.connection().await;
+        let keys = Keys::new("t100");
+        for i in 0..50 {
+            s.meta(&RoomName::parse(&format!("probe{i}")).unwrap())
+                .await
+                .unwrap();
+        }
+        let ttl: i64 = redis::cmd("PTTL")
+            .arg(keys.meta(&RoomName::parse("probe7").unwrap()))
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert!(
+            ttl > 0 && ttl <= UNUSED_ROOM_TTL.as_millis() as i64,
+            "a read room's meta expires: {ttl}"
+        );
+        s.append(c::draft("probe7", "x1")).await.unwrap();
+        let ttl: i64 = redis::cmd("PTTL")
+            .arg(keys.meta(&RoomName::parse("probe7").unwrap()))
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(ttl, -1, "a room with a message keeps its seq and epoch");
     }
 
     #[tokio::test]

@@ -8,6 +8,8 @@ if dup then
   return {0, tonumber(dup)}
 end
 redis.call('HSETNX', KEYS[1], 'epoch', ARGV[3])
+-- A room with a message keeps its seq and epoch for good (meta.lua gave an unused one a TTL).
+redis.call('PERSIST', KEYS[1])
 local seq = redis.call('HINCRBY', KEYS[1], 'last', 1)
 local t = redis.call('TIME')
 local ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
