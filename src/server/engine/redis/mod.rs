@@ -7,12 +7,14 @@
 //!   (`lua/announce.lua`) and publishes the change; it re-announces every heartbeat, and
 //!   a record not renewed within its TTL is ignored, so a node that dies leaves no ghosts
 //!   for longer than the TTL;
+//! - [`announcer`]: this node's presence announcements, newest state per room;
 //! - [`keys`]: key names.
 //!
 //! Tests start a real `redis-server` with [`crate::server::testing::RedisServer`].
 //!
 //! docs/scaling.md has the design, the guarantees and the Redis settings they need.
 
+pub mod announcer;
 pub mod bus;
 pub mod keys;
 pub mod store;
@@ -67,16 +69,8 @@ pub struct RedisEngine {
     node: String,
     ttl: Duration,
     bus: Bus,
-    /// Announcements in the order they were made, sent by one task.
-    announcements: mpsc::UnboundedSender<Queued>,
-}
-
-/// What the announcer task is asked to do.
-enum Queued {
-    /// Record and publish a room's names.
-    Announce(RoomName, String),
-    /// Report back once everything queued before is sent.
-    Flush(tokio::sync::oneshot::Sender<()>),
+    /// The newest unsent announcement of each room, sent by one task.
+    announcements: Arc<announcer::Pending>,
 }
 
 /// A node's presence record in the room's hash.
@@ -110,7 +104,7 @@ impl RedisEngine {
             options.timeout,
             tx,
         );
-        let (announcements, queue) = mpsc::unbounded_channel();
+        let announcements = Arc::new(announcer::Pending::default());
         let engine = Arc::new(Self {
             store: Arc::new(RedisStore::new(
                 conn.clone(),
@@ -122,9 +116,17 @@ impl RedisEngine {
             node: options.node_id,
             ttl: options.presence_ttl,
             bus,
-            announcements,
+            announcements: announcements.clone(),
         });
-        tokio::spawn(announcer(Arc::downgrade(&engine), queue));
+        tokio::spawn(announcer::run(
+            Arc::downgrade(&engine),
+            announcements,
+            |engine: Arc<Self>, room: RoomName, names: String| async move {
+                if let Err(e) = engine.send_announcement(&room, &names).await {
+                    tracing::debug!(error = %e, room = %room.as_str(), "presence announcement lost");
+                }
+            },
+        ));
         Ok((engine, rx))
     }
 
@@ -141,29 +143,6 @@ impl RedisEngine {
             .await
             .map_err(unavailable)?;
         Ok(())
-    }
-}
-
-/// Sends announcements one at a time, in order; a failed one is dropped (the next
-/// heartbeat repeats the state).
-async fn announcer(
-    engine: std::sync::Weak<RedisEngine>,
-    mut queue: mpsc::UnboundedReceiver<Queued>,
-) {
-    while let Some(item) = queue.recv().await {
-        let (room, names) = match item {
-            Queued::Announce(room, names) => (room, names),
-            Queued::Flush(done) => {
-                let _ = done.send(());
-                continue;
-            }
-        };
-        let Some(engine) = engine.upgrade() else {
-            return;
-        };
-        if let Err(e) = engine.send_announcement(&room, &names).await {
-            tracing::debug!(error = %e, room = %room.as_str(), "presence announcement lost");
-        }
     }
 }
 
@@ -194,9 +173,7 @@ impl Engine for RedisEngine {
         // Names are serialised by serde; the node id is checked at start-up to be a
         // token, so the script can splice both into JSON as they are.
         let json = serde_json::to_string(names).unwrap_or_else(|_| "{}".into());
-        let _ = self
-            .announcements
-            .send(Queued::Announce(room.clone(), json));
+        self.announcements.announce(room, json);
     }
 
     async fn presence(&self, room: &RoomName) -> Result<Vec<NodePresence>, StoreError> {
@@ -237,10 +214,8 @@ impl Engine for RedisEngine {
     /// of the rooms the closing sessions just left, so other nodes drop this node's
     /// members at once instead of after the TTL.
     async fn close(&self) -> Result<(), StoreError> {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        if self.announcements.send(Queued::Flush(tx)).is_ok() {
-            let _ = tokio::time::timeout(Duration::from_secs(2), rx).await;
-        }
+        let flushed = self.announcements.flush();
+        let _ = tokio::time::timeout(Duration::from_secs(2), flushed).await;
         Ok(())
     }
 }
