@@ -446,3 +446,54 @@ async fn joins_leaves_and_history_have_a_budget_per_connection() {
     }
     assert!(presences <= 10, "{presences} presence frames");
 }
+
+/// Opens a socket claiming to be forwarded for `client`: kept open on success, or the
+/// refusal's status.
+async fn upgrade_forwarded(
+    addr: std::net::SocketAddr,
+    client: &str,
+) -> Result<
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    u16,
+> {
+    let mut req = format!("ws://{addr}/ws").into_client_request().unwrap();
+    req.headers_mut()
+        .insert("X-Forwarded-For", client.parse().unwrap());
+    match tokio_tungstenite::connect_async(req).await {
+        Ok((ws, _)) => Ok(ws),
+        Err(WsError::Http(resp)) => Err(resp.status().as_u16()),
+        Err(e) => panic!("unexpected error {e}"),
+    }
+}
+
+/// Behind a trusted proxy each client behind it has its own per-address limit; from
+/// anyone else `X-Forwarded-For` is ignored (it would let one address be many).
+#[tokio::test]
+async fn per_address_limits_see_through_trusted_proxies_only() {
+    let behind = spawn_app_with(|c| {
+        c.max_conns_per_ip = 2;
+        c.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    let a1 = upgrade_forwarded(behind.addr, "203.0.113.5").await.unwrap();
+    let a2 = upgrade_forwarded(behind.addr, "198.51.100.1, 203.0.113.5")
+        .await
+        .unwrap();
+    assert_eq!(
+        upgrade_forwarded(behind.addr, "203.0.113.5").await.err(),
+        Some(429)
+    );
+    let b = upgrade_forwarded(behind.addr, "203.0.113.6").await;
+    assert!(b.is_ok(), "another client behind the proxy");
+    drop((a1, a2, b));
+
+    let direct = spawn_app_with(|c| c.max_conns_per_ip = 2).await;
+    let c1 = upgrade_forwarded(direct.addr, "203.0.113.5").await.unwrap();
+    let c2 = upgrade_forwarded(direct.addr, "203.0.113.6").await.unwrap();
+    assert_eq!(
+        upgrade_forwarded(direct.addr, "203.0.113.7").await.err(),
+        Some(429),
+        "an untrusted peer's header is ignored"
+    );
+    drop((c1, c2));
+}

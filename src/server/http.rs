@@ -2,6 +2,7 @@
 //! and small endpoints.
 
 use crate::protocol::{RoomName, MAX_FRAME_BYTES};
+use crate::server::client_addr::limit_key;
 use crate::server::log_limit::{quote, Throttle, QUOTE_CHARS};
 use crate::server::origin::origin_allowed;
 use crate::server::session;
@@ -135,7 +136,13 @@ async fn ws_upgrade(
         )
             .into_response();
     }
-    let Some(permit) = state.conn_limit.acquire(peer.ip()) else {
+    let forwarded: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let client = state.trusted_proxies.client(peer.ip(), &forwarded);
+    let Some(permit) = state.conn_limit.acquire(limit_key(client)) else {
         static LOGGED: Throttle = Throttle::new();
         if let Some(skipped) = LOGGED.allow() {
             tracing::info!(%peer, skipped, "per-address connection limit reached");

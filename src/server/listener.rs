@@ -12,6 +12,7 @@
 //! - a read or write that makes no progress for `idle_timeout` closes the connection
 //!   ([`super::idle_io`]).
 
+use crate::server::client_addr::limit_key;
 use crate::server::conn_limit::ConnLimit;
 use crate::server::idle_io::IdleTimeout;
 use axum::extract::ConnectInfo;
@@ -40,6 +41,9 @@ pub struct HttpLimits {
     pub idle_timeout: Duration,
     /// Largest request head (start line and headers), in bytes.
     pub max_header_bytes: usize,
+    /// Proxies: their connections count against the total only (the clients behind them
+    /// are counted per address at the WebSocket upgrade).
+    pub trusted_proxies: crate::server::client_addr::TrustedProxies,
 }
 
 /// Serves `app` on `listener` until `stop` resolves; then stops accepting, asks every
@@ -79,9 +83,14 @@ pub async fn serve(
             refused(peer, "the server's connection limit is reached");
             continue;
         };
-        let Some(permit) = per_ip.acquire(peer.ip()) else {
-            refused(peer, "this address's connection limit is reached");
-            continue;
+        let permit = if limits.trusted_proxies.trusts(peer.ip()) {
+            None
+        } else {
+            let Some(permit) = per_ip.acquire(limit_key(peer.ip())) else {
+                refused(peer, "this address's connection limit is reached");
+                continue;
+            };
+            Some(permit)
         };
         // Nagle off: a frame (an ack, a message) goes out when written, not held back
         // until the peer acknowledges the previous one (up to its 40 ms delayed ACK).

@@ -18,13 +18,15 @@
 //! - [`engine`]: what the nodes of a cluster share (local, or Redis).
 //! - [`refusal`]: every refusal and its protocol error code, in one place.
 //! - [`rate_limit`]: the per-connection token bucket.
-//! - [`conn_limit`]: open sockets per client address.
+//! - [`conn_limit`]: open sockets per client address; [`client_addr`]: which address
+//!   that is (trusted proxies' `X-Forwarded-For`, IPv6 per /64).
 //! - [`origin`]: the upgrade's `Origin` check.
 //! - [`log_limit`]: log lines about what strangers send, bounded and throttled.
 //! - [`shutdown`]: the stop signal sessions listen to.
 //! - [`testing`]: tooling for `tests/` and `bench/` (never used by the binary).
 
 pub mod api;
+pub mod client_addr;
 pub mod config;
 pub mod conn_limit;
 pub mod engine;

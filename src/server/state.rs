@@ -32,6 +32,8 @@ pub struct AppState {
     pub allowed_hosts: Arc<crate::server::origin::AllowedHosts>,
     /// Open sockets per client address.
     pub conn_limit: ConnLimit,
+    /// Who the client is behind a proxy.
+    pub trusted_proxies: Arc<crate::server::client_addr::TrustedProxies>,
     /// The key for `POST /api/rooms/{room}/messages`; publishing over HTTP is off without.
     pub api_key: Option<Arc<str>>,
     /// How much of a request body is read, and for how long.

@@ -123,6 +123,13 @@ pub struct Config {
     #[arg(long, env = "CHORUS_ALLOWED_HOSTS", value_delimiter = ',')]
     pub allowed_hosts: Vec<String>,
 
+    /// Reverse proxies (CIDRs or addresses, comma-separated) whose `X-Forwarded-For` is
+    /// believed for the per-address limits (the rightmost hop that is not one of them);
+    /// without it the TCP peer is the client
+    #[arg(long, env = "CHORUS_TRUSTED_PROXIES", value_delimiter = ',',
+          value_parser = crate::server::client_addr::parse_net)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
     /// Open WebSocket connections allowed per client IP address (more are refused with 429)
     #[arg(long, env = "CHORUS_MAX_CONNS_PER_IP", default_value_t = 256,
           value_parser = clap::value_parser!(u32).range(1..))]
