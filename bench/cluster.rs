@@ -48,6 +48,7 @@ async fn start_nodes(
         let mut c = Config::for_tests(dir.path());
         c.rate_per_sec = 1e9;
         c.rate_burst = 1_000_000_000;
+        c.new_rooms_per_ip_per_hour = 1_000_000;
         c.outbound_queue = 65_536;
         if let Some(url) = redis {
             c.redis_url = Some(url.to_string());

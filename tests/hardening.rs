@@ -497,3 +497,69 @@ async fn per_address_limits_see_through_trusted_proxies_only() {
     );
     drop((c1, c2));
 }
+
+/// One address's connections share one publish budget, and it may bring only so many
+/// rooms into being per hour: a handful of sockets cannot fill the disk.
+#[tokio::test]
+async fn an_address_shares_one_publish_budget_and_creates_few_rooms() {
+    let app = spawn_app_with(|c| {
+        c.rate_per_sec = 100.0;
+        c.rate_burst = 100;
+        c.rate_per_ip_per_sec = Some(1.0);
+        c.rate_per_ip_burst = Some(20);
+        c.new_rooms_per_ip_per_hour = 3;
+    })
+    .await;
+    // Rooms: three new ones are fine, the fourth is refused with a hint of minutes.
+    let mut c = app.client().await;
+    for r in ["n1", "n2", "n3", "n4"] {
+        c.join(r, "ann").await;
+    }
+    for r in ["n1", "n2", "n3"] {
+        c.publish(r, "first", &format!("first-{r}")).await;
+    }
+    c.send(json!({"type":"publish","room":"n4","body":"first","client_id":"first-n4"}))
+        .await;
+    let refused = c.recv_type("error").await;
+    assert_eq!(refused["code"], "rate_limited", "{refused}");
+    assert!(
+        refused["retry_after_ms"].as_u64().unwrap() > 60_000,
+        "{refused}"
+    );
+    // Publishing in a room that already has messages is not a new room.
+    c.publish("n1", "second", "second-n1").await;
+    // Publishes: five sockets, each far under its own limit, share the address's 20.
+    let mut sockets = Vec::new();
+    for i in 0..5 {
+        let mut s = app.client().await;
+        s.join("n1", &format!("s{i}")).await;
+        sockets.push(s);
+    }
+    let mut acked = 0;
+    let mut limited = 0;
+    for round in 0..6 {
+        for (i, s) in sockets.iter_mut().enumerate() {
+            s.send(json!({"type":"publish","room":"n1","body":"x","client_id":format!("r{round}-s{i}")}))
+                .await;
+        }
+        for s in sockets.iter_mut() {
+            loop {
+                let f = s.recv().await;
+                match (f["type"].as_str(), f["code"].as_str()) {
+                    (Some("ack"), _) => {
+                        acked += 1;
+                        break;
+                    }
+                    (Some("error"), Some("rate_limited")) => {
+                        limited += 1;
+                        break;
+                    }
+                    _ => continue,
+                }
+            }
+        }
+    }
+    // 20 tokens, 4 of them spent above: 30 publishes get about 16 acks (plus refills).
+    assert!(acked <= 18, "{acked} acked");
+    assert!(limited >= 12, "{limited} refused");
+}

@@ -86,6 +86,7 @@ impl Server {
                     .args(["--max-conns-per-ip", "100000"])
                     .args(["--max-tcp-per-ip", "100000", "--max-connections", "100000"])
                     .args(["--rate-per-sec", "1000000", "--rate-burst", "1000000"])
+                    .args(["--new-rooms-per-ip-per-hour", "1000000"])
                     .env("RUST_LOG", "warn");
                 data = Some(dir);
                 (c, "Chorus is running: open http://")

@@ -23,6 +23,8 @@ pub struct Permit {
 
 impl ConnLimit {
     /// At most `max_per_ip` open connections per address.
+    ///
+    /// The addresses are the per-address limits' keys ([`crate::server::client_addr::limit_key`]).
     pub fn new(max_per_ip: u32) -> Self {
         Self {
             max_per_ip,
@@ -48,6 +50,13 @@ impl ConnLimit {
     pub fn open_from(&self, ip: IpAddr) -> u32 {
         let open = lock(&self.open);
         open.get(&ip).copied().unwrap_or(0)
+    }
+}
+
+impl Permit {
+    /// The address this connection is counted under.
+    pub fn ip(&self) -> IpAddr {
+        self.ip
     }
 }
 

@@ -17,7 +17,8 @@
 //! - [`store`]: room history behind the `Store` trait.
 //! - [`engine`]: what the nodes of a cluster share (local, or Redis).
 //! - [`refusal`]: every refusal and its protocol error code, in one place.
-//! - [`rate_limit`]: the per-connection token bucket.
+//! - [`rate_limit`]: the per-connection token bucket; [`address_budget`]: what one
+//!   address may do in all its connections (publishes, new rooms).
 //! - [`conn_limit`]: open sockets per client address; [`client_addr`]: which address
 //!   that is (trusted proxies' `X-Forwarded-For`, IPv6 per /64).
 //! - [`origin`]: the upgrade's `Origin` check.
@@ -25,6 +26,7 @@
 //! - [`shutdown`]: the stop signal sessions listen to.
 //! - [`testing`]: tooling for `tests/` and `bench/` (never used by the binary).
 
+pub mod address_budget;
 pub mod api;
 pub mod client_addr;
 pub mod config;

@@ -106,6 +106,17 @@ impl Application {
                 rate_burst: config.rate_burst,
                 control_per_sec: config.control_rate_per_sec,
                 control_burst: config.control_burst,
+                budgets: Arc::new(crate::server::address_budget::AddressBudgets::new(
+                    crate::server::address_budget::BudgetSizes {
+                        publish_per_sec: config
+                            .rate_per_ip_per_sec
+                            .unwrap_or(config.rate_per_sec * 3.0),
+                        publish_burst: config
+                            .rate_per_ip_burst
+                            .unwrap_or(config.rate_burst.saturating_mul(3)),
+                        new_rooms_per_hour: config.new_rooms_per_ip_per_hour,
+                    },
+                )),
                 outbound_queue: config.outbound_queue as usize,
                 ping_interval: config.ping_interval(),
                 idle_timeout: config.idle_timeout(),

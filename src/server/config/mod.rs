@@ -60,6 +60,22 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub control_burst: u32,
 
+    /// Sustained publishes per second per client address, all its connections together
+    /// [default: 3 × --rate-per-sec]
+    #[arg(long, env = "CHORUS_RATE_PER_IP_PER_SEC", value_parser = positive_f64)]
+    pub rate_per_ip_per_sec: Option<f64>,
+
+    /// Publishes in a burst per client address [default: 3 × --rate-burst]
+    #[arg(long, env = "CHORUS_RATE_PER_IP_BURST",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_per_ip_burst: Option<u32>,
+
+    /// Rooms one client address may bring into being per hour (by publishing the first
+    /// message of a room); each stays on disk for the retention time
+    #[arg(long, env = "CHORUS_NEW_ROOMS_PER_IP_PER_HOUR", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub new_rooms_per_ip_per_hour: u32,
+
     /// Rooms one connection may be in at once
     #[arg(long, env = "CHORUS_MAX_ROOMS", default_value_t = 16,
           value_parser = clap::value_parser!(u32).range(1..))]

@@ -356,6 +356,26 @@ impl Hub {
         self.inner.engine.close().await
     }
 
+    /// True for the first caller that is about to publish into a room with no message yet
+    /// (as far as this node knows): that publish brings the room into being on disk. Every
+    /// later caller, and any for a room with messages, gets false, so a room is counted
+    /// once however many publishes race to be its first.
+    pub fn claim_new_room(&self, room: &RoomName) -> bool {
+        self.existing(room).is_some_and(|entry| {
+            let mut st = lock(&entry.state);
+            let unused = st.next_fanout == Some(1) && st.pending.is_empty() && !st.claimed;
+            st.claimed |= unused;
+            unused
+        })
+    }
+
+    /// Gives back a claim whose publish was refused, so the next one counts.
+    pub fn release_new_room(&self, room: &RoomName) {
+        if let Some(entry) = self.existing(room) {
+            lock(&entry.state).claimed = false;
+        }
+    }
+
     /// Rooms with members, and how many connections are in each (for the lobby).
     pub fn room_counts(&self) -> Vec<(RoomName, u32)> {
         let rooms = lock(&self.inner.rooms);

@@ -55,6 +55,8 @@ pub(super) struct RoomState {
     pub(super) presence: Presence,
     /// A gap repair is scheduled.
     pub(super) repair_due: bool,
+    /// Someone's publish has counted as the room's first (see `Hub::claim_new_room`).
+    pub(super) claimed: bool,
 }
 
 impl RoomState {

@@ -201,6 +201,18 @@ impl Session {
         };
         let from = joined.name.clone();
         take(&mut self.bucket)?;
+        let now = Instant::now().into_std();
+        self.cfg
+            .budgets
+            .publish(self.client, now)
+            .map_err(rate_limited)?;
+        if self.hub.claim_new_room(&room) {
+            // The first message of a room puts it on disk (for the retention time).
+            if let Err(wait) = self.cfg.budgets.new_room(self.client, now) {
+                self.hub.release_new_room(&room);
+                return Err(rate_limited(wait));
+            }
+        }
         // Called here, not inside a lazy future: the hub queues it to the store now.
         let stored = self
             .hub
@@ -238,8 +250,13 @@ impl Session {
 fn take(bucket: &mut crate::server::rate_limit::TokenBucket) -> Result<(), Refusal> {
     bucket
         .try_take(Instant::now().into_std())
-        .map_err(|wait| Refusal::RateLimited {
-            // Rounded up: a retry at the hint must find a token.
-            retry_after_ms: wait.as_nanos().div_ceil(1_000_000).max(1) as u64,
-        })
+        .map_err(rate_limited)
+}
+
+/// `rate_limited`, with the wait until a token is back.
+fn rate_limited(wait: std::time::Duration) -> Refusal {
+    Refusal::RateLimited {
+        // Rounded up: a retry at the hint must find a token.
+        retry_after_ms: wait.as_nanos().div_ceil(1_000_000).max(1) as u64,
+    }
 }

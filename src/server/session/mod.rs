@@ -59,6 +59,8 @@ pub struct SessionConfig {
     pub control_per_sec: f64,
     /// Joins, leaves and history requests allowed in a burst.
     pub control_burst: u32,
+    /// What each client address may do in all its connections together.
+    pub budgets: Arc<crate::server::address_budget::AddressBudgets>,
     /// Frames the hub may queue for a connection before it counts as a slow consumer.
     pub outbound_queue: usize,
     /// How often the server pings.
@@ -136,6 +138,8 @@ struct Session {
     bucket: TokenBucket,
     /// The budget for joins, leaves and history requests.
     control: TokenBucket,
+    /// The address this connection counts under (for the per-address budgets).
+    client: std::net::IpAddr,
     /// A joined room's history was reset under it: close with 1012 after this batch.
     restart: bool,
     /// Held while the session lives: the open-connections gauge and the per-address
@@ -174,6 +178,7 @@ pub fn serve<Si: FrameSink, St: FrameStream>(
             Instant::now().into_std(),
         ),
         restart: false,
+        client: permit.ip(),
         hub,
         cfg,
         conn,

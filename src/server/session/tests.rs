@@ -29,6 +29,13 @@ fn config() -> SessionConfig {
         rate_burst: 1000,
         control_per_sec: 1000.0,
         control_burst: 1000,
+        budgets: Arc::new(crate::server::address_budget::AddressBudgets::new(
+            crate::server::address_budget::BudgetSizes {
+                publish_per_sec: 1000.0,
+                publish_burst: 1000,
+                new_rooms_per_hour: 1000,
+            },
+        )),
         outbound_queue: 256,
         ping_interval: Duration::from_secs(20),
         idle_timeout: Duration::from_secs(60),
