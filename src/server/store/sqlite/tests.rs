@@ -247,3 +247,83 @@ async fn messages_past_the_max_age_expire_and_replays_from_before_say_so() {
     assert!(!h.has_more);
     assert_eq!(s.expire().await.unwrap(), 0, "nothing twice");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn expiry_visits_only_the_rooms_with_old_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(
+        dir.path(),
+        SqliteOptions {
+            retention: Retention {
+                max_messages: 2,
+                max_age: Some(Duration::from_millis(300)),
+            },
+            expire_every: Duration::from_secs(3600),
+            ..SqliteOptions::default()
+        },
+    )
+    .unwrap();
+    s.append(draft("old", "o1")).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    for i in 0..5 {
+        s.append(draft(&format!("fresh{i}"), "f")).await.unwrap();
+    }
+    // The count cap trims a room's oldest; its oldest time moves with it.
+    for i in 0..3 {
+        s.append(draft("capped", &format!("c{i}"))).await.unwrap();
+    }
+    let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+    let expiring: Vec<String> = conn
+        .prepare("SELECT name FROM rooms WHERE oldest_ts < ?1")
+        .unwrap()
+        .query_map([crate::server::store::now_ms() as i64 - 300], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        expiring,
+        vec!["old".to_string()],
+        "only the room with an old message"
+    );
+    let plan: String = conn
+        .query_row(
+            &format!("EXPLAIN QUERY PLAN {}", super::writer::EXPIRING_ROOMS),
+            [0],
+            |r| r.get(3),
+        )
+        .unwrap();
+    assert!(
+        plan.contains("rooms_by_oldest_ts"),
+        "an index range, not a scan: {plan}"
+    );
+    assert_eq!(s.expire().await.unwrap(), 1);
+    let oldest: Option<i64> = conn
+        .query_row("SELECT oldest_ts FROM rooms WHERE name = 'old'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(oldest, None, "an emptied room has nothing to expire");
+}
+
+#[test]
+fn a_version_1_database_gets_its_rooms_oldest_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(DB_FILE);
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(schema::MIGRATIONS_FOR_TESTS[0]).unwrap();
+        c.execute_batch(
+            "INSERT INTO store_info VALUES ('epoch', 'e1');
+             INSERT INTO rooms (id, name, epoch, last_seq) VALUES (1, 'r', 'e1', 2);
+             INSERT INTO messages VALUES (1, 1, 'ann', 'a', 1000, 'c1'), (1, 2, 'ann', 'b', 2000, 'c2');
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+    let mut c = rusqlite::Connection::open(&path).unwrap();
+    assert_eq!(schema::migrate(&mut c, "e2").unwrap(), 1);
+    let oldest: i64 = c
+        .query_row("SELECT oldest_ts FROM rooms WHERE id = 1", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(oldest, 1000);
+}

@@ -192,8 +192,10 @@ impl Writer {
             out.push(appended);
         }
         for (&room, &seq) in &touched {
-            tx.prepare_cached("UPDATE rooms SET last_seq = ?2 WHERE id = ?1")?
-                .execute(params![room, seq])?;
+            tx.prepare_cached(
+                "UPDATE rooms SET last_seq = ?2, oldest_ts = coalesce(oldest_ts, ?3) WHERE id = ?1",
+            )?
+            .execute(params![room, seq, ts as i64])?;
             let cap = self.retention.max_messages as i64;
             if cap > 0 && seq > cap {
                 drop_through(&tx, room, (seq - cap) as u64)?;
@@ -213,11 +215,10 @@ impl Writer {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Only the rooms whose oldest message is past the age (an index range).
         let rooms: Vec<(i64, i64, i64)> = tx
-            .prepare(
-                "SELECT id, last_seq, dropped_through FROM rooms WHERE last_seq > dropped_through",
-            )?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .prepare_cached(EXPIRING_ROOMS)?
+            .query_map([cutoff], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<Result<_, _>>()?;
         let mut deleted = 0;
         for (room, last_seq, dropped) in rooms {
@@ -236,6 +237,11 @@ impl Writer {
         Ok(deleted)
     }
 }
+
+/// The rooms with a message older than `?1`: found through `rooms_by_oldest_ts`, so the
+/// minute's expiry costs the rooms that have something to expire, not every room.
+pub(super) const EXPIRING_ROOMS: &str =
+    "SELECT id, last_seq, dropped_through FROM rooms WHERE oldest_ts < ?1";
 
 /// Reads a room's row, making it if the room has none.
 fn find_or_create_room(
@@ -314,5 +320,11 @@ fn drop_through(tx: &Transaction<'_>, room: i64, seq: u64) -> rusqlite::Result<u
     let n = tx
         .prepare_cached("DELETE FROM messages WHERE room_id = ?1 AND seq <= ?2")?
         .execute(params![room, seq])?;
+    tx.prepare_cached(
+        "UPDATE rooms SET oldest_ts =
+             (SELECT ts FROM messages WHERE room_id = ?1 ORDER BY seq LIMIT 1)
+         WHERE id = ?1",
+    )?
+    .execute(params![room])?;
     Ok(n as u64)
 }
