@@ -111,3 +111,22 @@ async fn a_bad_room_name_in_the_url_is_explained() {
     assert_eq!(status, 200);
     assert!(html.contains("Not a room name"));
 }
+
+/// Bodies full of `<` grow when rendered (escaped in the HTML, again in the hydration
+/// data); the first paint carries at most 32 KiB of bodies, however big the messages.
+#[tokio::test]
+async fn a_room_of_huge_messages_renders_a_bounded_page() {
+    let app = spawn_app_with(|c| c.rate_burst = 100).await;
+    let mut c = app.client().await;
+    c.join("huge", "ann").await;
+    let body = "<".repeat(4000);
+    for i in 1..=50 {
+        c.publish("huge", &body, &format!("h{i}")).await;
+    }
+    let (status, html) = app.get("/r/huge").await;
+    assert_eq!(status, 200);
+    let rows = html.matches("data-seq=").count();
+    assert_eq!(rows, 8, "32 KiB of 4000-byte bodies");
+    assert!(html.len() < 400_000, "page of {} bytes", html.len());
+    assert!(html.contains("Load older messages"));
+}

@@ -59,6 +59,9 @@ impl AppState {
     }
 }
 
+/// The most bytes of message bodies a server-rendered room page carries.
+pub const FIRST_PAINT_BYTES: usize = 32 * 1024;
+
 /// What the pages' server functions may read (provided as Leptos context while the
 /// server renders a page or answers a server function): the same reads anyone gets from
 /// `GET /api/rooms/{room}/messages` and the lobby, nothing that writes or that is secret.
@@ -68,13 +71,32 @@ pub struct PageReads {
 }
 
 impl PageReads {
-    /// The newest `limit` messages of `room`, with its epoch and newest seq to go live
+    /// The newest `limit` messages of `room`, at most [`FIRST_PAINT_BYTES`] of bodies
+    /// (older ones are left to "load older"), with its epoch and newest seq to go live
     /// from. A failure is logged here with its cause; the page shows the room without
     /// them and its socket loads them instead.
     pub async fn newest(&self, room: &RoomName, limit: usize) -> Result<MessagesPage, StoreError> {
-        self.hub.page(room, None, limit).await.inspect_err(|e| {
+        let mut page = self.hub.page(room, None, limit).await.inspect_err(|e| {
             tracing::warn!(error = %e.report(), room = %room.as_str(), "cannot read a room's first page");
-        })
+        })?;
+        // A body is written twice into the page (escaped HTML, and the hydration data),
+        // and `<` grows to 4 and 6 bytes there: bound what one request can make us send.
+        let mut bytes = 0;
+        let keep = page
+            .messages
+            .iter()
+            .rev()
+            .take_while(|m| {
+                bytes += m.body.as_str().len();
+                bytes <= FIRST_PAINT_BYTES
+            })
+            .count()
+            .max(1);
+        if keep < page.messages.len() {
+            page.messages.drain(..page.messages.len() - keep);
+            page.has_more = true;
+        }
+        Ok(page)
     }
 
     /// Rooms with people in them on this node and how many connections each has,
