@@ -10,17 +10,18 @@
 //!   foreign file, a newer schema, or another Chorus process already using it.
 
 mod open;
+mod readers;
 pub mod schema;
 mod writer;
 
 pub use open::OpenError;
 
+use self::readers::Readers;
 use super::{Appended, Draft, HistoryPage, Range, RoomMeta, Store, StoreError};
 use crate::protocol::{Body, ClientId, Epoch, Message, RoomName, UserName};
-use crate::sync::lock;
 use async_trait::async_trait;
-use rusqlite::{params, Connection, OptionalExtension};
-use std::path::{Path, PathBuf};
+use rusqlite::{params, OptionalExtension};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -159,59 +160,6 @@ async fn expire_periodically(jobs: mpsc::WeakSender<Job>, every: Duration) {
             Ok(Ok(n)) if n > 0 => tracing::info!(deleted = n, "expired old messages"),
             Ok(Err(e)) => tracing::warn!(error = %e.report(), "expiring old messages failed"),
             _ => {}
-        }
-    }
-}
-
-/// Read-only connections, reused. WAL readers see the last commit and never block the
-/// writer. A pool of a few plain connections is all this needs; a pool crate would add
-/// a dependency for twenty lines.
-struct Readers {
-    path: PathBuf,
-    busy_timeout: Duration,
-    idle: Mutex<Vec<Connection>>,
-}
-
-/// Idle read connections kept for reuse; more may be open at a busy moment.
-const MAX_IDLE_READERS: usize = 8;
-
-impl Readers {
-    /// Runs `f` on a read connection, in one read transaction (a consistent snapshot),
-    /// on the blocking pool.
-    async fn read<T: Send + 'static>(
-        self: &Arc<Self>,
-        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T> + Send + 'static,
-    ) -> Result<T, StoreError> {
-        let this = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = this.take()?;
-            let result = conn.transaction().and_then(|tx| {
-                let r = f(&tx)?;
-                tx.finish()?;
-                Ok(r)
-            });
-            if result.is_ok() {
-                this.put(conn);
-            }
-            result
-        })
-        .await
-        .map_err(|e| StoreError::Task("read", e))?
-        .map_err(StoreError::from)
-    }
-
-    fn take(&self) -> rusqlite::Result<Connection> {
-        let idle = lock(&self.idle).pop();
-        match idle {
-            Some(c) => Ok(c),
-            None => open::reader(&self.path, self.busy_timeout),
-        }
-    }
-
-    fn put(&self, conn: Connection) {
-        let mut idle = lock(&self.idle);
-        if idle.len() < MAX_IDLE_READERS {
-            idle.push(conn);
         }
     }
 }

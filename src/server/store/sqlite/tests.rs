@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::server::store::conformance::{self as c, draft, seq};
+use rusqlite::Connection;
 use std::sync::Arc;
 
 fn options(max_messages: u64) -> SqliteOptions {
