@@ -122,6 +122,7 @@ impl SqliteStore {
                 path: opened.path,
                 busy_timeout: options.busy_timeout,
                 idle: Mutex::new(Vec::new()),
+                busy: tokio::sync::Semaphore::new(readers::MAX_READERS),
             }),
             epoch: Epoch::new(opened.epoch),
             _lock: opened.lock,
@@ -295,27 +296,37 @@ impl Store for SqliteStore {
                         complete: true,
                     });
                 };
-                let messages = messages(
-                    tx,
-                    &room,
-                    // Rows are kept while the bodies before them are under the byte
-                    // budget, so the page is cut in SQLite, not after reading it all.
-                    "SELECT seq, sender, body, ts, client_id FROM (
-                         SELECT *, SUM(size) OVER (ORDER BY seq) AS total FROM (
-                             SELECT seq, sender, body, ts, client_id,
-                                    length(CAST(body AS BLOB)) AS size
-                             FROM messages
-                             WHERE room_id = ?1 AND seq > ?2 AND seq < ?3
-                             ORDER BY seq LIMIT ?4))
-                     WHERE total = size OR total <= ?5 ORDER BY seq",
-                    params![
-                        id,
-                        after as i64,
-                        until.min(i64::MAX as u64) as i64,
-                        max as i64,
-                        max_bytes.min(i64::MAX as usize) as i64
-                    ],
-                )?;
+                let below = until.min(i64::MAX as u64) as i64;
+                // First where the page ends, from the bodies' sizes alone
+                // (`octet_length` reads a row's header, not its body), then only the
+                // rows that fit: a page never loads bodies it will not send.
+                let mut last = None;
+                let mut total = 0usize;
+                {
+                    let mut sizes = tx.prepare_cached(
+                        "SELECT seq, octet_length(body) FROM messages
+                         WHERE room_id = ?1 AND seq > ?2 AND seq < ?3 ORDER BY seq LIMIT ?4",
+                    )?;
+                    let mut rows = sizes.query(params![id, after as i64, below, max as i64])?;
+                    while let Some(row) = rows.next()? {
+                        let (seq, size): (i64, i64) = (row.get(0)?, row.get(1)?);
+                        total += size.max(0) as usize;
+                        if last.is_some() && total > max_bytes {
+                            break;
+                        }
+                        last = Some(seq);
+                    }
+                }
+                let messages = match last {
+                    None => Vec::new(),
+                    Some(last) => messages(
+                        tx,
+                        &room,
+                        "SELECT seq, sender, body, ts, client_id FROM messages
+                         WHERE room_id = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq",
+                        params![id, after as i64, last],
+                    )?,
+                };
                 Ok(Range {
                     messages,
                     complete: after >= dropped || after + 1 >= until,
