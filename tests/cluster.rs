@@ -379,3 +379,69 @@ async fn a_cluster_with_members_keeps_its_redis_link() {
     assert_eq!(got["body"], "still here");
     drop((a, b));
 }
+
+/// Strangers reading and joining rooms by the thousand through two nodes must not leave
+/// Redis a permanent key per name: the meta of a room nobody published in expires; one
+/// with a message is kept.
+#[tokio::test]
+async fn reads_and_joins_of_unknown_rooms_leave_no_permanent_keys() {
+    let redis = RedisServer::start();
+    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let args = |node: &str| {
+        vec![
+            "--redis-url".to_string(),
+            redis.url(),
+            "--redis-prefix".into(),
+            "strangers".into(),
+            "--node-id".into(),
+            node.into(),
+        ]
+    };
+    let (a_args, b_args) = (args("a"), args("b"));
+    let a = ServerProcess::start(
+        dirs.0.path(),
+        &a_args.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .await;
+    let b = ServerProcess::start(
+        dirs.1.path(),
+        &b_args.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .await;
+    wait_status(a.addr, 200).await;
+    wait_status(b.addr, 200).await;
+    for i in 0..40 {
+        let node = if i % 2 == 0 { a.addr } else { b.addr };
+        assert_eq!(
+            http_get(node, &format!("/api/rooms/probe{i}/messages"))
+                .await
+                .0,
+            200
+        );
+    }
+    let mut c = Client::connect(b.addr).await;
+    for i in 0..10 {
+        c.join(&format!("joined{i}"), "stranger").await;
+    }
+    c.publish("joined0", "kept", "k1").await;
+    let mut conn = redis.connection().await;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("strangers:*:meta")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(keys.len() >= 50, "{} meta keys", keys.len());
+    for key in keys {
+        let ttl: i64 = redis::cmd("PTTL")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        if key == "strangers:{joined0}:meta" {
+            assert_eq!(ttl, -1, "a room with a message keeps its meta");
+        } else {
+            assert!(ttl > 0, "{key} would stay forever");
+        }
+    }
+    drop((a, b));
+}
