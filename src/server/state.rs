@@ -10,7 +10,7 @@ use crate::server::conn_limit::ConnLimit;
 use crate::server::hub::Hub;
 use crate::server::session::SessionConfig;
 use crate::server::shutdown::Shutdown;
-use crate::server::store::StoreError;
+use crate::server::store::{ByteBudget, StoreError};
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 use std::sync::Arc;
@@ -81,17 +81,13 @@ impl PageReads {
         })?;
         // A body is written twice into the page (escaped HTML, and the hydration data),
         // and `<` grows to 4 and 6 bytes there: bound what one request can make us send.
-        let mut bytes = 0;
+        let mut budget = ByteBudget::new(FIRST_PAINT_BYTES);
         let keep = page
             .messages
             .iter()
             .rev()
-            .take_while(|m| {
-                bytes += m.body.as_str().len();
-                bytes <= FIRST_PAINT_BYTES
-            })
-            .count()
-            .max(1);
+            .take_while(|m| budget.admit(m.body.as_str().len()))
+            .count();
         if keep < page.messages.len() {
             page.messages.drain(..page.messages.len() - keep);
             page.has_more = true;

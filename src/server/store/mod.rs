@@ -215,17 +215,45 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<HistoryPage, StoreError>;
 }
 
-/// The first messages of `messages` whose bodies fit in `max_bytes` (at least one):
-/// the byte bound of [`Store::range`].
+/// A byte budget for a page of messages: the first always fits, however big; each later
+/// one while the total stays within the budget, and the page ends at the first that does
+/// not. The one rule behind [`Store::range`]'s `max_bytes` (in every store) and the
+/// room page's first paint.
+#[derive(Clone, Copy, Debug)]
+pub struct ByteBudget {
+    left: usize,
+    first: bool,
+}
+
+impl ByteBudget {
+    /// A budget of `max` bytes.
+    pub fn new(max: usize) -> Self {
+        Self {
+            left: max,
+            first: true,
+        }
+    }
+
+    /// Whether a body of `size` bytes still fits; if so it is counted.
+    pub fn admit(&mut self, size: usize) -> bool {
+        if std::mem::take(&mut self.first) {
+            self.left = self.left.saturating_sub(size);
+            return true;
+        }
+        let fits = size <= self.left;
+        if fits {
+            self.left -= size;
+        }
+        fits
+    }
+}
+
+/// The first messages of `messages` that fit a [`ByteBudget`] of `max_bytes`.
 pub fn within_bytes(messages: impl IntoIterator<Item = Message>, max_bytes: usize) -> Vec<Message> {
-    let mut total = 0;
+    let mut budget = ByteBudget::new(max_bytes);
     messages
         .into_iter()
-        .take_while(|m| {
-            let fits = total == 0 || total + m.body.as_str().len() <= max_bytes;
-            total += m.body.as_str().len().max(1);
-            fits
-        })
+        .take_while(|m| budget.admit(m.body.as_str().len()))
         .collect()
 }
 
@@ -251,4 +279,19 @@ pub fn new_epoch() -> Epoch {
             .unwrap_or(0),
     );
     Epoch::new(format!("{:016x}", h.finish()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ByteBudget;
+
+    #[test]
+    fn the_first_always_fits_then_the_page_ends_at_the_first_that_does_not() {
+        let mut b = ByteBudget::new(10);
+        assert!(b.admit(50), "the first, however big");
+        assert!(!b.admit(1), "nothing is left");
+        let mut b = ByteBudget::new(10);
+        assert!(b.admit(4) && b.admit(6));
+        assert!(!b.admit(1));
+    }
 }

@@ -17,7 +17,7 @@ mod writer;
 pub use open::OpenError;
 
 use self::readers::Readers;
-use super::{Appended, Draft, HistoryPage, Range, RoomMeta, Store, StoreError};
+use super::{Appended, ByteBudget, Draft, HistoryPage, Range, RoomMeta, Store, StoreError};
 use crate::protocol::{Body, ClientId, Epoch, Message, RoomName, UserName};
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension};
@@ -301,7 +301,7 @@ impl Store for SqliteStore {
                 // (`octet_length` reads a row's header, not its body), then only the
                 // rows that fit: a page never loads bodies it will not send.
                 let mut last = None;
-                let mut total = 0usize;
+                let mut budget = ByteBudget::new(max_bytes);
                 {
                     let mut sizes = tx.prepare_cached(
                         "SELECT seq, octet_length(body) FROM messages
@@ -310,8 +310,7 @@ impl Store for SqliteStore {
                     let mut rows = sizes.query(params![id, after as i64, below, max as i64])?;
                     while let Some(row) = rows.next()? {
                         let (seq, size): (i64, i64) = (row.get(0)?, row.get(1)?);
-                        total += size.max(0) as usize;
-                        if last.is_some() && total > max_bytes {
+                        if !budget.admit(size.max(0) as usize) {
                             break;
                         }
                         last = Some(seq);
