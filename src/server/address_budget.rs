@@ -78,13 +78,9 @@ impl AddressBudgets {
     }
 
     /// Addresses remembered now.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         lock(&self.table).by_address.len()
-    }
-
-    /// Whether no address is remembered.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     fn take(&self, ip: IpAddr, now: Instant, kind: Kind) -> Result<(), Duration> {

@@ -39,11 +39,6 @@ impl<T> IdleTimeout<T> {
         }
     }
 
-    /// The wrapped stream.
-    pub fn get_ref(&self) -> &T {
-        &self.inner
-    }
-
     fn progressed(&mut self) {
         self.last = Instant::now();
     }

@@ -43,7 +43,7 @@ pub struct HttpLimits {
     pub max_header_bytes: usize,
     /// Proxies: their connections count against the total only (the clients behind them
     /// are counted per address at the WebSocket upgrade).
-    pub trusted_proxies: crate::server::client_addr::TrustedProxies,
+    pub trusted_proxies: Arc<crate::server::client_addr::TrustedProxies>,
 }
 
 /// Serves `app` on `listener` until `stop` resolves; then stops accepting, asks every

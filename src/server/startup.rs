@@ -97,6 +97,9 @@ impl Application {
             .map_err(|source| StartupError::Bind { addr, source })?;
         leptos_options.site_addr = addr;
         let (trigger, shutdown) = shutdown::channel();
+        let trusted_proxies = Arc::new(crate::server::client_addr::TrustedProxies::new(
+            config.trusted_proxies.clone(),
+        ));
         let state = AppState {
             leptos_options,
             hub,
@@ -129,9 +132,7 @@ impl Application {
                 addr.ip().is_loopback(),
             )),
             conn_limit: ConnLimit::new(config.max_conns_per_ip),
-            trusted_proxies: Arc::new(crate::server::client_addr::TrustedProxies::new(
-                config.trusted_proxies.clone(),
-            )),
+            trusted_proxies: trusted_proxies.clone(),
             api_key: config.api_key.as_deref().map(Arc::from),
             body_limits: crate::server::state::BodyLimits {
                 max_bytes: config.max_body_bytes as usize,
@@ -150,9 +151,7 @@ impl Application {
                 header_read_timeout: config.header_read_timeout,
                 idle_timeout: config.tcp_idle_timeout,
                 max_header_bytes: config.max_header_bytes as usize,
-                trusted_proxies: crate::server::client_addr::TrustedProxies::new(
-                    config.trusted_proxies.clone(),
-                ),
+                trusted_proxies,
             },
         })
     }

@@ -50,13 +50,9 @@ impl Pending {
     }
 
     /// How many rooms wait to be announced.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         lock(&self.state).order.len()
-    }
-
-    /// Whether nothing waits.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Takes every pending state, oldest change first, and the flushes waiting on them.
@@ -127,6 +123,6 @@ mod tests {
                 (room("quiet"), "{}".to_string())
             ]
         );
-        assert!(p.is_empty());
+        assert_eq!(p.len(), 0);
     }
 }
