@@ -99,6 +99,30 @@ async fn wait_status(addr: SocketAddr, want: u16) {
     }
 }
 
+/// Nodes "a" and "b" of one cluster on `redis`, as child processes (each with a data
+/// directory of its own, kept as long as the nodes) started with `extra` flags and ready.
+async fn two_node_processes(
+    redis: &RedisServer,
+    extra: &[&str],
+) -> (
+    ServerProcess,
+    ServerProcess,
+    (tempfile::TempDir, tempfile::TempDir),
+) {
+    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let url = redis.url();
+    let args = |node: &'static str| {
+        let mut args = vec!["--redis-url", url.as_str(), "--node-id", node];
+        args.extend_from_slice(extra);
+        args
+    };
+    let a = ServerProcess::start(dirs.0.path(), &args("a")).await;
+    let b = ServerProcess::start(dirs.1.path(), &args("b")).await;
+    wait_status(a.addr, 200).await;
+    wait_status(b.addr, 200).await;
+    (a, b, dirs)
+}
+
 #[tokio::test]
 async fn two_nodes_one_room_order_no_loss_no_dups_presence_merged() {
     let app = spawn_with(Mode::Cluster, unlimited).await;
@@ -232,35 +256,15 @@ async fn redis_killed_and_restarted_mid_stream_loses_no_acked_message() {
 #[tokio::test]
 async fn a_node_killed_with_kill_9_its_clients_resume_on_the_other() {
     let redis = RedisServer::start();
-    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let args = |node: &'static str| {
-        vec![
-            "--redis-url".to_string(),
-            redis.url(),
-            "--node-id".into(),
-            node.into(),
-            "--presence-ttl".into(),
-            "1s".into(),
-            "--rate-per-sec".into(),
-            "100000".into(),
-            "--rate-burst".into(),
-            "100000".into(),
-        ]
-    };
-    let a_args = args("a");
-    let b_args = args("b");
-    let a = ServerProcess::start(
-        dirs.0.path(),
-        &a_args.iter().map(String::as_str).collect::<Vec<_>>(),
-    )
-    .await;
-    let b = ServerProcess::start(
-        dirs.1.path(),
-        &b_args.iter().map(String::as_str).collect::<Vec<_>>(),
-    )
-    .await;
-    wait_status(a.addr, 200).await;
-    wait_status(b.addr, 200).await;
+    let fast = [
+        "--presence-ttl",
+        "1s",
+        "--rate-per-sec",
+        "100000",
+        "--rate-burst",
+        "100000",
+    ];
+    let (a, b, _dirs) = two_node_processes(&redis, &fast).await;
 
     let mut watcher = Client::connect(b.addr).await;
     watcher.join("crash", "watcher").await;
@@ -340,28 +344,7 @@ async fn link_losses(addr: SocketAddr) -> u64 {
 #[tokio::test]
 async fn a_cluster_with_members_keeps_its_redis_link() {
     let redis = RedisServer::start();
-    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let args = |node: &str| {
-        vec![
-            "--redis-url".to_string(),
-            redis.url(),
-            "--node-id".into(),
-            node.into(),
-        ]
-    };
-    let (a_args, b_args) = (args("a"), args("b"));
-    let a = ServerProcess::start(
-        dirs.0.path(),
-        &a_args.iter().map(String::as_str).collect::<Vec<_>>(),
-    )
-    .await;
-    let b = ServerProcess::start(
-        dirs.1.path(),
-        &b_args.iter().map(String::as_str).collect::<Vec<_>>(),
-    )
-    .await;
-    wait_status(a.addr, 200).await;
-    wait_status(b.addr, 200).await;
+    let (a, b, _dirs) = two_node_processes(&redis, &[]).await;
     let mut ann = Client::connect(a.addr).await;
     ann.join("steady", "ann").await;
     let mut bob = Client::connect(b.addr).await;
@@ -386,30 +369,7 @@ async fn a_cluster_with_members_keeps_its_redis_link() {
 #[tokio::test]
 async fn reads_and_joins_of_unknown_rooms_leave_no_permanent_keys() {
     let redis = RedisServer::start();
-    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let args = |node: &str| {
-        vec![
-            "--redis-url".to_string(),
-            redis.url(),
-            "--redis-prefix".into(),
-            "strangers".into(),
-            "--node-id".into(),
-            node.into(),
-        ]
-    };
-    let (a_args, b_args) = (args("a"), args("b"));
-    let a = ServerProcess::start(
-        dirs.0.path(),
-        &a_args.iter().map(String::as_str).collect::<Vec<_>>(),
-    )
-    .await;
-    let b = ServerProcess::start(
-        dirs.1.path(),
-        &b_args.iter().map(String::as_str).collect::<Vec<_>>(),
-    )
-    .await;
-    wait_status(a.addr, 200).await;
-    wait_status(b.addr, 200).await;
+    let (a, b, _dirs) = two_node_processes(&redis, &["--redis-prefix", "strangers"]).await;
     for i in 0..40 {
         let node = if i % 2 == 0 { a.addr } else { b.addr };
         assert_eq!(
