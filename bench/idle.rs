@@ -8,26 +8,18 @@
 //! does), reads the memory again, waits past a server ping round, and checks every
 //! connection still answers. Prints the memory per idle connection.
 
+#[path = "support/proc.rs"]
+mod proc;
+#[path = "support/release_server.rs"]
+mod release_server;
+
 use futures::{SinkExt, StreamExt};
-use std::process::Stdio;
+use proc::rss_kib;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
 
 #[tokio::main]
 async fn main() {
@@ -35,43 +27,25 @@ async fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(10_000);
-    let root = env!("CARGO_MANIFEST_DIR");
-    let bin =
-        std::env::var("CHORUS_BIN").unwrap_or_else(|_| format!("{root}/target/release/chorus"));
     let data = tempfile::tempdir().expect("temp dir");
-    let mut child = tokio::process::Command::new(&bin)
-        .current_dir(root)
-        .args([
-            "--addr",
-            "127.0.0.1:0",
+    let limit = (n + 10).to_string();
+    let server = release_server::start(
+        data.path(),
+        &[
             "--ping-secs",
             "5",
             "--idle-timeout-secs",
             "15",
-        ])
-        .args(["--max-conns-per-ip", &(n + 10).to_string()])
-        .args(["--max-tcp-per-ip", &(n + 10).to_string()])
-        .args(["--max-connections", &(n + 10).to_string()])
-        .arg("--data-dir")
-        .arg(data.path())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {bin}: {e} (run cargo leptos build --release)"));
-    let pid = child.id().expect("pid");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let addr = loop {
-        let line = lines
-            .next_line()
-            .await
-            .expect("stdout")
-            .expect("server output");
-        if let Some(a) = line.strip_prefix("Chorus is running: open http://") {
-            break a.trim().to_string();
-        }
-    };
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            "--max-conns-per-ip",
+            &limit,
+            "--max-tcp-per-ip",
+            &limit,
+            "--max-connections",
+            &limit,
+        ],
+    )
+    .await;
+    let (pid, addr) = (server.pid, server.addr.clone());
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = rss_kib(pid);
 
@@ -153,5 +127,6 @@ async fn main() {
         opened.load(Ordering::Relaxed)
     );
     println!("server RSS at the end: {} KiB", rss_kib(pid));
+    let mut child = server.child;
     let _ = child.kill().await;
 }

@@ -10,26 +10,18 @@
 //! (before, one 500-message page: up to 8 MB). Then it waits for the stall timeout of a
 //! second run to close them (4008) and reports the memory given back.
 
+#[path = "support/proc.rs"]
+mod proc;
+#[path = "support/release_server.rs"]
+mod release_server;
+
 use futures::{SinkExt, StreamExt};
-use std::process::Stdio;
+use proc::rss_kib;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio_tungstenite::tungstenite::Message;
 
 /// The most one more stalled socket may cost before this benchmark calls it a regression.
 const LIMIT_KIB: f64 = 1024.0;
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -65,46 +57,28 @@ async fn fill(addr: &str, room: &str, batches: usize) {
     }
 }
 
-async fn start(
-    root: &str,
-    bin: &str,
-    data: &std::path::Path,
-    stall: &str,
-) -> (tokio::process::Child, u32, String) {
-    let mut child = tokio::process::Command::new(bin)
-        .current_dir(root)
-        .args(["--addr", "127.0.0.1:0", "--replay-stall-timeout", stall])
-        .args(["--rate-per-sec", "100000", "--rate-burst", "100000"])
-        .arg("--data-dir")
-        .arg(data)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {bin}: {e} (run cargo leptos build --release)"));
-    let pid = child.id().expect("pid");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let addr = loop {
-        let line = lines
-            .next_line()
-            .await
-            .expect("stdout")
-            .expect("server output");
-        if let Some(a) = line.strip_prefix("Chorus is running: open http://") {
-            break a.trim().to_string();
-        }
-    };
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, pid, addr)
+/// Opens `n` sockets that join `room` with `since: 0` and then never read.
+async fn stall(addr: &str, room: &str, n: usize) -> Vec<Ws> {
+    let join = format!(r#"{{"type":"join","room":"{room}","name":"late","since":0}}"#);
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut ws = connect(addr).await;
+        ws.send(Message::text(join.clone())).await.unwrap();
+        out.push(ws);
+    }
+    out
 }
 
 #[tokio::main]
 async fn main() {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let bin =
-        std::env::var("CHORUS_BIN").unwrap_or_else(|_| format!("{root}/target/release/chorus"));
     let data = tempfile::tempdir().expect("temp dir");
-    let (child, pid, addr) = start(root, &bin, data.path(), "60s").await;
+    let fast = ["--rate-per-sec", "100000", "--rate-burst", "100000"];
+    let server = release_server::start(
+        data.path(),
+        &[&["--replay-stall-timeout", "60s"][..], &fast].concat(),
+    )
+    .await;
+    let (pid, addr) = (server.pid, server.addr.clone());
     fill(&addr, "deep", 30).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let base = rss_kib(pid);
@@ -113,15 +87,7 @@ async fn main() {
     let mut worst: f64 = 0.0;
     let mut previous = (0usize, base);
     for target in [8usize, 16, 32] {
-        while stalled.len() < target {
-            let mut ws = connect(&addr).await;
-            ws.send(Message::text(
-                r#"{"type":"join","room":"deep","name":"late","since":0}"#,
-            ))
-            .await
-            .unwrap();
-            stalled.push(ws);
-        }
+        stalled.extend(stall(&addr, "deep", target - stalled.len()).await);
         tokio::time::sleep(Duration::from_secs(2)).await;
         let now = rss_kib(pid);
         let each = now.saturating_sub(base) as f64 / target as f64;
@@ -137,23 +103,19 @@ async fn main() {
         );
     }
     drop(stalled);
-    let mut child = child;
+    let mut child = server.child;
     let _ = child.kill().await;
     let _ = child.wait().await;
-    // A second server with the default stall timeout lets them go by itself.
-    let (_child, pid, addr) = start(root, &bin, data.path(), "2s").await;
+    // A second server with a short stall timeout lets them go by itself.
+    let server = release_server::start(
+        data.path(),
+        &[&["--replay-stall-timeout", "2s"][..], &fast].concat(),
+    )
+    .await;
+    let (pid, addr) = (server.pid, server.addr.clone());
     tokio::time::sleep(Duration::from_secs(1)).await;
     let before = rss_kib(pid);
-    let mut held = Vec::new();
-    for _ in 0..32 {
-        let mut ws = connect(&addr).await;
-        ws.send(Message::text(
-            r#"{"type":"join","room":"deep","name":"late","since":0}"#,
-        ))
-        .await
-        .unwrap();
-        held.push(ws);
-    }
+    let _held = stall(&addr, "deep", 32).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let during = rss_kib(pid);
     tokio::time::sleep(Duration::from_secs(4)).await;

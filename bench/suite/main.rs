@@ -15,6 +15,8 @@
 
 mod load;
 mod peers;
+#[path = "../support/proc.rs"]
+mod proc;
 mod relay;
 mod report;
 

@@ -131,15 +131,7 @@ impl Server {
 
     /// Resident memory now, in KiB.
     pub fn rss_kib(&self) -> u64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.pid))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with("VmRSS:"))
-                    .and_then(|l| l.split_whitespace().nth(1))
-                    .and_then(|v| v.parse().ok())
-            })
-            .unwrap_or(0)
+        crate::proc::rss_kib(self.pid)
     }
 
     /// CPU time used so far (user + system), all threads.
