@@ -200,13 +200,16 @@ impl Session {
             return Err(Refusal::NotJoined);
         };
         let from = joined.name.clone();
+        // This connection was sent a message of the room: it has one, so no publish of
+        // ours can be its first (and the hub's room lock is not needed to know).
+        let has_messages = joined.last_sent > 0;
         take(&mut self.bucket)?;
         let now = Instant::now().into_std();
         self.cfg
             .budgets
             .publish(self.client, now)
             .map_err(rate_limited)?;
-        if self.hub.claim_new_room(&room) {
+        if !has_messages && self.hub.claim_new_room(&room) {
             // The first message of a room puts it on disk (for the retention time).
             if let Err(wait) = self.cfg.budgets.new_room(self.client, now) {
                 self.hub.release_new_room(&room);
