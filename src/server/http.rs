@@ -145,7 +145,7 @@ async fn ws_upgrade(
     let Some(permit) = state.conn_limit.acquire(limit_key(client)) else {
         static LOGGED: Throttle = Throttle::new();
         if let Some(skipped) = LOGGED.allow() {
-            tracing::info!(%peer, skipped, "per-address connection limit reached");
+            tracing::info!(%peer, %client, skipped, "per-address connection limit reached");
         }
         return (
             StatusCode::TOO_MANY_REQUESTS,
