@@ -184,3 +184,60 @@ async fn a_stalled_replay_is_closed_as_a_slow_consumer() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(stalled.ended().await, common::Ended::Closed(Some(4008)));
 }
+
+/// The disk an anonymous crowd can fill is bounded: rooms holding messages are capped in
+/// total (one more is refused `unavailable`, saying why, and the others go on), and each
+/// room keeps only so many bytes (its newest messages). On the default SQLite store.
+#[tokio::test]
+async fn rooms_in_total_and_bytes_per_room_are_capped() {
+    let app = spawn_app_with(|c| {
+        c.max_stored_rooms = 2;
+        c.history_max_bytes = 2_000;
+        c.rate_per_sec = 1000.0;
+        c.rate_burst = 1000;
+    })
+    .await;
+    let mut c = app.client().await;
+    let epoch = c.join("d1", "ann").await["epoch"].clone();
+    for r in ["d2", "d3"] {
+        c.join(r, "ann").await;
+    }
+    let body = "b".repeat(200);
+    for i in 0..30 {
+        c.publish("d1", &body, &format!("d1-{i}")).await;
+    }
+    c.publish("d2", "hi", "d2-0").await;
+    c.send(serde_json::json!({"type":"publish","room":"d3","body":"hi","client_id":"d3-0"}))
+        .await;
+    let refused = c.recv_type("error").await;
+    assert_eq!(refused["code"], "unavailable", "{refused}");
+    assert_eq!(refused["ref"], "d3-0");
+    assert!(
+        refused["message"].as_str().unwrap().contains("2 rooms"),
+        "{refused}"
+    );
+    // The two rooms go on; the full one keeps its newest messages within 2,000 bytes.
+    c.publish("d2", "again", "d2-1").await;
+    c.send(serde_json::json!({"type":"history","room":"d1","limit":100}))
+        .await;
+    let page = c.recv_type("history").await;
+    let seqs: Vec<u64> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["seq"].as_u64().unwrap())
+        .collect();
+    assert!(
+        (5..=9).contains(&seqs.len()),
+        "kept {} messages of ~210 bytes",
+        seqs.len()
+    );
+    assert_eq!(seqs.last(), Some(&30));
+    assert_eq!(page["has_more"], false);
+    // A resuming client that had seq 1 is told what was lost.
+    let mut late = app.client().await;
+    late.send(serde_json::json!({"type":"join","room":"d1","name":"bo","since":1,"epoch":epoch}))
+        .await;
+    let joined = late.recv_type("joined").await;
+    assert_eq!(joined["recovered"], false, "{joined}");
+}

@@ -63,12 +63,21 @@ impl Refusal {
     /// may retry).
     pub fn to_frame(&self, reference: Option<String>) -> ServerFrame {
         crate::server::metrics::refused(self.code().as_str());
-        if let Self::Unavailable(e) = self {
-            tracing::warn!(error = %e.report(), reference = ?reference, "refused: store unavailable");
-        }
+        let message = match self {
+            // Not a failure: the cap doing its job, and the client is told why.
+            Self::Unavailable(e @ StoreError::RoomsFull { .. }) => {
+                tracing::debug!(reference = ?reference, "refused: {e}");
+                e.to_string()
+            }
+            Self::Unavailable(e) => {
+                tracing::warn!(error = %e.report(), reference = ?reference, "refused: store unavailable");
+                self.to_string()
+            }
+            _ => self.to_string(),
+        };
         ServerFrame::Error {
             code: self.code(),
-            message: self.to_string(),
+            message,
             reference,
             retry_after_ms: match self {
                 Self::RateLimited { retry_after_ms } => Some(*retry_after_ms),

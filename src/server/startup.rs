@@ -175,10 +175,7 @@ impl Application {
                     ..SqliteOptions::default()
                 },
             )?),
-            StoreKind::Memory => Arc::new(MemoryStore::new(match config.history_cap {
-                0 => usize::MAX,
-                cap => usize::try_from(cap).unwrap_or(usize::MAX),
-            })),
+            StoreKind::Memory => Arc::new(MemoryStore::with_retention(config.retention())),
         };
         let (engine, events) = LocalEngine::new(store);
         Ok((engine, events))

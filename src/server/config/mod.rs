@@ -94,6 +94,16 @@ pub struct Config {
     #[arg(long, env = "CHORUS_HISTORY_CAP", default_value_t = 10_000)]
     pub history_cap: u64,
 
+    /// Bytes of messages kept per room (sender + body + client_id of each; the newest
+    /// kept); 0 keeps any amount. With --max-stored-rooms it bounds the disk
+    #[arg(long, env = "CHORUS_HISTORY_MAX_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub history_max_bytes: u64,
+
+    /// Rooms that may hold messages at once (a first message for one more is refused
+    /// `unavailable` until another room's messages expire); 0: no cap
+    #[arg(long, env = "CHORUS_MAX_STORED_ROOMS", default_value_t = 10_000)]
+    pub max_stored_rooms: u64,
+
     /// Messages older than this are deleted (e.g. `30d`, `12h`; `0` keeps them
     /// regardless of age)
     #[arg(long, env = "CHORUS_HISTORY_MAX_AGE", default_value = "30d", value_parser = duration)]
@@ -363,7 +373,9 @@ impl Config {
     pub fn retention(&self) -> crate::server::store::Retention {
         crate::server::store::Retention {
             max_messages: self.history_cap,
+            max_bytes: self.history_max_bytes,
             max_age: (!self.history_max_age.is_zero()).then_some(self.history_max_age),
+            max_rooms: self.max_stored_rooms,
         }
     }
 

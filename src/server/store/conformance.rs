@@ -231,3 +231,66 @@ pub async fn range_is_bounded_by_bytes(s: Arc<dyn Store>) {
         "and the count still bounds it"
     );
 }
+
+/// With `max_bytes` of 1000 (and messages of 100-byte bodies), a room keeps its newest
+/// messages within the cap, gapless; a replay from before them says incomplete; a lone
+/// message bigger than the cap is kept whole.
+pub async fn retention_by_bytes(s: Arc<dyn Store>) {
+    let a = room("heavy");
+    for i in 0..50 {
+        let mut d = draft("heavy", &format!("h{i}"));
+        d.body = Body::parse(&"y".repeat(100)).unwrap();
+        s.append(d).await.unwrap();
+    }
+    let h = s.history(&a, None, 100).await.unwrap();
+    let n = h.messages.len() as u64;
+    // Each message takes more than its body in the store (at most its JSON in Redis).
+    assert!((4..=9).contains(&n), "kept {n} of 50 within 1000 bytes");
+    assert_eq!(seqs(&h.messages), (51 - n..=50).collect::<Vec<_>>());
+    assert!(!h.has_more);
+    assert!(!s.range(&a, 0, 51, 100, usize::MAX).await.unwrap().complete);
+    assert_eq!(s.meta(&a).await.unwrap().last_seq, 50);
+    let mut big = draft("heavy", "big");
+    big.body = Body::parse(&"z".repeat(3000)).unwrap();
+    assert_eq!(seq(s.append(big).await.unwrap()), 51);
+    let h = s.history(&a, None, 100).await.unwrap();
+    assert_eq!(seqs(&h.messages), vec![51], "the newest stays, however big");
+    // Other rooms are not touched by one room's cap.
+    assert_eq!(seq(s.append(draft("light", "1")).await.unwrap()), 1);
+    assert_eq!(
+        s.history(&room("light"), None, 10)
+            .await
+            .unwrap()
+            .messages
+            .len(),
+        1
+    );
+}
+
+/// With `max_rooms` of 2: two rooms take messages, a third is refused `RoomsFull`
+/// (storing nothing, consuming no seq) while the two go on taking messages.
+pub async fn rooms_are_capped(s: Arc<dyn Store>) {
+    assert_eq!(seq(s.append(draft("one", "1")).await.unwrap()), 1);
+    assert_eq!(seq(s.append(draft("two", "1")).await.unwrap()), 1);
+    let refused = s.append(draft("three", "1")).await;
+    assert!(
+        matches!(refused, Err(StoreError::RoomsFull { max: 2 })),
+        "{refused:?}"
+    );
+    assert_eq!(s.meta(&room("three")).await.unwrap().last_seq, 0);
+    assert!(s
+        .history(&room("three"), None, 10)
+        .await
+        .unwrap()
+        .messages
+        .is_empty());
+    assert_eq!(seq(s.append(draft("one", "2")).await.unwrap()), 2);
+    assert_eq!(
+        s.append(draft("two", "1")).await.unwrap(),
+        Appended::Duplicate { seq: 1 }
+    );
+    assert!(matches!(
+        s.append(draft("three", "1")).await,
+        Err(StoreError::RoomsFull { .. })
+    ));
+}

@@ -19,6 +19,10 @@ use std::sync::Mutex;
 /// nothing: strangers asking about random room names cannot grow memory.
 pub struct MemoryStore {
     cap: usize,
+    /// Bytes kept per room (0: any), counted by [`super::stored_size`].
+    max_bytes: u64,
+    /// Rooms with messages at most (0: any).
+    max_rooms: u64,
     epoch: Epoch,
     rooms: Mutex<HashMap<RoomName, RoomLog>>,
 }
@@ -29,6 +33,8 @@ struct RoomLog {
     messages: VecDeque<Message>,
     last_seq: u64,
     by_client: HashMap<ClientId, u64>,
+    /// The retained messages' bytes.
+    bytes: u64,
 }
 
 impl RoomLog {
@@ -47,8 +53,24 @@ impl MemoryStore {
     pub fn new(cap: usize) -> Self {
         Self {
             cap: cap.max(1),
+            max_bytes: 0,
+            max_rooms: 0,
             epoch: new_epoch(),
             rooms: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A store enforcing `retention`'s count, bytes and rooms (not its age: the
+    /// process's lifetime is this store's age limit).
+    pub fn with_retention(retention: super::Retention) -> Self {
+        let cap = match retention.max_messages {
+            0 => usize::MAX,
+            n => usize::try_from(n).unwrap_or(usize::MAX),
+        };
+        Self {
+            max_bytes: retention.max_bytes,
+            max_rooms: retention.max_rooms,
+            ..Self::new(cap)
         }
     }
 
@@ -72,6 +94,15 @@ impl Store for MemoryStore {
 
     async fn append(&self, draft: Draft) -> Result<Appended, StoreError> {
         let mut rooms = lock(&self.rooms);
+        // A room, once it has a message, keeps at least its newest: rooms never empty here.
+        if self.max_rooms > 0
+            && !rooms.contains_key(&draft.room)
+            && rooms.len() as u64 >= self.max_rooms
+        {
+            return Err(StoreError::RoomsFull {
+                max: self.max_rooms,
+            });
+        }
         let log = rooms.entry(draft.room.clone()).or_default();
         if let Some(&seq) = log.by_client.get(&draft.client_id) {
             return Ok(Appended::Duplicate { seq });
@@ -86,9 +117,13 @@ impl Store for MemoryStore {
             client_id: draft.client_id,
         };
         log.by_client.insert(msg.client_id.clone(), msg.seq);
+        log.bytes += size(&msg);
         log.messages.push_back(msg.clone());
-        while log.messages.len() > self.cap {
+        while log.messages.len() > self.cap
+            || (self.max_bytes > 0 && log.bytes > self.max_bytes && log.messages.len() > 1)
+        {
             if let Some(old) = log.messages.pop_front() {
+                log.bytes -= size(&old);
                 log.by_client.remove(&old.client_id);
             }
         }
@@ -132,6 +167,11 @@ impl Store for MemoryStore {
     }
 }
 
+/// A message's bytes for the byte cap.
+fn size(m: &Message) -> u64 {
+    super::stored_size(m.from.as_str(), m.body.as_str(), m.client_id.as_str())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,6 +190,20 @@ mod tests {
         c::empty_rooms_already_have_their_epoch(store(10)).await;
         c::appends_take_their_place_on_the_first_poll(store(100)).await;
         c::range_is_bounded_by_bytes(store(100)).await;
+        c::retention_by_bytes(std::sync::Arc::new(MemoryStore::with_retention(
+            crate::server::store::Retention {
+                max_bytes: 1000,
+                ..Default::default()
+            },
+        )))
+        .await;
+        c::rooms_are_capped(std::sync::Arc::new(MemoryStore::with_retention(
+            crate::server::store::Retention {
+                max_rooms: 2,
+                ..Default::default()
+            },
+        )))
+        .await;
     }
 
     #[tokio::test]

@@ -75,13 +75,29 @@ pub struct HistoryPage {
     pub has_more: bool,
 }
 
-/// What each room keeps (every store that trims history enforces the same settings).
+/// What the store keeps (every store that trims history enforces the same settings).
+/// Together they bound the disk: at most `max_rooms` rooms hold messages, each at most
+/// `max_bytes` of them, for at most `max_age`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Retention {
     /// Messages kept per room (the newest ones); 0 keeps all.
     pub max_messages: u64,
+    /// Bytes of messages kept per room (the newest ones, counted by [`stored_size`]);
+    /// 0 keeps all. The newest message always stays, however big.
+    pub max_bytes: u64,
     /// Messages older than this are deleted; `None` keeps them regardless of age.
     pub max_age: Option<std::time::Duration>,
+    /// Rooms that may hold messages at once; 0: no cap. A first message for one more
+    /// is refused with [`StoreError::RoomsFull`] (rooms free up as their messages
+    /// expire). Enforced by the SQLite and memory stores; see `docs/operations.md` for
+    /// Redis.
+    pub max_rooms: u64,
+}
+
+/// The bytes a message takes in the store, for [`Retention::max_bytes`]: its sender's
+/// name, body and `client_id` (what the store keeps of it beyond fixed-size numbers).
+pub fn stored_size(from: &str, body: &str, client_id: &str) -> u64 {
+    (from.len() + body.len() + client_id.len()) as u64
 }
 
 /// Why the store could not serve a call. The client is answered `unavailable` (and may
@@ -115,6 +131,14 @@ pub enum StoreError {
     /// A task doing the work panicked or was cancelled.
     #[error("store unavailable: the {0} task failed")]
     Task(&'static str, #[source] tokio::task::JoinError),
+    /// The store already holds [`Retention::max_rooms`] rooms with messages, and this
+    /// publish would have been the first of one more. Nothing was stored; a retry works
+    /// once a room's messages have expired (or in a room that has messages).
+    #[error("the server holds its maximum of {max} rooms with messages; post in an existing room")]
+    RoomsFull {
+        /// The cap.
+        max: u64,
+    },
     /// The store holds something this server cannot read (written by another program or
     /// version).
     #[error("store unavailable: unreadable {what} in the store")]

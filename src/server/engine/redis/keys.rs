@@ -46,6 +46,12 @@ impl Keys {
         format!("{}:ids", self.channel(room))
     }
 
+    /// Sorted set room → when it was last seen holding messages (the cap on rooms).
+    /// The one key that is not a room's.
+    pub fn rooms(&self) -> String {
+        format!("{}:rooms", self.prefix)
+    }
+
     /// Hash node → presence record.
     pub fn presence(&self, room: &RoomName) -> String {
         format!("{}:presence", self.channel(room))

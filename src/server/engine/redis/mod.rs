@@ -17,6 +17,7 @@
 pub mod announcer;
 pub mod bus;
 pub mod keys;
+pub mod room_cap;
 pub mod store;
 
 use self::bus::Bus;
@@ -105,12 +106,20 @@ impl RedisEngine {
             tx,
         );
         let announcements = Arc::new(announcer::Pending::default());
-        let engine = Arc::new(Self {
-            store: Arc::new(RedisStore::new(
+        let store = Arc::new(RedisStore::new(
+            conn.clone(),
+            keys.clone(),
+            options.retention,
+        ));
+        if options.retention.max_rooms > 0 {
+            tokio::spawn(room_cap::run_census(
+                Arc::downgrade(store.room_cap()),
                 conn.clone(),
                 keys.clone(),
-                options.retention,
-            )),
+            ));
+        }
+        let engine = Arc::new(Self {
+            store,
             conn,
             keys,
             node: options.node_id,

@@ -15,6 +15,7 @@
 //! Redis in another order than the publishes were made.
 
 use super::keys::Keys;
+use super::room_cap::RoomCap;
 use crate::protocol::{ClientId, Epoch, Message, RoomName};
 use crate::server::store::{
     new_epoch, Appended, Draft, HistoryPage, Range, Retention, RoomMeta, Store, StoreError,
@@ -22,6 +23,7 @@ use crate::server::store::{
 use async_trait::async_trait;
 use redis::aio::ConnectionManager;
 use serde::Serialize;
+use std::sync::Arc;
 
 const APPEND: &str = include_str!("lua/append.lua");
 const META: &str = include_str!("lua/meta.lua");
@@ -34,6 +36,7 @@ pub struct RedisStore {
     keys: Keys,
     retention: Retention,
     append_script: String,
+    rooms: Arc<RoomCap>,
 }
 
 /// The fields of a message that the node knows before Redis assigns `seq` and `ts`.
@@ -88,7 +91,20 @@ impl RedisStore {
             keys,
             retention,
             append_script: strip_comments(APPEND),
+            rooms: RoomCap::new(retention.max_rooms, retention.max_age),
         }
+    }
+
+    /// The cap on rooms holding messages, for the census task.
+    pub fn room_cap(&self) -> &Arc<RoomCap> {
+        &self.rooms
+    }
+
+    /// Runs the room census now (it also runs every [`super::room_cap::CENSUS_EVERY`]).
+    pub async fn census(&self) -> Result<u64, StoreError> {
+        super::room_cap::census(&self.rooms, &self.conn, &self.keys)
+            .await
+            .map_err(unavailable)
     }
 
     /// The JSON of a message after its `ts`: `,"room":…,"from":…,"body":…,"client_id":…}`.
@@ -138,19 +154,31 @@ impl Store for RedisStore {
             .arg(self.retention.max_messages)
             .arg(max_age_ms)
             .arg(self.keys.channel(&draft.room))
+            .arg(self.retention.max_bytes)
+            .arg(u8::from(self.rooms.full()))
             .query_async(&mut self.conn.clone())
             .await
             .map_err(unavailable)?;
         match reply.as_slice() {
-            [1, seq, ts] => Ok(Appended::Stored(Message {
-                room: draft.room,
-                seq: *seq,
-                from: draft.from,
-                body: draft.body,
-                ts: *ts,
-                client_id: draft.client_id,
-            })),
+            [1, seq, ts, fresh] => {
+                if *fresh == 1 {
+                    self.rooms
+                        .counted(&self.conn, &self.keys, &draft.room)
+                        .await;
+                }
+                Ok(Appended::Stored(Message {
+                    room: draft.room,
+                    seq: *seq,
+                    from: draft.from,
+                    body: draft.body,
+                    ts: *ts,
+                    client_id: draft.client_id,
+                }))
+            }
             [0, seq] => Ok(Appended::Duplicate { seq: *seq }),
+            [2] => Err(StoreError::RoomsFull {
+                max: self.rooms.max,
+            }),
             other => Err(corrupt("append reply", format!("{other:?}"))),
         }
     }
@@ -237,7 +265,7 @@ mod tests {
             Keys::new(&format!("t{cap}")),
             Retention {
                 max_messages: cap,
-                max_age: None,
+                ..Retention::default()
             },
         ))
     }
@@ -281,6 +309,67 @@ mod tests {
         c::empty_rooms_already_have_their_epoch(store(&server, 10).await).await;
         c::appends_take_their_place_on_the_first_poll(store(&server, 1000).await).await;
         c::range_is_bounded_by_bytes(store(&server, 1001).await).await;
+        c::retention_by_bytes(Arc::new(RedisStore::new(
+            server.connection().await,
+            Keys::new("bytes"),
+            Retention {
+                max_bytes: 1000,
+                ..Retention::default()
+            },
+        )))
+        .await;
+        c::rooms_are_capped(Arc::new(RedisStore::new(
+            server.connection().await,
+            Keys::new("capped"),
+            Retention {
+                max_rooms: 2,
+                ..Retention::default()
+            },
+        )))
+        .await;
+    }
+
+    #[tokio::test]
+    async fn a_room_whose_log_expired_frees_its_place_at_the_census() {
+        let server = RedisServer::start();
+        let s = RedisStore::new(
+            server.connection().await,
+            Keys::new("census"),
+            Retention {
+                max_age: Some(Duration::from_millis(300)),
+                max_rooms: 1,
+                ..Retention::default()
+            },
+        );
+        c::seq(s.append(c::draft("a", "1")).await.unwrap());
+        assert!(matches!(
+            s.append(c::draft("b", "1")).await,
+            Err(StoreError::RoomsFull { max: 1 })
+        ));
+        assert_eq!(s.census().await.unwrap(), 1, "a still holds");
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(s.census().await.unwrap(), 0, "a's log expired");
+        assert_eq!(c::seq(s.append(c::draft("b", "1")).await.unwrap()), 1);
+        // a, its log gone, is a new room now: the cap refuses it. b counts its bytes afresh.
+        assert!(matches!(
+            s.append(c::draft("a", "2")).await,
+            Err(StoreError::RoomsFull { .. })
+        ));
+        let mut conn = server.connection().await;
+        let keys = Keys::new("census");
+        let b = RoomName::parse("b").unwrap();
+        let (bytes, member): (u64, Vec<String>) = redis::pipe()
+            .cmd("HGET")
+            .arg(keys.meta(&b))
+            .arg("bytes")
+            .cmd("ZRANGE")
+            .arg(keys.log(&b))
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(bytes, member[0].len() as u64);
     }
 
     #[tokio::test]
@@ -290,8 +379,8 @@ mod tests {
             server.connection().await,
             Keys::new("age"),
             Retention {
-                max_messages: 0,
                 max_age: Some(Duration::from_millis(300)),
+                ..Retention::default()
             },
         );
         let room = RoomName::parse("r").unwrap();

@@ -64,7 +64,7 @@ impl Default for SqliteOptions {
         Self {
             retention: Retention {
                 max_messages: 10_000,
-                max_age: None,
+                ..Retention::default()
             },
             commit: Commit::Grouped { max_batch: 512 },
             busy_timeout: Duration::from_secs(5),
@@ -104,6 +104,7 @@ impl SqliteStore {
             max_batch,
             rooms: Default::default(),
             failing: failing.clone(),
+            holding: None,
         };
         std::thread::Builder::new()
             .name("chorus-store-writer".into())

@@ -52,6 +52,15 @@ const MIGRATIONS: &[&str] = &[
         (SELECT ts FROM messages WHERE room_id = rooms.id ORDER BY seq LIMIT 1);
     CREATE INDEX rooms_by_oldest_ts ON rooms (oldest_ts) WHERE oldest_ts IS NOT NULL;
     "#,
+    // 2 → 3: the bytes each room keeps (sender + body + client_id of its messages), for
+    // retention by bytes, and an index of the rooms holding any, for the cap on rooms.
+    r#"
+    ALTER TABLE rooms ADD COLUMN kept_bytes INTEGER NOT NULL DEFAULT 0;
+    UPDATE rooms SET kept_bytes = (
+        SELECT coalesce(sum(octet_length(sender) + octet_length(body) + octet_length(client_id)), 0)
+        FROM messages WHERE room_id = rooms.id);
+    CREATE INDEX rooms_holding ON rooms (id) WHERE kept_bytes > 0;
+    "#,
 ];
 
 /// The migrations, for tests that build a database of an older version.

@@ -6,11 +6,15 @@ use rusqlite::Connection;
 use std::sync::Arc;
 
 fn options(max_messages: u64) -> SqliteOptions {
+    with(Retention {
+        max_messages,
+        ..Retention::default()
+    })
+}
+
+fn with(retention: Retention) -> SqliteOptions {
     SqliteOptions {
-        retention: Retention {
-            max_messages,
-            max_age: None,
-        },
+        retention,
         ..SqliteOptions::default()
     }
 }
@@ -45,6 +49,30 @@ async fn conforms_with_group_commit() {
     c::appends_take_their_place_on_the_first_poll(s).await;
     let (_d, s) = fresh(0);
     c::range_is_bounded_by_bytes(s).await;
+    let dir = tempfile::tempdir().unwrap();
+    c::retention_by_bytes(Arc::new(
+        SqliteStore::open(
+            dir.path(),
+            with(Retention {
+                max_bytes: 1000,
+                ..Retention::default()
+            }),
+        )
+        .unwrap(),
+    ))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    c::rooms_are_capped(Arc::new(
+        SqliteStore::open(
+            dir.path(),
+            with(Retention {
+                max_rooms: 2,
+                ..Retention::default()
+            }),
+        )
+        .unwrap(),
+    ))
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -217,8 +245,8 @@ async fn messages_past_the_max_age_expire_and_replays_from_before_say_so() {
         dir.path(),
         SqliteOptions {
             retention: Retention {
-                max_messages: 0,
                 max_age: Some(Duration::from_millis(300)),
+                ..Retention::default()
             },
             expire_every: Duration::from_secs(3600),
             ..SqliteOptions::default()
@@ -258,6 +286,7 @@ async fn expiry_visits_only_the_rooms_with_old_messages() {
             retention: Retention {
                 max_messages: 2,
                 max_age: Some(Duration::from_millis(300)),
+                ..Retention::default()
             },
             expire_every: Duration::from_secs(3600),
             ..SqliteOptions::default()
@@ -327,4 +356,76 @@ fn a_version_1_database_gets_its_rooms_oldest_times() {
         .query_row("SELECT oldest_ts FROM rooms WHERE id = 1", [], |r| r.get(0))
         .unwrap();
     assert_eq!(oldest, 1000);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_room_whose_messages_expired_frees_its_place_under_the_cap_and_the_count_survives_a_restart(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = SqliteOptions {
+        retention: Retention {
+            max_age: Some(Duration::from_millis(300)),
+            max_rooms: 1,
+            ..Retention::default()
+        },
+        expire_every: Duration::from_secs(3600),
+        ..SqliteOptions::default()
+    };
+    {
+        let s = SqliteStore::open(dir.path(), opts.clone()).unwrap();
+        s.append(draft("a", "1")).await.unwrap();
+        assert!(matches!(
+            s.append(draft("b", "1")).await,
+            Err(StoreError::RoomsFull { max: 1 })
+        ));
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(s.expire().await.unwrap(), 1);
+        assert_eq!(
+            seq(s.append(draft("b", "1")).await.unwrap()),
+            1,
+            "a's place"
+        );
+        s.close().await.unwrap();
+    }
+    let s = SqliteStore::open(dir.path(), opts).unwrap();
+    assert!(
+        matches!(
+            s.append(draft("a", "2")).await,
+            Err(StoreError::RoomsFull { .. })
+        ),
+        "b still holds the one place after the restart"
+    );
+    assert_eq!(seq(s.append(draft("b", "2")).await.unwrap()), 2);
+}
+
+#[test]
+fn a_version_2_database_gets_its_rooms_kept_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(DB_FILE);
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(schema::MIGRATIONS_FOR_TESTS[0]).unwrap();
+        c.execute_batch(schema::MIGRATIONS_FOR_TESTS[1]).unwrap();
+        c.execute_batch(
+            "INSERT INTO store_info VALUES ('epoch', 'e1');
+             INSERT INTO rooms (id, name, epoch, last_seq) VALUES (1, 'r', 'e1', 2), (2, 'empty', 'e1', 0);
+             INSERT INTO messages VALUES (1, 1, 'ann', 'héllo', 1000, 'c1'), (1, 2, 'bo', 'b', 2000, 'c22');
+             PRAGMA user_version = 2;",
+        )
+        .unwrap();
+    }
+    let mut c = rusqlite::Connection::open(&path).unwrap();
+    assert_eq!(schema::migrate(&mut c, "e2").unwrap(), 2);
+    let kept: Vec<i64> = c
+        .prepare("SELECT kept_bytes FROM rooms ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        kept,
+        vec![(3 + 6 + 2) + (2 + 1 + 3), 0],
+        "UTF-8 bytes, not characters"
+    );
 }

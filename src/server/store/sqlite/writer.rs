@@ -17,9 +17,9 @@
 use super::{decode_err, Retention};
 use crate::protocol::Message;
 use crate::protocol::RoomName;
-use crate::server::store::{now_ms, Appended, Draft, StoreError};
+use crate::server::store::{now_ms, stored_size, Appended, Draft, StoreError};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -62,6 +62,8 @@ pub(super) struct Writer {
     pub(super) rooms: HashMap<RoomName, RoomRow>,
     /// Set while writes fail (the last batch or probe failed), for `/readyz`.
     pub(super) failing: Arc<AtomicBool>,
+    /// Rooms holding messages, for the cap on rooms (`None`: count them on next use).
+    pub(super) holding: Option<u64>,
 }
 
 /// A room's row as the writer knows it.
@@ -69,6 +71,9 @@ pub(super) struct Writer {
 pub(super) struct RoomRow {
     id: i64,
     last_seq: i64,
+    /// Bytes of the messages it keeps (0: it holds none, and counts against the cap on
+    /// rooms only once it gets one).
+    kept_bytes: u64,
 }
 
 /// Rooms whose rows the writer keeps in memory at most (about 100 bytes each); past it
@@ -117,7 +122,7 @@ impl Writer {
                     crate::server::metrics::store_batch(n, started.elapsed());
                     for (reply, r) in replies.into_iter().zip(results) {
                         // A publisher that went away still had its message stored.
-                        let _ = reply.send(Ok(r));
+                        let _ = reply.send(r);
                     }
                 }
                 Err(e) => {
@@ -156,26 +161,41 @@ impl Writer {
         }
     }
 
-    /// Stores a batch in one transaction. All or nothing.
-    fn append_all(&mut self, drafts: Vec<Draft>) -> rusqlite::Result<Vec<Appended>> {
+    /// Stores a batch in one transaction. All or nothing: an `Err` refuses the whole
+    /// batch; an inner `Err` refuses one draft (the cap on rooms) and stores the rest.
+    fn append_all(
+        &mut self,
+        drafts: Vec<Draft>,
+    ) -> rusqlite::Result<Vec<Result<Appended, StoreError>>> {
         if self.rooms.len() > MAX_CACHED_ROOMS {
             self.rooms.clear();
         }
         let result = self.try_append_all(drafts);
         if result.is_err() {
-            // The rolled-back seqs may be in the cache: read the rows afresh next time.
-            self.rooms.clear();
+            self.forget();
         }
         result
     }
 
-    fn try_append_all(&mut self, drafts: Vec<Draft>) -> rusqlite::Result<Vec<Appended>> {
+    /// After a rollback (or a failed expiry): the cached rows and the count of rooms
+    /// holding messages may describe writes that did not happen; read them afresh.
+    fn forget(&mut self) {
+        self.rooms.clear();
+        self.holding = None;
+    }
+
+    fn try_append_all(
+        &mut self,
+        drafts: Vec<Draft>,
+    ) -> rusqlite::Result<Vec<Result<Appended, StoreError>>> {
         let ts = now_ms();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        // Room id → its newest seq after this batch: each room's row is written once.
-        let mut touched: HashMap<i64, i64> = HashMap::new();
+        let mut holding = holding(&mut self.holding, &tx)?;
+        let max_rooms = self.retention.max_rooms;
+        // The rooms this batch stored into: each room's row is written once.
+        let mut touched: HashSet<RoomName> = HashSet::new();
         let mut out = Vec::with_capacity(drafts.len());
         for draft in drafts {
             let row = match self.rooms.get_mut(&draft.room) {
@@ -185,29 +205,59 @@ impl Writer {
                     self.rooms.entry(draft.room.clone()).or_insert(row)
                 }
             };
-            let appended = append_one(&tx, draft, row, ts)?;
-            if let Appended::Stored(_) = &appended {
-                touched.insert(row.id, row.last_seq);
+            if row.kept_bytes == 0 && max_rooms > 0 && holding >= max_rooms {
+                out.push(Err(StoreError::RoomsFull { max: max_rooms }));
+                continue;
             }
-            out.push(appended);
+            let room = draft.room.clone();
+            let appended = append_one(&tx, draft, row, ts)?;
+            if let Appended::Stored(m) = &appended {
+                if row.kept_bytes == 0 {
+                    holding += 1;
+                }
+                row.kept_bytes +=
+                    stored_size(m.from.as_str(), m.body.as_str(), m.client_id.as_str());
+                touched.insert(room);
+            }
+            out.push(Ok(appended));
         }
-        for (&room, &seq) in &touched {
+        for name in touched {
+            let Some(row) = self.rooms.get_mut(&name) else {
+                continue;
+            };
             tx.prepare_cached(
-                "UPDATE rooms SET last_seq = ?2, oldest_ts = coalesce(oldest_ts, ?3) WHERE id = ?1",
+                "UPDATE rooms SET last_seq = ?2, kept_bytes = ?3, oldest_ts = coalesce(oldest_ts, ?4)
+                 WHERE id = ?1",
             )?
-            .execute(params![room, seq, ts as i64])?;
+            .execute(params![row.id, row.last_seq, row.kept_bytes as i64, ts as i64])?;
             let cap = self.retention.max_messages as i64;
-            if cap > 0 && seq > cap {
-                drop_through(&tx, room, (seq - cap) as u64)?;
+            if cap > 0 && row.last_seq > cap {
+                let dropped = drop_through(&tx, row.id, (row.last_seq - cap) as u64)?;
+                row.kept_bytes = dropped.kept_bytes;
+            }
+            let max_bytes = self.retention.max_bytes;
+            if max_bytes > 0 && row.kept_bytes > max_bytes {
+                let through = bytes_cut(&tx, row.id, row.kept_bytes - max_bytes, row.last_seq)?;
+                let dropped = drop_through(&tx, row.id, through)?;
+                row.kept_bytes = dropped.kept_bytes;
             }
         }
         tx.commit()?;
+        self.holding = Some(holding);
         Ok(out)
     }
 
     /// Drops every message older than the max age. Walks each room from its oldest
     /// message, so the cost is the number of expired messages, not the room's size.
     fn expire(&mut self, now: u64) -> rusqlite::Result<u64> {
+        let r = self.try_expire(now);
+        if r.is_err() {
+            self.forget();
+        }
+        r
+    }
+
+    fn try_expire(&mut self, now: u64) -> rusqlite::Result<u64> {
         let Some(max_age) = self.retention.max_age else {
             return Ok(0);
         };
@@ -215,6 +265,7 @@ impl Writer {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut holding = holding(&mut self.holding, &tx)?;
         // Only the rooms whose oldest message is past the age (an index range).
         let rooms: Vec<(i64, i64, i64)> = tx
             .prepare_cached(EXPIRING_ROOMS)?
@@ -230,12 +281,33 @@ impl Writer {
                 .optional()?;
             let through = first_kept.map_or(last_seq, |s| s - 1);
             if through > dropped {
-                deleted += drop_through(&tx, room, through as u64)?;
+                let d = drop_through(&tx, room, through as u64)?;
+                deleted += d.rows;
+                if d.kept_bytes == 0 && d.bytes > 0 {
+                    holding = holding.saturating_sub(1);
+                }
             }
         }
         tx.commit()?;
+        self.holding = Some(holding);
+        // The cached rows' byte counts are stale now.
+        self.rooms.clear();
         Ok(deleted)
     }
+}
+
+/// How many rooms hold messages: counted once (an index of those rooms), then kept up to
+/// date by the writer, the only one who changes it.
+fn holding(known: &mut Option<u64>, tx: &Transaction<'_>) -> rusqlite::Result<u64> {
+    if let Some(n) = *known {
+        return Ok(n);
+    }
+    let n: i64 = tx
+        .prepare_cached("SELECT count(*) FROM rooms WHERE kept_bytes > 0")?
+        .query_row([], |r| r.get(0))?;
+    let n = n.max(0) as u64;
+    *known = Some(n);
+    Ok(n)
 }
 
 /// The rooms with a message older than `?1`: found through `rooms_by_oldest_ts`, so the
@@ -249,18 +321,23 @@ fn find_or_create_room(
     room: &RoomName,
     epoch: &str,
 ) -> rusqlite::Result<RoomRow> {
-    let found: Option<(i64, i64)> = tx
-        .prepare_cached("SELECT id, last_seq FROM rooms WHERE name = ?1")?
-        .query_row([room.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+    let found: Option<(i64, i64, i64)> = tx
+        .prepare_cached("SELECT id, last_seq, kept_bytes FROM rooms WHERE name = ?1")?
+        .query_row([room.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
     Ok(match found {
-        Some((id, last_seq)) => RoomRow { id, last_seq },
+        Some((id, last_seq, kept_bytes)) => RoomRow {
+            id,
+            last_seq,
+            kept_bytes: kept_bytes.max(0) as u64,
+        },
         None => {
             tx.prepare_cached("INSERT INTO rooms (name, epoch) VALUES (?1, ?2)")?
                 .execute(params![room.as_str(), epoch])?;
             RoomRow {
                 id: tx.last_insert_rowid(),
                 last_seq: 0,
+                kept_bytes: 0,
             }
         }
     })
@@ -309,22 +386,65 @@ fn append_one(
     }))
 }
 
+/// What [`drop_through`] did.
+pub(super) struct Dropped {
+    /// Rows deleted.
+    rows: u64,
+    /// Their bytes (see [`stored_size`]).
+    bytes: u64,
+    /// What the room keeps after it.
+    kept_bytes: u64,
+}
+
 /// Deletes a room's messages up to `seq` and records that they are gone, so replays
-/// from before it answer `recovered: false`. Returns how many rows went.
-fn drop_through(tx: &Transaction<'_>, room: i64, seq: u64) -> rusqlite::Result<u64> {
+/// from before it answer `recovered: false`. The cost is the rows deleted.
+fn drop_through(tx: &Transaction<'_>, room: i64, seq: u64) -> rusqlite::Result<Dropped> {
     let seq = seq as i64;
     tx.prepare_cached(
         "UPDATE rooms SET dropped_through = ?2 WHERE id = ?1 AND dropped_through < ?2",
     )?
     .execute(params![room, seq])?;
-    let n = tx
-        .prepare_cached("DELETE FROM messages WHERE room_id = ?1 AND seq <= ?2")?
+    let (rows, bytes): (i64, i64) = tx
+        .prepare_cached(&format!(
+            "SELECT count(*), coalesce(sum({SIZE}), 0) FROM messages WHERE room_id = ?1 AND seq <= ?2"
+        ))?
+        .query_row(params![room, seq], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    tx.prepare_cached("DELETE FROM messages WHERE room_id = ?1 AND seq <= ?2")?
         .execute(params![room, seq])?;
-    tx.prepare_cached(
-        "UPDATE rooms SET oldest_ts =
-             (SELECT ts FROM messages WHERE room_id = ?1 ORDER BY seq LIMIT 1)
-         WHERE id = ?1",
-    )?
-    .execute(params![room])?;
-    Ok(n as u64)
+    let kept_bytes: i64 = tx
+        .prepare_cached(
+            "UPDATE rooms SET kept_bytes = max(kept_bytes - ?2, 0), oldest_ts =
+                 (SELECT ts FROM messages WHERE room_id = ?1 ORDER BY seq LIMIT 1)
+             WHERE id = ?1 RETURNING kept_bytes",
+        )?
+        .query_row(params![room, bytes], |r| r.get(0))?;
+    Ok(Dropped {
+        rows: rows.max(0) as u64,
+        bytes: bytes.max(0) as u64,
+        kept_bytes: kept_bytes.max(0) as u64,
+    })
+}
+
+/// A message's size in SQL, as [`stored_size`] counts it.
+const SIZE: &str = "octet_length(sender) + octet_length(body) + octet_length(client_id)";
+
+/// The seq through which a room's oldest messages add up to at least `excess` bytes
+/// (never its newest, `last_seq`): dropping through it brings the room within its byte
+/// cap. Walks from the oldest, so the cost is the messages that go.
+fn bytes_cut(tx: &Transaction<'_>, room: i64, excess: u64, last_seq: i64) -> rusqlite::Result<u64> {
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT seq, {SIZE} FROM messages WHERE room_id = ?1 AND seq < ?2 ORDER BY seq"
+    ))?;
+    let mut rows = stmt.query(params![room, last_seq])?;
+    let mut freed = 0u64;
+    let mut through = 0u64;
+    while let Some(row) = rows.next()? {
+        let (seq, size): (i64, i64) = (row.get(0)?, row.get(1)?);
+        freed += size.max(0) as u64;
+        through = seq.max(0) as u64;
+        if freed >= excess {
+            break;
+        }
+    }
+    Ok(through)
 }
