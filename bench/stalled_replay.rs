@@ -72,7 +72,15 @@ async fn stall(addr: &str, room: &str, n: usize) -> Vec<Ws> {
 #[tokio::main]
 async fn main() {
     let data = tempfile::tempdir().expect("temp dir");
-    let fast = ["--rate-per-sec", "100000", "--rate-burst", "100000"];
+    // Fast writes, and all 12 MB kept (the default keeps 8 MiB per room).
+    let fast = [
+        "--rate-per-sec",
+        "100000",
+        "--rate-burst",
+        "100000",
+        "--history-max-bytes",
+        "0",
+    ];
     let server = release_server::start(
         data.path(),
         &[&["--replay-stall-timeout", "60s"][..], &fast].concat(),

@@ -153,6 +153,7 @@ async fn the_whole_server_has_a_connection_budget() {
 async fn a_stalled_replay_is_closed_as_a_slow_consumer() {
     let app = spawn_app_with(|c| {
         c.replay_stall_timeout = Duration::from_secs(1);
+        c.history_max_bytes = 0;
         c.rate_per_sec = 1_000_000.0;
         c.rate_burst = 1_000_000;
     })
@@ -240,4 +241,116 @@ async fn rooms_in_total_and_bytes_per_room_are_capped() {
         .await;
     let joined = late.recv_type("joined").await;
     assert_eq!(joined["recovered"], false, "{joined}");
+}
+
+/// A client still sending a frame over 64 KiB reads the server's 1009 close frame and
+/// then the end of the stream: the server lingers instead of resetting the connection
+/// (a reset made the client's kernel drop the close frame unread).
+#[tokio::test]
+async fn a_client_sending_too_big_a_frame_reads_the_1009_close_not_a_reset() {
+    let app = spawn_app_with(|_| {}).await;
+    let mut tcp = TcpStream::connect(app.addr).await.unwrap();
+    tcp.write_all(
+        format!(
+            "GET /ws HTTP/1.1\r\nHost: localhost:{}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+            app.addr.port()
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut b = [0u8; 1];
+        tcp.read_exact(&mut b).await.unwrap();
+        head.push(b[0]);
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    // A masked text frame announcing 1 MB, of which 300 KB are sent at once.
+    let mut frame = vec![0x81, 0x80 | 127];
+    frame.extend_from_slice(&1_000_000u64.to_be_bytes());
+    frame.extend_from_slice(&[1, 2, 3, 4]);
+    frame.extend(std::iter::repeat_n(b'a', 300_000));
+    let (mut rd, mut wr) = tcp.into_split();
+    let writer = tokio::spawn(async move {
+        let _ = wr.write_all(&frame).await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        drop(wr);
+    });
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let end = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match rd.read(&mut buf).await {
+                Ok(0) => return Ok(()),
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) => return Err(e.kind()),
+            }
+        }
+    })
+    .await
+    .expect("the server ends the stream");
+    assert_eq!(
+        got.get(..4),
+        Some(&[0x88, got[1], 0x03, 0xF1][..]),
+        "a close frame with 1009 first: {got:?}"
+    );
+    assert_eq!(end, Ok(()), "then the end of the stream, not a reset");
+    writer.abort();
+}
+
+/// A history page holds at most 64 KiB of bodies: 100 asked-for messages of 4,000
+/// characters come as several pages, each saying there is more, and paging with
+/// `before` reaches every one, over the socket and the messages API alike.
+#[tokio::test]
+async fn history_pages_are_bounded_by_bytes_and_page_on_to_everything() {
+    let app = spawn_app_with(|c| {
+        c.rate_per_sec = 1000.0;
+        c.rate_burst = 1000;
+    })
+    .await;
+    let mut c = app.client().await;
+    c.join("tall", "ann").await;
+    let body = "t".repeat(4000);
+    for i in 0..40 {
+        c.publish("tall", &body, &format!("t{i}")).await;
+    }
+    let mut seen = Vec::new();
+    let mut before: Option<u64> = None;
+    loop {
+        let mut ask = serde_json::json!({"type":"history","room":"tall","limit":100});
+        if let Some(b) = before {
+            ask["before"] = b.into();
+        }
+        c.send(ask).await;
+        let page = c.recv_type("history").await;
+        let seqs: Vec<u64> = page["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["seq"].as_u64().unwrap())
+            .collect();
+        assert!(
+            seqs.len() <= 16,
+            "{} messages of 4,000 bytes in one page",
+            seqs.len()
+        );
+        seen.splice(0..0, seqs.iter().copied());
+        if page["has_more"] == false {
+            break;
+        }
+        before = seqs.first().copied();
+    }
+    assert_eq!(seen, (1..=40).collect::<Vec<_>>());
+    let (status, page) = http_get(app.addr, "/api/rooms/tall/messages?limit=100").await;
+    assert_eq!(status, 200);
+    let page: serde_json::Value = serde_json::from_str(&page).unwrap();
+    assert_eq!(page["messages"].as_array().unwrap().len(), 16);
+    assert_eq!(page["has_more"], true);
+    assert_eq!(page["last_seq"], 40);
 }

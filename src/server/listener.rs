@@ -10,11 +10,14 @@
 //! - a request's headers must arrive whole within `header_read_timeout`, and be at most
 //!   `max_header_bytes` (else 431);
 //! - a read or write that makes no progress for `idle_timeout` closes the connection
-//!   ([`super::idle_io`]).
+//!   ([`super::idle_io`]);
+//! - a closed connection lingers: FIN, then the peer's last bytes are read, so it gets
+//!   the server's last words instead of a reset ([`super::linger`]).
 
 use crate::server::client_addr::limit_key;
 use crate::server::conn_limit::ConnLimit;
 use crate::server::idle_io::IdleTimeout;
+use crate::server::linger::Lingering;
 use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
@@ -98,6 +101,8 @@ pub async fn serve(
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
+        // The slots go with the socket: a closed one lingers (see `linger`) within them.
+        let tcp = Lingering::new(tcp, (slot, permit));
         let io = TokioIo::new(IdleTimeout::new(tcp, limits.idle_timeout));
         let service = app
             .clone()
@@ -111,7 +116,7 @@ pub async fn serve(
         let mut stopping = stopping_rx.clone();
         let open = open_rx.clone();
         tokio::spawn(async move {
-            let _held = (slot, permit, open);
+            let _open = open;
             let mut conn = std::pin::pin!(conn);
             tokio::select! {
                 result = conn.as_mut() => {

@@ -5,7 +5,7 @@
 //! - [`state`]: what the handlers share ([`state::AppState`]) and the narrow, read-only
 //!   part the pages get ([`state::PageReads`]).
 //! - [`listener`]: the accept loop and its bounds (connections in all and per address,
-//!   header-read timeout); [`idle_io`]: the idle timeout on every connection.
+//!   header-read timeout); [`idle_io`]: the idle timeout on every connection; [`linger`]: closing without a reset.
 //! - [`http`]: routes, the `/ws` upgrade, SSR pages.
 //! - [`api`]: the JSON API under `/api/rooms`.
 //! - [`metrics`]: `/metrics` in Prometheus format, and the names of every metric.
@@ -35,6 +35,7 @@ pub mod engine;
 pub mod http;
 pub mod hub;
 pub mod idle_io;
+pub mod linger;
 pub mod listener;
 pub mod log_limit;
 pub mod metrics;

@@ -44,6 +44,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
+/// Bodies in one page of history at most (the `history` frame and the messages API): as
+/// the replay's pages, 64 KiB, so 100 messages of 4,000 characters come in several pages.
+pub const HISTORY_PAGE_BYTES: usize = 64 * 1024;
+
 /// What a connection learns when it joins.
 #[derive(Clone, Debug)]
 pub struct JoinInfo {
@@ -314,14 +318,17 @@ impl Hub {
             .await
     }
 
-    /// A page of history.
+    /// A page of history: at most `limit` messages and [`HISTORY_PAGE_BYTES`] of bodies
+    /// (the newest of them; `has_more` then says older ones are there), so a page that a
+    /// client asks for and does not read pins a bounded amount of memory.
     pub async fn history(
         &self,
         room: &RoomName,
         before: Option<u64>,
         limit: usize,
     ) -> Result<HistoryPage, StoreError> {
-        self.inner.store.history(room, before, limit).await
+        let page = self.inner.store.history(room, before, limit).await?;
+        Ok(page.newest_within_bytes(HISTORY_PAGE_BYTES))
     }
 
     /// A page of history with the room's epoch and newest seq, for HTTP and server
@@ -334,7 +341,7 @@ impl Hub {
         limit: usize,
     ) -> Result<MessagesPage, StoreError> {
         let meta = self.inner.store.meta(room).await?;
-        let page = self.inner.store.history(room, before, limit).await?;
+        let page = self.history(room, before, limit).await?;
         let newest = page.messages.last().map_or(0, |m| m.seq);
         Ok(MessagesPage {
             room: room.clone(),

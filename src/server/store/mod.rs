@@ -281,6 +281,28 @@ pub fn within_bytes(messages: impl IntoIterator<Item = Message>, max_bytes: usiz
         .collect()
 }
 
+impl HistoryPage {
+    /// The newest messages of the page that fit a [`ByteBudget`] of `max_bytes` (the
+    /// newest always does); `has_more` says so when older ones were cut, so a client that
+    /// pages with `before` still reaches every message.
+    pub fn newest_within_bytes(self, max_bytes: usize) -> Self {
+        let mut budget = ByteBudget::new(max_bytes);
+        let total = self.messages.len();
+        let kept = self
+            .messages
+            .iter()
+            .rev()
+            .take_while(|m| budget.admit(m.body.as_str().len()))
+            .count();
+        let mut messages = self.messages;
+        messages.drain(..total - kept);
+        Self {
+            messages,
+            has_more: self.has_more || kept < total,
+        }
+    }
+}
+
 /// Milliseconds since the Unix epoch, the `ts` of stored messages.
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
@@ -307,7 +329,34 @@ pub fn new_epoch() -> Epoch {
 
 #[cfg(test)]
 mod tests {
-    use super::ByteBudget;
+    use super::{ByteBudget, HistoryPage};
+    use crate::server::store::conformance::draft;
+
+    #[test]
+    fn a_history_page_keeps_its_newest_within_the_budget_and_says_there_is_more() {
+        let msg = |seq: u64, len: usize| crate::protocol::Message {
+            room: draft("a", "x").room,
+            seq,
+            from: draft("a", "x").from,
+            body: crate::protocol::Body::parse(&"b".repeat(len)).unwrap(),
+            ts: 0,
+            client_id: crate::protocol::ClientId::parse(&format!("c{seq}")).unwrap(),
+        };
+        let page = HistoryPage {
+            messages: vec![msg(1, 600), msg(2, 500), msg(3, 400)],
+            has_more: false,
+        };
+        let cut = page.clone().newest_within_bytes(1000);
+        assert_eq!(
+            cut.messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
+            [2, 3]
+        );
+        assert!(cut.has_more, "seq 1 is still there to page to");
+        let whole = page.clone().newest_within_bytes(10_000);
+        assert_eq!(whole, page);
+        let one = page.newest_within_bytes(1);
+        assert_eq!(one.messages.len(), 1, "the newest always comes");
+    }
 
     #[test]
     fn the_first_always_fits_then_the_page_ends_at_the_first_that_does_not() {
