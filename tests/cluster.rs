@@ -405,3 +405,80 @@ async fn reads_and_joins_of_unknown_rooms_leave_no_permanent_keys() {
     }
     drop((a, b));
 }
+
+/// This node's announcements wait for a stalled Redis as one newest state per room, not a
+/// queue of every change: 30 members leaving 20 rooms one by one while Redis holds every
+/// write for 4 s leave at most 20 pending (a queue held ≈ one per room per 100 ms).
+/// Once Redis answers again the other node sees the final state.
+#[tokio::test]
+async fn a_stalled_redis_costs_one_pending_announcement_per_room() {
+    let redis = RedisServer::start();
+    let (a, b, _dirs) = two_node_processes(
+        &redis,
+        &[
+            "--control-burst",
+            "100000",
+            "--control-rate-per-sec",
+            "100000",
+            "--max-rooms",
+            "20",
+        ],
+    )
+    .await;
+    let rooms: Vec<String> = (0..20).map(|i| format!("stall{i}")).collect();
+    let mut bob = Client::connect(b.addr).await;
+    for r in &rooms {
+        bob.join(r, "bob").await;
+    }
+    let mut members = Vec::new();
+    for i in 0..30 {
+        let mut c = Client::connect(a.addr).await;
+        for r in &rooms {
+            c.join(r, &format!("u{i}")).await;
+        }
+        members.push(c);
+    }
+    // Let the joins' announcements go out before Redis stalls.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut conn = redis.connection().await;
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(4000)
+        .arg("WRITE")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let mut most = 0;
+    while let Some(c) = members.pop() {
+        drop(c);
+        tokio::time::sleep(Duration::from_millis(110)).await;
+        most = most.max(pending_announcements(a.addr).await);
+    }
+    assert!(most > 0, "the stall was seen");
+    assert!(most <= 20, "{most} pending announcements for 20 rooms");
+    // After the stall, b's members see a's leave everywhere.
+    await_presence(&mut bob, &["bob"], 0).await;
+    let mut last = Client::connect(b.addr).await;
+    let joined = last.join("stall19", "cy").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut seen = joined["members"].clone();
+    while seen != json!(["bob", "cy"]) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "stale members {seen}"
+        );
+        let f = last.recv().await;
+        if f["type"] == "presence" {
+            seen = f["members"].clone();
+        }
+    }
+}
+
+/// The node's `chorus_cluster_announcements_pending` gauge (absent: 0).
+async fn pending_announcements(addr: SocketAddr) -> u64 {
+    let (status, text) = http_get(addr, "/metrics").await;
+    assert_eq!(status, 200);
+    text.lines()
+        .find_map(|l| l.strip_prefix("chorus_cluster_announcements_pending "))
+        .map_or(0, |v| v.trim().parse::<f64>().expect("a number") as u64)
+}

@@ -132,3 +132,50 @@ async fn the_data_directory_is_private() {
         assert_eq!(mode(file), 0o600, "{file}");
     }
 }
+
+/// What strangers send reaches the log bounded and throttled: 40 refused upgrades with a
+/// 12 KB `Origin` and 40 requests with a 12 KB `Host` (each refused 403) write a few
+/// lines, not the 960 KB they carried.
+#[tokio::test]
+async fn refusals_log_a_bounded_prefix_at_most_once_a_second() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let server = common::process::ServerProcess::start_logging(dir.path(), &[], "info").await;
+    let start = server.logged.load(std::sync::atomic::Ordering::Relaxed);
+    let long = "a".repeat(12_000);
+    for i in 0..80 {
+        let (host, origin) = if i % 2 == 0 {
+            (
+                format!("localhost:{}", server.addr.port()),
+                format!("https://evil.example/{long}"),
+            )
+        } else {
+            (
+                format!("{long}.example"),
+                format!("http://localhost:{}", server.addr.port()),
+            )
+        };
+        let mut tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        tcp.write_all(
+            format!(
+                "GET /ws HTTP/1.1\r\nHost: {host}\r\nOrigin: {origin}\r\nUpgrade: websocket\r\n\
+                 Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+                 Sec-WebSocket-Version: 13\r\nConnection: close\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+        let mut answer = Vec::new();
+        tcp.read_to_end(&mut answer).await.unwrap();
+        assert!(
+            answer.starts_with(b"HTTP/1.1 403"),
+            "{}",
+            String::from_utf8_lossy(&answer[..answer.len().min(200)])
+        );
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let logged = server.logged.load(std::sync::atomic::Ordering::Relaxed) - start;
+    assert!(logged > 0, "the refusals are logged");
+    assert!(logged < 4_000, "{logged} bytes of log for 80 refusals");
+}

@@ -11,6 +11,8 @@
 //! - `chorus_refusals_total{code}`: refused frames and API calls, by protocol error code.
 //! - `chorus_cluster_link_lost_total`: times the Redis subscription was lost (each one
 //!   reconnects and resyncs every room); absent or 0 while Redis is healthy.
+//! - `chorus_cluster_announcements_pending` (gauge): rooms whose presence this node has
+//!   yet to send to Redis (at most the rooms it has members in, however slow Redis is).
 //!
 //! One global recorder per process (the `metrics` facade has one); servers started in one
 //! test process share it, so tests compare before and after.
@@ -106,6 +108,11 @@ pub fn slow_consumer_closed() {
 /// and resyncs every room. Should stay at 0 while Redis is up.
 pub fn cluster_link_lost() {
     metrics::counter!("chorus_cluster_link_lost_total").increment(1);
+}
+
+/// How many rooms' presence waits to be sent to Redis.
+pub fn announcements_pending(rooms: usize) {
+    metrics::gauge!("chorus_cluster_announcements_pending").set(rooms as f64);
 }
 
 /// A frame or API call was refused with `code`.

@@ -7,6 +7,8 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -19,6 +21,10 @@ pub fn server_bin() -> PathBuf {
 }
 
 fn command(data_dir: &Path, args: &[&str]) -> Command {
+    command_logging(data_dir, args, "warn")
+}
+
+fn command_logging(data_dir: &Path, args: &[&str], log: &str) -> Command {
     let mut cmd = Command::new(server_bin());
     cmd.arg("--addr")
         .arg("127.0.0.1:0")
@@ -26,7 +32,7 @@ fn command(data_dir: &Path, args: &[&str]) -> Command {
         .arg(data_dir)
         .args(args)
         .env_remove("LEPTOS_OUTPUT_NAME")
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", log)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -38,20 +44,30 @@ fn command(data_dir: &Path, args: &[&str]) -> Command {
 pub struct ServerProcess {
     pub addr: SocketAddr,
     child: Child,
+    /// Bytes the server has logged (stdout and stderr) since it said it is serving.
+    pub logged: Arc<AtomicUsize>,
 }
 
 impl ServerProcess {
     /// Starts the binary on a free port and waits until it says it is serving.
     pub async fn start(data_dir: &Path, args: &[&str]) -> ServerProcess {
-        let mut child = command(data_dir, args)
+        Self::start_logging(data_dir, args, "warn").await
+    }
+
+    /// [`Self::start`] with `RUST_LOG` set to `log`.
+    pub async fn start_logging(data_dir: &Path, args: &[&str], log: &str) -> ServerProcess {
+        let logged = Arc::new(AtomicUsize::new(0));
+        let mut child = command_logging(data_dir, args, log)
             .spawn()
             .expect("server binary starts");
         let stdout = child.stdout.take().expect("stdout");
         if let Some(mut stderr) = child.stderr.take() {
             // Drained and shown, so a server that logs a lot never blocks on the pipe.
+            let logged = logged.clone();
             tokio::spawn(async move {
                 let mut text = String::new();
                 let _ = stderr.read_to_string(&mut text).await;
+                logged.fetch_add(text.len(), Ordering::Relaxed);
                 if !text.is_empty() {
                     eprintln!("[server stderr]\n{text}");
                 }
@@ -69,10 +85,16 @@ impl ServerProcess {
         .await
         .expect("server starts in time");
         // Keep draining stdout so the server never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let counted = logged.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(l)) = lines.next_line().await {
+                counted.fetch_add(l.len() + 1, Ordering::Relaxed);
+            }
+        });
         ServerProcess {
             addr: line.parse().expect("address"),
             child,
+            logged,
         }
     }
 

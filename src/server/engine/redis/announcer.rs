@@ -36,6 +36,7 @@ impl Pending {
         let mut st = lock(&self.state);
         if st.latest.insert(room.clone(), names).is_none() {
             st.order.push_back(room.clone());
+            crate::server::metrics::announcements_pending(st.order.len());
         }
         drop(st);
         self.wake.notify_one();
@@ -64,6 +65,7 @@ impl Pending {
                 batch.push((room, names));
             }
         }
+        crate::server::metrics::announcements_pending(0);
         (batch, std::mem::take(&mut st.flushes))
     }
 }
