@@ -65,6 +65,7 @@ async fn run(dir: &Path, commit: Commit, publishers: usize, secs: f64) -> Outcom
                     from: from.clone(),
                     body: body.clone(),
                     client_id: ClientId::parse(&format!("p{p}-{i}")).expect("client id"),
+                    user: None,
                 };
                 let t = Instant::now();
                 store.append(draft).await.expect("append");

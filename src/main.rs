@@ -1,6 +1,7 @@
-//! The `chorus` server binary: parse the configuration, start, serve until a signal.
+//! The `chorus` server binary: parse the configuration, start, serve until a signal (or,
+//! with `chorus token`, print a token and exit).
 
-use chorus::server::config::{Config, LoadError, LogFormat};
+use chorus::server::config::{Config, LoadError, LogFormat, TokenArgs, Tool};
 use chorus::server::startup::{signal, Application};
 use tracing_subscriber::EnvFilter;
 
@@ -15,6 +16,9 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    if let Some(Tool::Token(args)) = &config.tool {
+        return token(args, &config);
+    }
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn"));
     match config.log_format {
@@ -39,6 +43,28 @@ async fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("chorus: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// `chorus token`: prints a token signed with the configured secret.
+fn token(args: &TokenArgs, config: &Config) -> std::process::ExitCode {
+    if let Err(e) = config.identity.validate() {
+        eprintln!("chorus token: {e}");
+        return std::process::ExitCode::FAILURE;
+    }
+    let Some(secret) = &config.identity.jwt_secret else {
+        eprintln!("chorus token: needs the secret: --jwt-secret or CHORUS_JWT_SECRET");
+        return std::process::ExitCode::FAILURE;
+    };
+    match chorus::server::identity::jwt::mint(secret, args, &config.identity) {
+        Ok(token) => {
+            println!("{token}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("chorus token: {e}");
             std::process::ExitCode::FAILURE
         }
     }

@@ -279,6 +279,7 @@ mod tests {
             body: Body::parse("b").unwrap(),
             ts: 0,
             client_id: ClientId::parse(cid).unwrap(),
+            user: None,
         }
     }
 

@@ -28,6 +28,9 @@ pub enum Close {
     /// The store failed in the middle of a replay that `joined` announced as complete:
     /// better a reconnect than a gap.
     ReplayFailed,
+    /// The connection's identity expired (its token's `exp` passed without a fresh one)
+    /// or was revoked (its session signed out): v1.1's 4001.
+    Reauthenticate,
 }
 
 /// What a client should do after a close.
@@ -41,11 +44,14 @@ pub enum Advice {
     /// Do not send that again: the same frame would close the connection again. The
     /// client may still reconnect for everything else.
     FixRequest,
+    /// Get a fresh identity (a new token from the application, or sign in again), then
+    /// reconnect, authenticate and resume: nothing is lost.
+    Reauthenticate,
 }
 
 impl Close {
     /// Every close, for tables and tests.
-    pub const ALL: [Close; 8] = [
+    pub const ALL: [Close; 9] = [
         Close::TooBig,
         Close::InvalidUtf8,
         Close::ProtocolError,
@@ -54,6 +60,7 @@ impl Close {
         Close::ServerRestart,
         Close::HistoryReset,
         Close::ReplayFailed,
+        Close::Reauthenticate,
     ];
 
     /// The close code on the wire.
@@ -66,6 +73,7 @@ impl Close {
             Close::Idle => 1001,
             Close::ServerRestart | Close::HistoryReset => 1012,
             Close::ReplayFailed => 1011,
+            Close::Reauthenticate => 4001,
         }
     }
 
@@ -80,6 +88,7 @@ impl Close {
             Close::ServerRestart => "server restarting",
             Close::HistoryReset => "room history was reset",
             Close::ReplayFailed => "history unavailable during replay",
+            Close::Reauthenticate => "identity expired; authenticate again",
         }
     }
 
@@ -91,6 +100,7 @@ impl Close {
                 Advice::Resume
             }
             Close::HistoryReset => Advice::Rejoin,
+            Close::Reauthenticate => Advice::Reauthenticate,
         }
     }
 }
@@ -113,6 +123,7 @@ mod tests {
                 (1012, "server restarting"),
                 (1012, "room history was reset"),
                 (1011, "history unavailable during replay"),
+                (4001, "identity expired; authenticate again"),
             ]
         );
     }

@@ -29,6 +29,20 @@ pub enum ErrorCode {
     RateLimited,
     /// The store cannot take the write now; retry with the same `client_id`.
     Unavailable,
+    /// v1.1: no identity where one is needed, or a token that does not verify.
+    Unauthorized,
+    /// v1.1: the token's `exp` has passed.
+    TokenExpired,
+    /// v1.1: the identity may not do this (a private room it is not a member of).
+    Forbidden,
+    /// v1.1: nothing by that name or code (HTTP).
+    NotFound,
+    /// v1.1: an account with that name exists (names are unique case-insensitively).
+    NameTaken,
+    /// v1.1: a password outside 10–256 characters.
+    WeakPassword,
+    /// v1.1: the room has settings or messages already.
+    RoomExists,
 }
 
 impl ErrorCode {
@@ -46,6 +60,13 @@ impl ErrorCode {
             Self::TooManyRooms => "too_many_rooms",
             Self::RateLimited => "rate_limited",
             Self::Unavailable => "unavailable",
+            Self::Unauthorized => "unauthorized",
+            Self::TokenExpired => "token_expired",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::NameTaken => "name_taken",
+            Self::WeakPassword => "weak_password",
+            Self::RoomExists => "room_exists",
         }
     }
 }
@@ -76,6 +97,9 @@ pub enum ProtocolError {
     /// `since` or `epoch` has the wrong type.
     #[error("since must be a non-negative integer and epoch a string")]
     InvalidSince,
+    /// An `auth` frame without a token string (or one over 8 KiB): `unauthorized`.
+    #[error("auth needs a token: a JWT of at most 8 KiB")]
+    NoToken,
 }
 
 impl ProtocolError {
@@ -89,6 +113,7 @@ impl ProtocolError {
             Self::InvalidBody => ErrorCode::InvalidBody,
             Self::InvalidClientId => ErrorCode::InvalidClientId,
             Self::InvalidSince => ErrorCode::InvalidSince,
+            Self::NoToken => ErrorCode::Unauthorized,
         }
     }
 }
@@ -111,6 +136,13 @@ mod tests {
             ErrorCode::TooManyRooms,
             ErrorCode::RateLimited,
             ErrorCode::Unavailable,
+            ErrorCode::Unauthorized,
+            ErrorCode::TokenExpired,
+            ErrorCode::Forbidden,
+            ErrorCode::NotFound,
+            ErrorCode::NameTaken,
+            ErrorCode::WeakPassword,
+            ErrorCode::RoomExists,
         ] {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));

@@ -6,7 +6,7 @@
 //! frame with several bad fields gets, which a derived deserializer cannot promise.
 
 use crate::protocol::error::ErrorCode;
-use crate::protocol::names::{Body, ClientId, Epoch, RoomName, UserName};
+use crate::protocol::names::{Body, ClientId, Epoch, RoomName, Token, UserId, UserName};
 use serde::{Deserialize, Serialize};
 
 /// How many messages one `history` request returns: 1–100, 50 when not given.
@@ -65,6 +65,10 @@ pub struct Message {
     pub ts: u64,
     /// The publisher's idempotency key.
     pub client_id: ClientId,
+    /// v1.1: the publisher's user id when it was authenticated; absent for guests and for
+    /// the HTTP API's bots, so nobody can pass for a user by their name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<UserId>,
 }
 
 /// A frame from a client, after validation.
@@ -75,8 +79,11 @@ pub enum ClientFrame {
     Join {
         /// The room to enter.
         room: RoomName,
-        /// How this connection is shown to the room.
-        name: UserName,
+        /// How this connection is shown to the room: required of a guest; an
+        /// authenticated connection is shown by its identity's name, and this is ignored
+        /// (`None` when absent or invalid).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        name: Option<UserName>,
         /// The last seq the client has; asks for a replay of what came after.
         #[serde(skip_serializing_if = "Option::is_none")]
         since: Option<u64>,
@@ -110,6 +117,11 @@ pub enum ClientFrame {
     },
     /// Application-level keepalive for browsers, which cannot send ping frames.
     Ping,
+    /// v1.1: become (or stay, with a fresh token) an authenticated user.
+    Auth {
+        /// A JWT from the application's backend.
+        token: Token,
+    },
 }
 
 impl ClientFrame {
@@ -123,7 +135,7 @@ impl ClientFrame {
             ClientFrame::Join { room, .. }
             | ClientFrame::Leave { room }
             | ClientFrame::History { room, .. } => reference(false, None, Some(room.as_str())),
-            ClientFrame::Ping => None,
+            ClientFrame::Ping | ClientFrame::Auth { .. } => None,
         }
     }
 }
@@ -194,6 +206,15 @@ pub enum ServerFrame {
     },
     /// The answer to `ping`.
     Pong,
+    /// v1.1: the answer to `auth`: who this connection now is.
+    Authed {
+        /// The token's `sub`.
+        user: UserId,
+        /// The name shown for it.
+        name: UserName,
+        /// The token's `exp`, in ms since the Unix epoch: refresh before it.
+        expires_at: u64,
+    },
     /// A refused frame.
     Error {
         /// What went wrong, for programs.
@@ -238,7 +259,32 @@ mod tests {
             body: Body::parse("hi <b>").unwrap(),
             ts: 1_700_000_000_000,
             client_id: ClientId::parse("c1").unwrap(),
+            user: None,
         }
+    }
+
+    #[test]
+    fn a_users_message_carries_its_user_and_authed_its_expiry() {
+        let m = Message {
+            user: Some(UserId::parse("u:42@site").unwrap()),
+            ..msg()
+        };
+        let v: serde_json::Value =
+            serde_json::from_str(&ServerFrame::Message(m.clone()).to_json()).unwrap();
+        assert_eq!(v["user"], "u:42@site");
+        let back: ServerFrame =
+            serde_json::from_str(&ServerFrame::Message(m.clone()).to_json()).unwrap();
+        assert_eq!(back, ServerFrame::Message(m));
+        let authed = ServerFrame::Authed {
+            user: UserId::parse("u1").unwrap(),
+            name: UserName::parse("Ann").unwrap(),
+            expires_at: 1_700_000_060_000,
+        };
+        let v: serde_json::Value = serde_json::from_str(&authed.to_json()).unwrap();
+        assert_eq!(
+            v,
+            json!({"type":"authed","user":"u1","name":"Ann","expires_at":1_700_000_060_000u64})
+        );
     }
 
     #[test]

@@ -1,10 +1,11 @@
-//! The wire protocol v1 (`docs/protocol.md`), shared by the browser and the server.
+//! The wire protocol v1 and v1.1 (`docs/protocol.md`), shared by the browser and the server.
 //!
 //! This module is the one source of truth for frame shapes, names, limits and error codes.
 //! It imports nothing from the server or the UI, so it compiles to wasm and to native alike.
 //!
 //! - [`close`]: every close code the server sends, its reason and what a client should do.
-//! - [`names`]: validated newtypes (`RoomName`, `UserName`, `Body`, `ClientId`, `Epoch`);
+//! - [`names`]: validated newtypes (`RoomName`, `UserName`, `UserId`, `Body`, `ClientId`,
+//!   `Epoch`, `Token`);
 //!   a value of these types is valid by construction.
 //! - [`frames`]: the frames themselves, [`ClientFrame`] and [`ServerFrame`].
 //! - [`decode`]: text → [`ClientFrame`], checking fields in the contract's order.
@@ -22,7 +23,7 @@ pub use close::{Advice, Close};
 pub use decode::{decode_client_frame, DecodeError};
 pub use error::{ErrorCode, ProtocolError};
 pub use frames::{ClientFrame, HistoryLimit, Message, ServerFrame};
-pub use names::{Body, ClientId, Epoch, RoomName, UserName};
+pub use names::{Body, ClientId, Epoch, RoomName, Token, UserId, UserName};
 pub use page::MessagesPage;
 
 /// Largest inbound frame payload, in bytes; bigger ones close the socket with 1009.

@@ -76,6 +76,69 @@ impl RoomName {
 }
 string_newtype!(RoomName);
 
+/// Longest user id (a token's `sub`), in characters.
+pub const USER_MAX_CHARS: usize = 64;
+
+/// Longest token accepted in an `auth` frame, in bytes.
+pub const TOKEN_MAX_BYTES: usize = 8 * 1024;
+
+/// Who a user is (v1.1): a token's `sub` or an account's id, 1–64 characters from
+/// `[A-Za-z0-9_.:@-]`. Opaque: two users are the same exactly when their ids are equal.
+/// A message carries it as `user`, so no guest (who has none) can pass for a user.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct UserId(String);
+
+impl UserId {
+    /// Accepts a valid user id, else [`ProtocolError::InvalidName`] (a token carrying a
+    /// bad `sub` is refused `unauthorized` by whoever verifies it).
+    pub fn parse(s: &str) -> Result<Self, ProtocolError> {
+        let ok = !s.is_empty()
+            && s.chars().count() <= USER_MAX_CHARS
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.:@-".contains(c));
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(ProtocolError::InvalidName)
+        }
+    }
+}
+string_newtype!(UserId);
+
+/// The text of an `auth` frame's token: at most [`TOKEN_MAX_BYTES`], not yet verified.
+/// Deliberately not `Display` nor `Debug`-printed: a token is a secret and must never
+/// reach a log.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl Token {
+    /// Accepts 1–8192 bytes, else [`ProtocolError::NoToken`].
+    pub fn parse(s: &str) -> Result<Self, ProtocolError> {
+        if s.is_empty() || s.len() > TOKEN_MAX_BYTES {
+            return Err(ProtocolError::NoToken);
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    /// The token, for the verifier.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Serialize for Token {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Token(<{} bytes>)", self.0.len())
+    }
+}
+
 /// A display name: 1–32 characters after trimming, no control characters, no invisible
 /// or direction-changing ones (see [`is_deceptive`]). Holds the trimmed form, so " ann "
 /// and "ann" are the same member.

@@ -177,7 +177,15 @@ async fn publish(
             ClientId::parse,
             ProtocolError::InvalidClientId,
         )?;
-        Ok::<_, Refusal>(state.hub.publish(room, name, text, client_id).await?)
+        // A bot: it speaks as the name it is given, with no `user` (docs/identity.md).
+        let draft = crate::server::store::Draft {
+            room,
+            from: name,
+            body: text,
+            client_id,
+            user: None,
+        };
+        Ok::<_, Refusal>(state.hub.publish(draft).await?)
     }
     .await;
     match published {

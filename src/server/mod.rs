@@ -16,6 +16,7 @@
 //! - [`outbox`]: a connection's bounded outbound queue (hub → session).
 //! - [`store`]: room history behind the `Store` trait.
 //! - [`engine`]: what the nodes of a cluster share (local, or Redis).
+//! - [`identity`]: who a connection is (v1.1): tokens (`jwt`) and the rights they grant.
 //! - [`refusal`]: every refusal and its protocol error code, in one place.
 //! - [`rate_limit`]: the per-connection token bucket; [`address_budget`]: what one
 //!   address may do in all its connections (publishes, new rooms).
@@ -34,6 +35,7 @@ pub mod conn_limit;
 pub mod engine;
 pub mod http;
 pub mod hub;
+pub mod identity;
 pub mod idle_io;
 pub mod linger;
 pub mod listener;

@@ -26,6 +26,15 @@ pub enum Refusal {
     /// The store failed; nothing was stored.
     #[error("the store cannot take this now; retry with the same client_id")]
     Unavailable(#[source] StoreError),
+    /// A token did not verify, or it expired (v1.1).
+    #[error(transparent)]
+    Auth(#[from] crate::server::identity::AuthError),
+    /// This needs an identity: the server admits no guests here (v1.1).
+    #[error("sign in or authenticate first: this server admits no guests")]
+    GuestsOff,
+    /// A refresh with a token for another user: the connection keeps its identity.
+    #[error("a refresh must be for the same user (sub) as the connection's")]
+    OtherUser,
 }
 
 impl From<StoreError> for Refusal {
@@ -43,6 +52,8 @@ impl Refusal {
             Self::TooManyRooms(_) => ErrorCode::TooManyRooms,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::Unavailable(_) => ErrorCode::Unavailable,
+            Self::Auth(crate::server::identity::AuthError::Expired) => ErrorCode::TokenExpired,
+            Self::Auth(_) | Self::GuestsOff | Self::OtherUser => ErrorCode::Unauthorized,
         }
     }
 
@@ -54,6 +65,7 @@ impl Refusal {
             Self::NotJoined => StatusCode::FORBIDDEN,
             Self::TooManyRooms(_) | Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Auth(_) | Self::GuestsOff | Self::OtherUser => StatusCode::UNAUTHORIZED,
         }
     }
 

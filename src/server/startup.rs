@@ -45,6 +45,9 @@ pub enum StartupError {
     /// The Redis settings cannot be used.
     #[error(transparent)]
     Redis(#[from] RedisSetupError),
+    /// A token key in --jwt-keys cannot be used.
+    #[error("token keys: {0}")]
+    Keys(#[from] crate::server::identity::jwt::KeyError),
     /// The address cannot be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -86,6 +89,8 @@ impl Application {
                 path: config.data_dir.clone(),
                 source,
             })?;
+        let verifier =
+            crate::server::identity::jwt::Verifier::from_config(&config.identity)?.map(Arc::new);
         let (engine, events) = Self::engine(&config)?;
         let hub = Hub::new(engine, events);
         let addr = config.addr.unwrap_or(leptos_options.site_addr);
@@ -124,6 +129,8 @@ impl Application {
                 ping_interval: config.ping_interval(),
                 idle_timeout: config.idle_timeout(),
                 replay_stall: config.replay_stall_timeout,
+                verifier,
+                guests: config.identity.guests == crate::server::config::Guests::On,
             }),
             shutdown,
             allowed_origins: Arc::new(config.allowed_origins.clone()),

@@ -118,7 +118,7 @@ impl Driver {
         self.send(
             ClientFrame::Join {
                 room: self.room.clone(),
-                name: self.name.clone(),
+                name: Some(self.name.clone()),
                 since,
                 epoch: since.and(self.epoch.clone()),
             },
@@ -193,7 +193,8 @@ impl Driver {
                 retry_after_ms,
             } => self.on_error(code, message, reference, retry_after_ms, timeline, &mut out),
             ServerFrame::Pong => self.awaiting_pong = false,
-            ServerFrame::Left { .. } => {}
+            // This page never sends `auth` (the site's pages use the cookie).
+            ServerFrame::Left { .. } | ServerFrame::Authed { .. } => {}
         }
         out
     }

@@ -20,6 +20,7 @@ fn msg(seq: u64, client_id: &str) -> Message {
         body: body("hi"),
         ts: 0,
         client_id: cid(client_id),
+        user: None,
     }
 }
 
@@ -137,7 +138,7 @@ fn the_first_join_resumes_from_the_server_rendered_page() {
         sent(&e),
         vec![&ClientFrame::Join {
             room: room(),
-            name: UserName::parse("ann").unwrap(),
+            name: Some(UserName::parse("ann").unwrap()),
             since: Some(5),
             epoch: Some(Epoch::new("e1")),
         }]

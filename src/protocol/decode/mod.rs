@@ -6,7 +6,7 @@
 
 use crate::protocol::error::ProtocolError;
 use crate::protocol::frames::{reference, ClientFrame, HistoryLimit};
-use crate::protocol::names::{Body, ClientId, Epoch, RoomName, UserName};
+use crate::protocol::names::{Body, ClientId, Epoch, RoomName, Token, UserName};
 use serde_json::{Map, Value};
 
 /// A frame that failed to decode: the error, and what it is about (`ref` on the wire).
@@ -17,6 +17,20 @@ pub struct DecodeError {
     /// The frame's `client_id` (for `publish`) or `room`, when that field itself is valid,
     /// so a client can tell which of its requests was refused.
     pub reference: Option<String>,
+    /// What a guest is told instead: a `join` with a bad `name` and a bad `since` is
+    /// `invalid_name` for a guest (fields in order) but `invalid_since` for an
+    /// authenticated connection, whose `name` is ignored.
+    pub for_guest: Option<ProtocolError>,
+}
+
+impl DecodeError {
+    /// The error for a connection that is (or is not) authenticated.
+    pub fn error_for(&self, guest: bool) -> &ProtocolError {
+        match (&self.for_guest, guest) {
+            (Some(e), true) => e,
+            _ => &self.error,
+        }
+    }
 }
 
 impl From<ProtocolError> for DecodeError {
@@ -24,6 +38,7 @@ impl From<ProtocolError> for DecodeError {
         Self {
             error,
             reference: None,
+            for_guest: None,
         }
     }
 }
@@ -46,15 +61,23 @@ pub fn decode_client_frame(text: &str) -> Result<ClientFrame, DecodeError> {
             ProtocolError::UnknownType(_) => None,
             _ => reference_of(kind, &obj),
         },
+        for_guest: (kind == "join" && !matches!(error, ProtocolError::InvalidRoom))
+            .then(|| join_name(&obj).err())
+            .flatten(),
         error,
     })
+}
+
+/// A join's `name`: checked after `room`; only a guest needs a valid one.
+fn join_name(obj: &Object) -> Result<UserName, ProtocolError> {
+    UserName::parse(str_field(obj, "name").ok_or(ProtocolError::InvalidName)?)
 }
 
 fn decode_object(kind: &str, obj: &Object) -> Result<ClientFrame, ProtocolError> {
     Ok(match kind {
         "join" => ClientFrame::Join {
             room: room(obj)?,
-            name: UserName::parse(str_field(obj, "name").ok_or(ProtocolError::InvalidName)?)?,
+            name: join_name(obj).ok(),
             since: since(obj)?,
             epoch: epoch(obj)?,
         },
@@ -86,6 +109,9 @@ fn decode_object(kind: &str, obj: &Object) -> Result<ClientFrame, ProtocolError>
             },
         },
         "ping" => ClientFrame::Ping,
+        "auth" => ClientFrame::Auth {
+            token: Token::parse(str_field(obj, "token").ok_or(ProtocolError::NoToken)?)?,
+        },
         other => return Err(ProtocolError::UnknownType(truncate(other, 64))),
     })
 }

@@ -16,7 +16,7 @@ fn decodes_every_type() {
         f,
         ClientFrame::Join {
             room: RoomName::parse("r1").unwrap(),
-            name: UserName::parse("ann").unwrap(),
+            name: Some(UserName::parse("ann").unwrap()),
             since: Some(3),
             epoch: Some(Epoch::new("e")),
         }
@@ -86,9 +86,20 @@ fn first_failing_field_wins_in_contract_order() {
         code(r#"{"type":"join","room":"bad room","name":""}"#),
         ErrorCode::InvalidRoom
     );
+    // v1.1: only a guest needs a name, so a join with a bad name and a bad since is
+    // invalid_name for a guest (fields in order) and invalid_since for a user.
+    let e = decode_client_frame(r#"{"type":"join","room":"r","name":"","since":-1}"#).unwrap_err();
+    assert_eq!(e.error_for(true).code(), ErrorCode::InvalidName);
+    assert_eq!(e.error_for(false).code(), ErrorCode::InvalidSince);
     assert_eq!(
-        code(r#"{"type":"join","room":"r","name":"","since":-1}"#),
-        ErrorCode::InvalidName
+        decode_client_frame(r#"{"type":"join","room":"r","name":"","since":2}"#),
+        Ok(ClientFrame::Join {
+            room: RoomName::parse("r").unwrap(),
+            name: None,
+            since: Some(2),
+            epoch: None,
+        }),
+        "the session refuses a guest's missing name; a user's is ignored"
     );
     assert_eq!(
         code(r#"{"type":"join","room":"r","name":"a","since":-1,"epoch":1}"#),
@@ -136,7 +147,7 @@ fn reference_names_the_request() {
     let e = decode_client_frame(r#"{"type":"publish","room":"r","body":"","client_id":"c 9"}"#)
         .unwrap_err();
     assert_eq!(e.reference.as_deref(), Some("r"));
-    let e = decode_client_frame(r#"{"type":"join","room":"r","name":""}"#).unwrap_err();
+    let e = decode_client_frame(r#"{"type":"join","room":"r","name":"","since":"x"}"#).unwrap_err();
     assert_eq!(e.reference.as_deref(), Some("r"));
     let e = decode_client_frame(r#"{"type":"join","room":"r r","name":""}"#).unwrap_err();
     assert_eq!(e.reference, None);
@@ -170,7 +181,7 @@ fn client_frames_encode_to_what_the_decoder_reads() {
     let frames = [
         ClientFrame::Join {
             room: RoomName::parse("r").unwrap(),
-            name: UserName::parse("ann").unwrap(),
+            name: Some(UserName::parse("ann").unwrap()),
             since: Some(4),
             epoch: Some(Epoch::new("e")),
         },

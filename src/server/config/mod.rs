@@ -215,6 +215,14 @@ pub struct Config {
     #[arg(long, env = "CHORUS_IDLE_TIMEOUT_SECS", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub idle_timeout_secs: u64,
+
+    /// Identity: tokens and guests.
+    #[command(flatten)]
+    pub identity: IdentityConfig,
+
+    /// A tool to run instead of the server.
+    #[command(subcommand)]
+    pub tool: Option<Tool>,
 }
 
 /// How log lines are written.
@@ -252,7 +260,7 @@ pub enum StoreKind {
 }
 
 /// A human duration: `30d`, `12h`, `500ms`; a bare `0` for none.
-fn duration(s: &str) -> Result<Duration, String> {
+pub(super) fn duration(s: &str) -> Result<Duration, String> {
     if s.trim() == "0" {
         return Ok(Duration::ZERO);
     }
@@ -328,6 +336,7 @@ impl Config {
     /// Checks what one flag alone cannot: the idle timeout must leave room for at least
     /// one ping, or every quiet peer would be dropped before it was asked to answer.
     pub fn validate(&self) -> Result<(), String> {
+        self.identity.validate()?;
         if self.tcp_idle_timeout <= Duration::from_secs(self.ping_secs) {
             return Err(format!(
                 "--tcp-idle-timeout ({:?}) must be longer than --ping-secs ({}), or quiet \
@@ -406,7 +415,10 @@ impl Config {
     }
 }
 
+mod identity;
 mod site;
+
+pub use identity::{Guests, IdentityConfig, Secret, TokenArgs, Tool};
 
 pub use site::{site_options, SiteConfigError};
 

@@ -30,9 +30,7 @@ pub use outbound::{ConnHandle, ConnId, Delivery, Encoded, Outbound, PresenceUpda
 pub use presence::presence_interval;
 
 use self::room::{Member, Room};
-use crate::protocol::{
-    Body, ClientId, Epoch, Message, MessagesPage, RoomName, ServerFrame, UserName,
-};
+use crate::protocol::{Epoch, Message, MessagesPage, RoomName, ServerFrame, UserName};
 use crate::server::engine::{ClusterEvent, Engine};
 use crate::server::outbox::{self, Inbox};
 use crate::server::store::{Appended, Draft, HistoryPage, Range, Store, StoreError};
@@ -233,19 +231,10 @@ impl Hub {
     /// [`Store::append`] contract: a store takes its place in line on the first poll.
     pub fn publish(
         &self,
-        room: RoomName,
-        from: UserName,
-        body: Body,
-        client_id: ClientId,
+        draft: Draft,
     ) -> impl Future<Output = Result<Published, StoreError>> + Send + 'static {
         let hub = self.clone();
         let store = self.inner.store.clone();
-        let draft = Draft {
-            room,
-            from,
-            body,
-            client_id,
-        };
         let mut appending = Box::pin(async move { store.append(draft).await });
         // One poll queues the draft (the store's queue is FIFO, and so is waiting for
         // room in it); the task below polls on to the commit.

@@ -2,6 +2,7 @@
 
 use super::presence::PRESENCE_INTERVAL;
 use super::*;
+use crate::protocol::{Body, ClientId};
 use crate::server::store::memory::MemoryStore;
 use std::time::Duration;
 
@@ -16,12 +17,13 @@ fn name(s: &str) -> UserName {
 }
 
 async fn publish(h: &Hub, r: &str, cid: &str) -> Published {
-    h.publish(
-        room(r),
-        name("ann"),
-        Body::parse("hi").unwrap(),
-        ClientId::parse(cid).unwrap(),
-    )
+    h.publish(crate::server::store::Draft {
+        room: room(r),
+        from: name("ann"),
+        body: Body::parse("hi").unwrap(),
+        client_id: ClientId::parse(cid).unwrap(),
+        user: None,
+    })
     .await
     .unwrap()
 }
@@ -74,6 +76,7 @@ async fn out_of_order_completions_are_reordered() {
         body: Body::parse("b").unwrap(),
         ts: 0,
         client_id: ClientId::parse("c").unwrap(),
+        user: None,
     };
     h.fan_out(msg(2));
     assert!(seqs(&mut ra).is_empty(), "2 waits for 1");

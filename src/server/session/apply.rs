@@ -7,9 +7,12 @@ use super::pipeline::Publishing;
 use super::replay::{ReplayRest, REPLAY_PAGE, REPLAY_PAGE_BYTES};
 use super::{send, End, FrameSink, JoinedRoom, Session};
 use crate::protocol::{
-    Body, ClientFrame, ClientId, DecodeError, Epoch, HistoryLimit, RoomName, ServerFrame, UserName,
+    Body, ClientFrame, ClientId, DecodeError, Epoch, HistoryLimit, ProtocolError, RoomName,
+    ServerFrame, Token, UserName,
 };
+use crate::server::identity::AuthError;
 use crate::server::refusal::Refusal;
+use std::time::Duration;
 use tokio::time::Instant;
 
 /// What applying one frame produced: frames to send now, maybe the rest of a replay to
@@ -52,7 +55,10 @@ impl Session {
                     Err(refusal) => refusal.to_frame(reference).into(),
                 }
             }
-            Err(e) => Refusal::from(e.error).to_frame(e.reference).into(),
+            Err(e) => {
+                let error = e.error_for(self.identity.is_none()).clone();
+                Refusal::from(error).to_frame(e.reference).into()
+            }
         };
         for frame in &reply.frames {
             send(sink, frame).await?;
@@ -87,16 +93,77 @@ impl Session {
                 limit,
             } => self.history(room, before, limit).await.map(Reply::from),
             ClientFrame::Ping => Ok(ServerFrame::Pong.into()),
+            ClientFrame::Auth { token } => self.auth(token).await.map(Reply::from),
         }
+    }
+
+    /// The name this connection is shown by: its identity's, else the one its `join`
+    /// gave (required of a guest, and only where guests are admitted).
+    fn speaker(&self, given: Option<UserName>) -> Result<UserName, Refusal> {
+        if let Some(id) = &self.identity {
+            return Ok(id.name.clone());
+        }
+        let name = given.ok_or(Refusal::Protocol(ProtocolError::InvalidName))?;
+        if !self.cfg.guests {
+            return Err(Refusal::GuestsOff);
+        }
+        Ok(name)
+    }
+
+    /// `auth`: verifies the token and makes (or keeps, on a refresh) the connection's
+    /// identity. A refresh must be for the same user; a failed one leaves the current
+    /// identity as it was (it still ends at its own expiry). Rooms joined under another
+    /// name are re-joined under the identity's, so the room shows who is speaking.
+    async fn auth(&mut self, token: Token) -> Result<ServerFrame, Refusal> {
+        let Some(verifier) = self.cfg.verifier.clone() else {
+            return Err(AuthError::Unauthorized("this server has no token keys configured").into());
+        };
+        // A signature check costs real CPU (RSA most): auth shares the control budget.
+        self.spend_control()?;
+        let identity = verifier.verify(&token)?;
+        if self
+            .identity
+            .as_ref()
+            .is_some_and(|i| i.user != identity.user)
+        {
+            return Err(Refusal::OtherUser);
+        }
+        let frame = ServerFrame::Authed {
+            user: identity.user.clone(),
+            name: identity.name.clone(),
+            expires_at: identity.expires_at,
+        };
+        let ends_in = Duration::from_millis(
+            identity
+                .expires_at
+                .saturating_sub(crate::server::store::now_ms()),
+        ) + verifier.leeway();
+        self.identity_ends = Some(Instant::now() + ends_in);
+        let name = identity.name.clone();
+        self.identity = Some(identity);
+        let renamed: Vec<RoomName> = self
+            .rooms
+            .iter()
+            .filter(|(_, j)| j.name != name)
+            .map(|(r, _)| r.clone())
+            .collect();
+        for room in renamed {
+            self.hub.join(&self.conn, &room, &name).await?;
+            if let Some(j) = self.rooms.get_mut(&room) {
+                j.name = name.clone();
+            }
+        }
+        Ok(frame)
     }
 
     async fn join(
         &mut self,
         room: RoomName,
-        name: UserName,
+        name: Option<UserName>,
         since: Option<u64>,
         epoch: Option<Epoch>,
     ) -> Result<Reply, Refusal> {
+        let name = self.speaker(name)?;
         let previous = self.rooms.get(&room).map(|j| j.last_sent);
         if previous.is_none() && self.rooms.len() >= self.cfg.max_rooms {
             return Err(Refusal::TooManyRooms(self.cfg.max_rooms));
@@ -196,10 +263,15 @@ impl Session {
         body: Body,
         client_id: ClientId,
     ) -> Result<Publishing, Refusal> {
+        // Who is asking comes before whether it joined (the contract's order).
+        if self.identity.is_none() && !self.cfg.guests {
+            return Err(Refusal::GuestsOff);
+        }
         let Some(joined) = self.rooms.get(&room) else {
             return Err(Refusal::NotJoined);
         };
         let from = joined.name.clone();
+        let user = self.identity.as_ref().map(|i| i.user.clone());
         // This connection was sent a message of the room: it has one, so no publish of
         // ours can be its first (and the hub's room lock is not needed to know).
         let has_messages = joined.last_sent > 0;
@@ -217,9 +289,13 @@ impl Session {
             }
         }
         // Called here, not inside a lazy future: the hub queues it to the store now.
-        let stored = self
-            .hub
-            .publish(room.clone(), from, body, client_id.clone());
+        let stored = self.hub.publish(crate::server::store::Draft {
+            room: room.clone(),
+            from,
+            body,
+            client_id: client_id.clone(),
+            user,
+        });
         Ok(Publishing {
             room,
             client_id,

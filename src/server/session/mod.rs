@@ -70,6 +70,11 @@ pub struct SessionConfig {
     /// Time one page of a replay has to drain to the client; a client that does not read
     /// it in time is closed as a slow consumer (4008) and resumes from what it got.
     pub replay_stall: Duration,
+    /// Checks `auth` tokens; `None` when no key is configured (every `auth` is then
+    /// `unauthorized`).
+    pub verifier: Option<Arc<crate::server::identity::jwt::Verifier>>,
+    /// Whether connections without an identity may join and publish.
+    pub guests: bool,
 }
 
 /// The writing half of a socket, as a session uses it (axum's `SplitSink`, or a channel
@@ -142,6 +147,10 @@ struct Session {
     client: std::net::IpAddr,
     /// A joined room's history was reset under it: close with 1012 after this batch.
     restart: bool,
+    /// Who this connection is; `None` for a guest.
+    identity: Option<crate::server::identity::Identity>,
+    /// When the identity ends (its `exp` plus the leeway): the session closes with 4001.
+    identity_ends: Option<Instant>,
     /// Held while the session lives: the open-connections gauge and the per-address
     /// connection slot.
     _held: (metrics::ConnectionGauge, Permit),
@@ -178,6 +187,8 @@ pub fn serve<Si: FrameSink, St: FrameStream>(
             Instant::now().into_std(),
         ),
         restart: false,
+        identity: None,
+        identity_ends: None,
         client: permit.ip(),
         hub,
         cfg,
@@ -214,6 +225,9 @@ struct Cut<O, S> {
     shutdown: Pin<Box<S>>,
     idle: Pin<Box<tokio::time::Sleep>>,
     idle_timeout: Duration,
+    /// The identity's end, armed while the connection has one.
+    expiry: Pin<Box<tokio::time::Sleep>>,
+    expiry_armed: bool,
 }
 
 impl<O: Future<Output = ()>, S: Future<Output = ()>> Cut<O, S> {
@@ -228,7 +242,18 @@ impl<O: Future<Output = ()>, S: Future<Output = ()>> Cut<O, S> {
             }
             _ = &mut self.shutdown => Err(End::Close(Close::ServerRestart)),
             _ = &mut self.idle => Err(End::Close(Close::Idle)),
+            _ = &mut self.expiry, if self.expiry_armed => Err(End::Close(Close::Reauthenticate)),
             out = work => out,
+        }
+    }
+
+    /// The identity now ends at `at` (`None`: the connection has none).
+    fn identity_ends(&mut self, at: Option<Instant>) {
+        self.expiry_armed = at.is_some();
+        if let Some(at) = at {
+            if self.expiry.deadline() != at {
+                self.expiry.as_mut().reset(at);
+            }
         }
     }
 
@@ -262,6 +287,8 @@ impl Session {
             shutdown: Box::pin(shutdown.wait()),
             idle: Box::pin(tokio::time::sleep_until(last_heard + self.cfg.idle_timeout)),
             idle_timeout: self.cfg.idle_timeout,
+            expiry: Box::pin(tokio::time::sleep_until(last_heard)),
+            expiry_armed: false,
         };
         // Each turn waits for one event, then handles it under `cut.guard`, so a socket
         // write blocked by a client that stopped reading still ends on overflow, shutdown
@@ -293,6 +320,7 @@ impl Session {
                 cut.guard(turn).await
             };
             cut.heard(last_heard);
+            cut.identity_ends(self.identity_ends);
             if let Err(end) = step {
                 break end;
             }

@@ -40,6 +40,8 @@ fn config() -> SessionConfig {
         ping_interval: Duration::from_secs(20),
         idle_timeout: Duration::from_secs(60),
         replay_stall: Duration::from_secs(10),
+        verifier: None,
+        guests: true,
     }
 }
 
@@ -132,12 +134,13 @@ impl Client {
 }
 
 async fn publish(hub: &Hub, room: &str, cid: &str) -> u64 {
-    hub.publish(
-        RoomName::parse(room).unwrap(),
-        UserName::parse("bob").unwrap(),
-        Body::parse("hi").unwrap(),
-        ClientId::parse(cid).unwrap(),
-    )
+    hub.publish(crate::server::store::Draft {
+        room: RoomName::parse(room).unwrap(),
+        from: UserName::parse("bob").unwrap(),
+        body: Body::parse("hi").unwrap(),
+        client_id: ClientId::parse(cid).unwrap(),
+        user: None,
+    })
     .await
     .unwrap()
     .seq

@@ -14,6 +14,7 @@ pub fn draft(room: &str, cid: &str) -> Draft {
         from: UserName::parse("ann").unwrap(),
         body: Body::parse("hi").unwrap(),
         client_id: ClientId::parse(cid).unwrap(),
+        user: None,
     }
 }
 

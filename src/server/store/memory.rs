@@ -115,6 +115,7 @@ impl Store for MemoryStore {
             body: draft.body,
             ts: now_ms(),
             client_id: draft.client_id,
+            user: draft.user,
         };
         log.by_client.insert(msg.client_id.clone(), msg.seq);
         log.bytes += size(&msg);

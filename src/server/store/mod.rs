@@ -17,7 +17,7 @@ pub mod conformance;
 pub mod memory;
 pub mod sqlite;
 
-use crate::protocol::{Body, ClientId, Epoch, Message, RoomName, UserName};
+use crate::protocol::{Body, ClientId, Epoch, Message, RoomName, UserId, UserName};
 use async_trait::async_trait;
 use std::sync::Arc;
 use thiserror::Error;
@@ -33,6 +33,8 @@ pub struct Draft {
     pub body: Body,
     /// The idempotency key.
     pub client_id: ClientId,
+    /// The publisher's user id, when it is authenticated (v1.1).
+    pub user: Option<UserId>,
 }
 
 /// What [`Store::append`] did.
@@ -341,6 +343,7 @@ mod tests {
             body: crate::protocol::Body::parse(&"b".repeat(len)).unwrap(),
             ts: 0,
             client_id: crate::protocol::ClientId::parse(&format!("c{seq}")).unwrap(),
+            user: None,
         };
         let page = HistoryPage {
             messages: vec![msg(1, 600), msg(2, 500), msg(3, 400)],

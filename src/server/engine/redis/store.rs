@@ -46,6 +46,8 @@ struct Tail<'a> {
     from: &'a crate::protocol::UserName,
     body: &'a crate::protocol::Body,
     client_id: &'a ClientId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<&'a crate::protocol::UserId>,
 }
 
 /// How long Redis keeps the meta (epoch) of a room nobody has published in: reads and
@@ -114,6 +116,7 @@ impl RedisStore {
             from: &draft.from,
             body: &draft.body,
             client_id: &draft.client_id,
+            user: draft.user.as_ref(),
         })
         .map_err(|e| corrupt("draft", e))?;
         Ok(format!(",{}", &json[1..]))
@@ -173,6 +176,7 @@ impl Store for RedisStore {
                     body: draft.body,
                     ts: *ts,
                     client_id: draft.client_id,
+                    user: draft.user,
                 }))
             }
             [0, seq] => Ok(Appended::Duplicate { seq: *seq }),

@@ -18,7 +18,7 @@ pub use open::OpenError;
 
 use self::readers::Readers;
 use super::{Appended, ByteBudget, Draft, HistoryPage, Range, RoomMeta, Store, StoreError};
-use crate::protocol::{Body, ClientId, Epoch, Message, RoomName, UserName};
+use crate::protocol::{Body, ClientId, Epoch, Message, RoomName, UserId, UserName};
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension};
 use std::path::Path;
@@ -196,7 +196,8 @@ fn room_row(
         .optional()
 }
 
-/// Reads messages of one room selected by `sql` (parameters: room id, then `args`).
+/// Reads messages of one room selected by `sql` (its columns: seq, sender, body, ts,
+/// client_id, sender_user; parameters: room id, then `args`).
 fn messages(
     tx: &rusqlite::Transaction<'_>,
     room: &RoomName,
@@ -211,10 +212,11 @@ fn messages(
             r.get::<_, String>(2)?,
             get_u64(r, 3)?,
             r.get::<_, String>(4)?,
+            r.get::<_, Option<String>>(5)?,
         ))
     })?;
     rows.map(|row| {
-        let (seq, from, body, ts, client_id) = row?;
+        let (seq, from, body, ts, client_id, user) = row?;
         Ok(Message {
             room: room.clone(),
             seq,
@@ -222,6 +224,7 @@ fn messages(
             body: decode_err(Body::parse(&body))?,
             ts,
             client_id: decode_err(ClientId::parse(&client_id))?,
+            user: user.map(|u| decode_err(UserId::parse(&u))).transpose()?,
         })
     })
     .collect()
@@ -322,7 +325,7 @@ impl Store for SqliteStore {
                     Some(last) => messages(
                         tx,
                         &room,
-                        "SELECT seq, sender, body, ts, client_id FROM messages
+                        "SELECT seq, sender, body, ts, client_id, sender_user FROM messages
                          WHERE room_id = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq",
                         params![id, after as i64, last],
                     )?,
@@ -354,7 +357,7 @@ impl Store for SqliteStore {
                 let mut page = messages(
                     tx,
                     &room,
-                    "SELECT seq, sender, body, ts, client_id FROM messages
+                    "SELECT seq, sender, body, ts, client_id, sender_user FROM messages
                      WHERE room_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3",
                     params![id, before, limit as i64],
                 )?;

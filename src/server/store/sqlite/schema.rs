@@ -61,6 +61,10 @@ const MIGRATIONS: &[&str] = &[
         FROM messages WHERE room_id = rooms.id);
     CREATE INDEX rooms_holding ON rooms (id) WHERE kept_bytes > 0;
     "#,
+    // 3 → 4: the publisher's user id (v1.1 identity); NULL for guests and bots.
+    r#"
+    ALTER TABLE messages ADD COLUMN sender_user TEXT;
+    "#,
 ];
 
 /// The migrations, for tests that build a database of an older version.
@@ -166,11 +170,13 @@ mod tests {
         migrate(&mut c, "e").unwrap();
         c.execute_batch(
             "INSERT INTO rooms (id, name, epoch) VALUES (1, 'a', 'e');
-             INSERT INTO messages VALUES (1, 1, 'ann', 'x', 0, 'c1');",
+             INSERT INTO messages (room_id, seq, sender, body, ts, client_id)
+                 VALUES (1, 1, 'ann', 'x', 0, 'c1');",
         )
         .unwrap();
         let again = c.execute(
-            "INSERT INTO messages VALUES (1, 2, 'ann', 'x', 0, 'c1')",
+            "INSERT INTO messages (room_id, seq, sender, body, ts, client_id)
+             VALUES (1, 2, 'ann', 'x', 0, 'c1')",
             [],
         );
         assert!(again.is_err());

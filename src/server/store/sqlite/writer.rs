@@ -355,8 +355,8 @@ fn append_one(
     let seq = room.last_seq + 1;
     let inserted = tx
         .prepare_cached(
-            "INSERT INTO messages (room_id, seq, sender, body, ts, client_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            "INSERT INTO messages (room_id, seq, sender, body, ts, client_id, sender_user)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT (room_id, client_id) DO NOTHING",
         )?
         .execute(params![
@@ -365,7 +365,8 @@ fn append_one(
             draft.from.as_str(),
             draft.body.as_str(),
             ts as i64,
-            draft.client_id.as_str()
+            draft.client_id.as_str(),
+            draft.user.as_ref().map(|u| u.as_str())
         ])?;
     if inserted == 0 {
         let earlier: i64 = tx
@@ -383,6 +384,7 @@ fn append_one(
         body: draft.body,
         ts,
         client_id: draft.client_id,
+        user: draft.user,
     }))
 }
 

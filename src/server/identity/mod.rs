@@ -1,0 +1,38 @@
+//! Who a connection is (v1.1 "Identity", `docs/identity.md`).
+//!
+//! A connection is a guest until it proves otherwise, with a token in an `auth` frame
+//! ([`jwt`]); then it speaks under its identity's name, its messages carry its `user`, and
+//! its identity ends at the token's `exp` (plus leeway) unless a fresh token for the same
+//! `sub` comes first: the session then closes with 4001 and the client resumes after
+//! authenticating again. [`rights`]: what a token's `rooms` claim grants.
+
+pub mod jwt;
+pub mod rights;
+
+use crate::protocol::{UserId, UserName};
+use rights::RoomRights;
+
+/// A verified identity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// The user (a token's `sub`).
+    pub user: UserId,
+    /// The name shown for it.
+    pub name: UserName,
+    /// When it ends, in ms since the Unix epoch (a token's `exp`).
+    pub expires_at: u64,
+    /// Rights the token grants in rooms.
+    pub rooms: RoomRights,
+}
+
+/// Why an identity was not given. The text is for people (it names the check that
+/// failed, never the token).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// The token does not verify, or no key is configured (`unauthorized`).
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// The token's `exp` has passed (`token_expired`).
+    #[error("the token has expired; get a fresh one")]
+    Expired,
+}
