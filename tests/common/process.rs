@@ -46,6 +46,8 @@ pub struct ServerProcess {
     child: Child,
     /// Bytes the server has logged (stdout and stderr) since it said it is serving.
     pub logged: Arc<AtomicUsize>,
+    /// What it logged on stdout since then (the first 4 MB).
+    log: Arc<std::sync::Mutex<String>>,
 }
 
 impl ServerProcess {
@@ -86,16 +88,29 @@ impl ServerProcess {
         .expect("server starts in time");
         // Keep draining stdout so the server never blocks on a full pipe.
         let counted = logged.clone();
+        let log = Arc::new(std::sync::Mutex::new(String::new()));
+        let kept = log.clone();
         tokio::spawn(async move {
             while let Ok(Some(l)) = lines.next_line().await {
                 counted.fetch_add(l.len() + 1, Ordering::Relaxed);
+                let mut kept = kept.lock().unwrap_or_else(|e| e.into_inner());
+                if kept.len() < 4 << 20 {
+                    kept.push_str(&l);
+                    kept.push('\n');
+                }
             }
         });
         ServerProcess {
             addr: line.parse().expect("address"),
             child,
             logged,
+            log,
         }
+    }
+
+    /// What the server has logged on stdout so far.
+    pub fn log_text(&self) -> String {
+        self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// SIGKILL: no shutdown code runs, exactly like a crash or the OOM killer.

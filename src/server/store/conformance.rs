@@ -295,3 +295,23 @@ pub async fn rooms_are_capped(s: Arc<dyn Store>) {
         Err(StoreError::RoomsFull { .. })
     ));
 }
+
+/// A user's message keeps its `user` through the store (v1.1); a guest's has none.
+pub async fn users_are_stored_with_their_messages(s: Arc<dyn Store>) {
+    let mut d = draft("who", "u1");
+    d.user = Some(crate::protocol::UserId::parse("u:ann@site").unwrap());
+    let Appended::Stored(m) = s.append(d).await.unwrap() else {
+        panic!("new")
+    };
+    assert_eq!(m.user.as_ref().map(|u| u.as_str()), Some("u:ann@site"));
+    s.append(draft("who", "g1")).await.unwrap();
+    let h = s.history(&room("who"), None, 10).await.unwrap();
+    let users: Vec<Option<&str>> = h
+        .messages
+        .iter()
+        .map(|m| m.user.as_ref().map(|u| u.as_str()))
+        .collect();
+    assert_eq!(users, vec![Some("u:ann@site"), None]);
+    let r = s.range(&room("who"), 0, 10, 10, usize::MAX).await.unwrap();
+    assert_eq!(r.messages, h.messages);
+}

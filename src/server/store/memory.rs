@@ -191,6 +191,7 @@ mod tests {
         c::empty_rooms_already_have_their_epoch(store(10)).await;
         c::appends_take_their_place_on_the_first_poll(store(100)).await;
         c::range_is_bounded_by_bytes(store(100)).await;
+        c::users_are_stored_with_their_messages(store(100)).await;
         c::retention_by_bytes(std::sync::Arc::new(MemoryStore::with_retention(
             crate::server::store::Retention {
                 max_bytes: 1000,

@@ -313,6 +313,7 @@ mod tests {
         c::empty_rooms_already_have_their_epoch(store(&server, 10).await).await;
         c::appends_take_their_place_on_the_first_poll(store(&server, 1000).await).await;
         c::range_is_bounded_by_bytes(store(&server, 1001).await).await;
+        c::users_are_stored_with_their_messages(store(&server, 1002).await).await;
         c::retention_by_bytes(Arc::new(RedisStore::new(
             server.connection().await,
             Keys::new("bytes"),

@@ -49,6 +49,8 @@ async fn conforms_with_group_commit() {
     c::appends_take_their_place_on_the_first_poll(s).await;
     let (_d, s) = fresh(0);
     c::range_is_bounded_by_bytes(s).await;
+    let (_d, s) = fresh(0);
+    c::users_are_stored_with_their_messages(s).await;
     let dir = tempfile::tempdir().unwrap();
     c::retention_by_bytes(Arc::new(
         SqliteStore::open(
