@@ -26,7 +26,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// An error only the HTTP API has.
-fn http_error(status: StatusCode, code: &str, message: &str) -> Response {
+pub(crate) fn http_error(status: StatusCode, code: &str, message: &str) -> Response {
     (
         status,
         Json(json!({"type": "error", "code": code, "message": message})),
@@ -34,9 +34,11 @@ fn http_error(status: StatusCode, code: &str, message: &str) -> Response {
         .into_response()
 }
 
-/// Compares without an early exit, so the time taken says nothing about the key.
+/// Compares in constant time (`subtle`), so the time taken says nothing about the key
+/// (only, as any comparison, whether the lengths differ).
 fn same_key(given: &[u8], key: &[u8]) -> bool {
-    given.len() == key.len() && given.iter().zip(key).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    use subtle::ConstantTimeEq;
+    given.ct_eq(key).into()
 }
 
 /// The token of an `Authorization: Bearer <token>` value. The scheme is matched without
@@ -49,7 +51,7 @@ fn bearer_token(value: &str) -> Option<&str> {
 
 /// Why a request body was not read.
 #[derive(Debug)]
-enum BodyRefused {
+pub(crate) enum BodyRefused {
     /// It is (or says it is) over the limit, in bytes.
     TooBig(usize),
     /// It did not arrive whole within the timeout.
@@ -60,7 +62,7 @@ enum BodyRefused {
 
 impl BodyRefused {
     /// 413, 408 or 400, each with the protocol's `bad_frame` code.
-    fn response(self) -> Response {
+    pub(crate) fn response(self) -> Response {
         match self {
             Self::TooBig(max) => http_error(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -82,7 +84,7 @@ impl BodyRefused {
 }
 
 /// Reads a request body of at most `limits.max_bytes` within `limits.timeout`.
-async fn read_body(
+pub(crate) async fn read_body(
     body: HttpBody,
     headers: &HeaderMap,
     limits: BodyLimits,

@@ -5,7 +5,7 @@ use crate::protocol::{RoomName, MAX_FRAME_BYTES};
 use crate::server::client_addr::limit_key;
 use crate::server::log_limit::{quote, Throttle, QUOTE_CHARS};
 use crate::server::origin::origin_allowed;
-use crate::server::session;
+use crate::server::session::{self, Admitted, Upgraded};
 use crate::server::state::AppState;
 use crate::ui::{shell, App};
 use axum::extract::ws::WebSocketUpgrade;
@@ -34,8 +34,12 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics_text))
         .route("/join", get(join_redirect))
         .merge(crate::server::api::routes())
+        .merge(crate::server::accounts::http::routes())
         .with_state(state.clone())
         .merge(pages(&state))
+        .layer(axum::middleware::from_fn(
+            crate::server::accounts::http::cookie_origin_guard,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.allowed_hosts.clone(),
             check_host,
@@ -153,6 +157,10 @@ async fn ws_upgrade(
         )
             .into_response();
     };
+    let admitted = match admitted(&state, &headers).await {
+        Ok(a) => a,
+        Err(refusal) => return refusal,
+    };
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         .read_buffer_size(READ_BUFFER_BYTES)
@@ -163,11 +171,50 @@ async fn ws_upgrade(
                 stream,
                 state.hub,
                 state.session,
-                peer,
                 state.shutdown,
-                permit,
+                Upgraded {
+                    peer,
+                    permit,
+                    admitted,
+                },
             )
         })
+}
+
+/// The identity a site session cookie gives the socket. An unknown or expired cookie
+/// makes the connection a guest (never an error); a store that cannot answer is 503, so
+/// a signed-in user is not silently made a guest.
+async fn admitted(state: &AppState, headers: &HeaderMap) -> Result<Option<Admitted>, Response> {
+    let (Some(accounts), Some(id)) = (
+        state.accounts.as_ref(),
+        crate::server::accounts::http::session_cookie(headers),
+    ) else {
+        return Ok(None);
+    };
+    match accounts.current(&id).await {
+        Ok(None) => Ok(None),
+        Ok(Some((account, expires_at))) => {
+            let hash = crate::server::identity::SessionHash::of(&id);
+            Ok(Some(Admitted {
+                identity: crate::server::identity::Identity {
+                    user: account.user,
+                    name: account.name,
+                    expires_at,
+                    rooms: Default::default(),
+                    session: Some(hash),
+                },
+                revocation: accounts.revocations.watch(hash),
+            }))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e.report(), "cannot read a session at an upgrade");
+            Err((
+                StatusCode::SERVICE_UNAVAILABLE,
+                "sessions are unavailable; retry",
+            )
+                .into_response())
+        }
+    }
 }
 
 /// `GET /readyz`: 200 when this server should get traffic — not shutting down, and the

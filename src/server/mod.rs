@@ -16,6 +16,7 @@
 //! - [`outbox`]: a connection's bounded outbound queue (hub → session).
 //! - [`store`]: room history behind the `Store` trait.
 //! - [`engine`]: what the nodes of a cluster share (local, or Redis).
+//! - [`accounts`]: the site's own accounts: sign-up, sign-in, sessions, their HTTP API.
 //! - [`identity`]: who a connection is (v1.1): tokens (`jwt`) and the rights they grant.
 //! - [`refusal`]: every refusal and its protocol error code, in one place.
 //! - [`rate_limit`]: the per-connection token bucket; [`address_budget`]: what one
@@ -27,6 +28,7 @@
 //! - [`shutdown`]: the stop signal sessions listen to.
 //! - [`testing`]: tooling for `tests/` and `bench/` (never used by the binary).
 
+pub mod accounts;
 pub mod address_budget;
 pub mod api;
 pub mod client_addr;

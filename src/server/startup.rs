@@ -1,6 +1,9 @@
 //! Building and running the server: `Application::build(config)` then
 //! `run_until_stopped()`. Tests build it on port 0 with a fresh data directory.
 
+use crate::server::accounts::memory::MemoryAccounts;
+use crate::server::accounts::sqlite::SqliteAccounts;
+use crate::server::accounts::AccountStore;
 use crate::server::config::StoreKind;
 use crate::server::config::{site_options, Config, SiteConfigError};
 use crate::server::conn_limit::ConnLimit;
@@ -45,6 +48,9 @@ pub enum StartupError {
     /// The Redis settings cannot be used.
     #[error(transparent)]
     Redis(#[from] RedisSetupError),
+    /// The accounts' connection to the database cannot be opened.
+    #[error("accounts: {0}")]
+    Accounts(String),
     /// A token key in --jwt-keys cannot be used.
     #[error("token keys: {0}")]
     Keys(#[from] crate::server::identity::jwt::KeyError),
@@ -91,8 +97,17 @@ impl Application {
             })?;
         let verifier =
             crate::server::identity::jwt::Verifier::from_config(&config.identity)?.map(Arc::new);
-        let (engine, events) = Self::engine(&config)?;
+        let (engine, events, account_store) = Self::engine(&config)?;
         let hub = Hub::new(engine, events);
+        let accounts = account_store.map(|store| {
+            Arc::new(crate::server::accounts::service::Accounts::new(
+                store,
+                crate::server::accounts::service::AccountOptions {
+                    session_ttl: config.identity.session_ttl,
+                    signups_per_hour: config.identity.signups_per_ip_per_hour,
+                },
+            ))
+        });
         let addr = config.addr.unwrap_or(leptos_options.site_addr);
         let listener = TcpListener::bind(addr)
             .await
@@ -145,6 +160,8 @@ impl Application {
                 max_bytes: config.max_body_bytes as usize,
                 timeout: config.body_timeout,
             },
+            accounts,
+            cookie_secure: config.identity.cookie_secure == crate::server::config::Switch::On,
         };
         Ok(Self {
             listener,
@@ -165,27 +182,46 @@ impl Application {
 
     /// The engine the configuration asks for: Redis when `--redis-url` is given, else
     /// the local engine over the `--store`.
+    /// The engine the configuration asks for (Redis when `--redis-url` is given, else
+    /// the local engine over the `--store`) and where the site's accounts live beside it.
+    #[allow(clippy::type_complexity)]
     fn engine(
         config: &Config,
-    ) -> Result<(Arc<dyn Engine>, tokio::sync::mpsc::Receiver<ClusterEvent>), StartupError> {
+    ) -> Result<
+        (
+            Arc<dyn Engine>,
+            tokio::sync::mpsc::Receiver<ClusterEvent>,
+            Option<Arc<dyn AccountStore>>,
+        ),
+        StartupError,
+    > {
         if let Some(options) = config.redis() {
             tracing::info!(node = %options.node_id, prefix = %options.prefix, "using redis");
             let (engine, events) = RedisEngine::connect(options)?;
-            return Ok((engine, events));
+            return Ok((engine, events, None));
         }
-        let store: Arc<dyn Store> = match config.store {
-            StoreKind::Sqlite => Arc::new(SqliteStore::open(
-                &config.data_dir,
-                SqliteOptions {
-                    retention: config.retention(),
-                    busy_timeout: config.store_busy_timeout,
-                    ..SqliteOptions::default()
-                },
-            )?),
-            StoreKind::Memory => Arc::new(MemoryStore::with_retention(config.retention())),
+        let (store, accounts): (Arc<dyn Store>, Arc<dyn AccountStore>) = match config.store {
+            StoreKind::Sqlite => {
+                let store = SqliteStore::open(
+                    &config.data_dir,
+                    SqliteOptions {
+                        retention: config.retention(),
+                        busy_timeout: config.store_busy_timeout,
+                        ..SqliteOptions::default()
+                    },
+                )?;
+                let side = store
+                    .side_connection()
+                    .map_err(|e| StartupError::Accounts(e.to_string()))?;
+                (Arc::new(store), Arc::new(SqliteAccounts::new(side)))
+            }
+            StoreKind::Memory => (
+                Arc::new(MemoryStore::with_retention(config.retention())),
+                Arc::new(MemoryAccounts::default()),
+            ),
         };
         let (engine, events) = LocalEngine::new(store);
-        Ok((engine, events))
+        Ok((engine, events, Some(accounts)))
     }
 
     /// The address actually bound (the real port when asked for port 0).

@@ -38,6 +38,10 @@ pub struct AppState {
     pub api_key: Option<Arc<str>>,
     /// How much of a request body is read, and for how long.
     pub body_limits: BodyLimits,
+    /// The site's accounts (`None` where the engine has no account store yet).
+    pub accounts: Option<Arc<crate::server::accounts::service::Accounts>>,
+    /// Whether the session cookie is marked `Secure`.
+    pub cookie_secure: bool,
 }
 
 /// The most of a request body the server reads (`/api` and the pages' server functions),

@@ -33,6 +33,29 @@ pub struct IdentityConfig {
     /// `off`: only authenticated users may join and publish (guests are `unauthorized`)
     #[arg(long, env = "CHORUS_GUESTS", value_enum, default_value_t = Guests::On)]
     pub guests: Guests,
+
+    /// `off`: the session cookie is sent over plain HTTP too (only for local development
+    /// without TLS on a name other than localhost)
+    #[arg(long, env = "CHORUS_COOKIE_SECURE", value_enum, default_value_t = Switch::On)]
+    pub cookie_secure: Switch,
+
+    /// How long a sign-in lasts
+    #[arg(long, env = "CHORUS_SESSION_TTL", default_value = "30d", value_parser = duration)]
+    pub session_ttl: Duration,
+
+    /// New accounts one client address may make per hour
+    #[arg(long, env = "CHORUS_SIGNUPS_PER_IP_PER_HOUR", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub signups_per_ip_per_hour: u32,
+}
+
+/// An on/off option.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Switch {
+    /// On.
+    On,
+    /// Off.
+    Off,
 }
 
 /// Whether connections without an identity may join and publish.

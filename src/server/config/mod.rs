@@ -418,7 +418,7 @@ impl Config {
 mod identity;
 mod site;
 
-pub use identity::{Guests, IdentityConfig, Secret, TokenArgs, Tool};
+pub use identity::{Guests, IdentityConfig, Secret, Switch, TokenArgs, Tool};
 
 pub use site::{site_options, SiteConfigError};
 

@@ -167,6 +167,7 @@ impl Verifier {
             name,
             expires_at: claims.exp.saturating_mul(1000),
             rooms,
+            session: None,
         })
     }
 

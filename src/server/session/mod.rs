@@ -77,6 +77,25 @@ pub struct SessionConfig {
     pub guests: bool,
 }
 
+/// What the upgrade learned about a connection.
+pub struct Upgraded {
+    /// The TCP peer.
+    pub peer: SocketAddr,
+    /// Its place under the per-address limit, held while it lives.
+    pub permit: Permit,
+    /// Its identity, when its site session cookie gave one.
+    pub admitted: Option<Admitted>,
+}
+
+/// Who the upgrade request proved the connection is (its site session cookie), and the
+/// watch that ends it at sign-out.
+pub struct Admitted {
+    /// The session's account, until the session ends.
+    pub identity: crate::server::identity::Identity,
+    /// Fires when the session signs out.
+    pub revocation: crate::server::identity::revocations::Revocation,
+}
+
 /// The writing half of a socket, as a session uses it (axum's `SplitSink`, or a channel
 /// in tests).
 pub trait FrameSink: Sink<WsMessage, Error = axum::Error> + Unpin + Send + 'static {}
@@ -151,6 +170,8 @@ struct Session {
     identity: Option<crate::server::identity::Identity>,
     /// When the identity ends (its `exp` plus the leeway): the session closes with 4001.
     identity_ends: Option<Instant>,
+    /// The sign-out watch of the site session that authenticated it (taken by the loop).
+    revocation: Option<crate::server::identity::revocations::Revocation>,
     /// Held while the session lives: the open-connections gauge and the per-address
     /// connection slot.
     _held: (metrics::ConnectionGauge, Permit),
@@ -170,10 +191,14 @@ pub fn serve<Si: FrameSink, St: FrameStream>(
     stream: St,
     hub: Hub,
     cfg: Arc<SessionConfig>,
-    peer: SocketAddr,
     shutdown: Shutdown,
-    permit: Permit,
+    upgrade: Upgraded,
 ) -> impl Future<Output = ()> + Send + 'static {
+    let Upgraded {
+        peer,
+        permit,
+        admitted,
+    } = upgrade;
     let gauge = metrics::connection_opened();
     let (conn, rx) = hub.connect(cfg.outbound_queue);
     // `rooms` is filled in as the connection joins and leaves, so every log line of the
@@ -187,8 +212,15 @@ pub fn serve<Si: FrameSink, St: FrameStream>(
             Instant::now().into_std(),
         ),
         restart: false,
-        identity: None,
-        identity_ends: None,
+        identity_ends: admitted.as_ref().map(|a| {
+            let left = a
+                .identity
+                .expires_at
+                .saturating_sub(crate::server::store::now_ms());
+            Instant::now() + Duration::from_millis(left)
+        }),
+        revocation: admitted.as_ref().map(|a| a.revocation.clone()),
+        identity: admitted.map(|a| a.identity),
         client: permit.ip(),
         hub,
         cfg,
@@ -225,9 +257,11 @@ struct Cut<O, S> {
     shutdown: Pin<Box<S>>,
     idle: Pin<Box<tokio::time::Sleep>>,
     idle_timeout: Duration,
-    /// The identity's end, armed while the connection has one.
-    expiry: Pin<Box<tokio::time::Sleep>>,
-    expiry_armed: bool,
+    /// The identity's end, while the connection has one (made then: a guest's
+    /// connection carries no timer for it).
+    expiry: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Resolves when the site session that authenticated the connection signs out.
+    revoked: Pin<Box<dyn Future<Output = ()> + Send>>,
 }
 
 impl<O: Future<Output = ()>, S: Future<Output = ()>> Cut<O, S> {
@@ -242,18 +276,21 @@ impl<O: Future<Output = ()>, S: Future<Output = ()>> Cut<O, S> {
             }
             _ = &mut self.shutdown => Err(End::Close(Close::ServerRestart)),
             _ = &mut self.idle => Err(End::Close(Close::Idle)),
-            _ = &mut self.expiry, if self.expiry_armed => Err(End::Close(Close::Reauthenticate)),
+            _ = async { match &mut self.expiry { Some(s) => s.await, None => std::future::pending().await } } => {
+                Err(End::Close(Close::Reauthenticate))
+            }
+            _ = &mut self.revoked => Err(End::Close(Close::Reauthenticate)),
             out = work => out,
         }
     }
 
     /// The identity now ends at `at` (`None`: the connection has none).
     fn identity_ends(&mut self, at: Option<Instant>) {
-        self.expiry_armed = at.is_some();
-        if let Some(at) = at {
-            if self.expiry.deadline() != at {
-                self.expiry.as_mut().reset(at);
-            }
+        match (at, &mut self.expiry) {
+            (None, _) => self.expiry = None,
+            (Some(at), Some(s)) if s.deadline() != at => s.as_mut().reset(at),
+            (Some(_), Some(_)) => {}
+            (Some(at), None) => self.expiry = Some(Box::pin(tokio::time::sleep_until(at))),
         }
     }
 
@@ -287,9 +324,13 @@ impl Session {
             shutdown: Box::pin(shutdown.wait()),
             idle: Box::pin(tokio::time::sleep_until(last_heard + self.cfg.idle_timeout)),
             idle_timeout: self.cfg.idle_timeout,
-            expiry: Box::pin(tokio::time::sleep_until(last_heard)),
-            expiry_armed: false,
+            expiry: None,
+            revoked: match self.revocation.take() {
+                Some(r) => Box::pin(r.revoked()),
+                None => Box::pin(std::future::pending()),
+            },
         };
+        cut.identity_ends(self.identity_ends);
         // Each turn waits for one event, then handles it under `cut.guard`, so a socket
         // write blocked by a client that stopped reading still ends on overflow, shutdown
         // or silence.

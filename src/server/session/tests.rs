@@ -57,9 +57,12 @@ fn open(hub: &Hub, cfg: SessionConfig, buffer: usize) -> Client {
         stream,
         hub.clone(),
         Arc::new(cfg),
-        "127.0.0.1:9".parse().unwrap(),
         shutdown,
-        permit,
+        super::Upgraded {
+            peer: "127.0.0.1:9".parse().unwrap(),
+            permit,
+            admitted: None,
+        },
     ));
     Client {
         tx,

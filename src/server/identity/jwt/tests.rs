@@ -24,6 +24,9 @@ fn config(secret: bool, keys: Option<PathBuf>) -> IdentityConfig {
         jwt_issuer: None,
         jwt_leeway: Duration::from_secs(30),
         guests: Guests::On,
+        cookie_secure: crate::server::config::Switch::On,
+        session_ttl: Duration::from_secs(3600),
+        signups_per_ip_per_hour: 5,
     }
 }
 

@@ -130,6 +130,13 @@ impl SqliteStore {
         })
     }
 
+    /// A read-write connection to this database for the site's accounts and sessions
+    /// ([`crate::server::accounts::sqlite`]): they live in the same file (one backup, one
+    /// lock), written beside the message writer.
+    pub fn side_connection(&self) -> rusqlite::Result<rusqlite::Connection> {
+        open::side_writer(&self.readers.path, self.readers.busy_timeout)
+    }
+
     /// Deletes the messages past the max age now (also done every `expire_every`).
     pub async fn expire(&self) -> Result<u64, StoreError> {
         let (reply, rx) = oneshot::channel();

@@ -183,3 +183,15 @@ pub(super) fn reader(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Co
     conn.busy_timeout(busy_timeout)?;
     Ok(conn)
 }
+
+/// A second read-write connection to the open database, for writes that are not
+/// messages (accounts and sessions): rare and small, so they need no queue of their own;
+/// SQLite serialises them with the writer's (waiting up to `busy_timeout`).
+pub(super) fn side_writer(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    configure(&conn, busy_timeout)?;
+    Ok(conn)
+}

@@ -65,6 +65,29 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE messages ADD COLUMN sender_user TEXT;
     "#,
+    // 4 → 5: the site's accounts and their sign-in sessions (v1.1 "Accounts").
+    r#"
+    CREATE TABLE accounts (
+        -- The user id ("acct:" and 16 hex digits), what messages carry as `user`.
+        id            TEXT PRIMARY KEY,
+        name          TEXT NOT NULL,
+        -- The name in lower case: names are unique regardless of case.
+        name_key      TEXT NOT NULL UNIQUE,
+        -- Argon2id, PHC string format (salt and parameters inside).
+        password_hash TEXT NOT NULL,
+        created_ms    INTEGER NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE sessions (
+        -- SHA-256 of the cookie's session id: a stolen database holds no usable cookie.
+        id_hash    BLOB PRIMARY KEY,
+        account    TEXT NOT NULL REFERENCES accounts(id),
+        created_ms INTEGER NOT NULL,
+        expires_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX sessions_by_account ON sessions (account, created_ms);
+    CREATE INDEX sessions_by_expiry ON sessions (expires_ms);
+    "#,
 ];
 
 /// The migrations, for tests that build a database of an older version.
