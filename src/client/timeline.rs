@@ -35,6 +35,9 @@ pub struct Line {
     pub ts: u64,
     /// Delivery state.
     pub state: LineState,
+    /// Stored without a `user`: a guest (or a bot) whose name anyone could use. False
+    /// while pending (the server decides).
+    pub guest: bool,
 }
 
 impl Line {
@@ -61,6 +64,7 @@ impl Line {
             body: m.body.clone(),
             ts: m.ts,
             state: LineState::Sent,
+            guest: m.user.is_none(),
         }
     }
 }
@@ -188,6 +192,7 @@ impl Timeline {
             body,
             ts,
             state: LineState::Pending,
+            guest: false,
         });
     }
 

@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .route("/join", get(join_redirect))
         .merge(crate::server::api::routes())
         .merge(crate::server::accounts::http::routes())
+        .merge(crate::server::accounts::forms::routes())
         .with_state(state.clone())
         .merge(pages(&state))
         .layer(axum::middleware::from_fn(

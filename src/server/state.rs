@@ -3,7 +3,8 @@
 //! [`AppState`] is the router's state: every HTTP handler and the `/ws` upgrade take what
 //! they need from it. The UI's server functions never see it: server rendering runs with
 //! [`PageReads`] in its context instead, which can read a page of history and the busiest
-//! rooms and nothing else (no API key, no connection limiter, no origins, no publishing).
+//! rooms, and who is signed in, and nothing else (no API key, no connection limiter, no
+//! origins, no publishing).
 
 use crate::protocol::{MessagesPage, RoomName};
 use crate::server::conn_limit::ConnLimit;
@@ -59,6 +60,7 @@ impl AppState {
     pub fn page_reads(&self) -> PageReads {
         PageReads {
             hub: self.hub.clone(),
+            accounts: self.accounts.clone(),
         }
     }
 }
@@ -72,6 +74,7 @@ pub const FIRST_PAINT_BYTES: usize = 32 * 1024;
 #[derive(Clone)]
 pub struct PageReads {
     hub: Hub,
+    accounts: Option<Arc<crate::server::accounts::service::Accounts>>,
 }
 
 impl PageReads {
@@ -97,6 +100,23 @@ impl PageReads {
             page.has_more = true;
         }
         Ok(page)
+    }
+
+    /// Who the request's session cookie says is signed in (its account's id and name),
+    /// for the header and the room's composer. A store failure reads as signed out.
+    pub async fn who(
+        &self,
+        headers: &axum::http::HeaderMap,
+    ) -> Option<(crate::protocol::UserId, crate::protocol::UserName)> {
+        let accounts = self.accounts.as_ref()?;
+        let id = crate::server::accounts::http::session_cookie(headers)?;
+        match accounts.current(&id).await {
+            Ok(found) => found.map(|(a, _)| (a.user, a.name)),
+            Err(e) => {
+                tracing::warn!(error = %e.report(), "cannot read a session for a page");
+                None
+            }
+        }
     }
 
     /// Rooms with people in them on this node and how many connections each has,

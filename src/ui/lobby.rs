@@ -97,8 +97,15 @@ pub fn Lobby() -> impl IntoView {
         }
         navigate(&format!("/r/{parsed_room}"), Default::default());
     };
+    let me = Resource::new(|| (), |_| crate::ui::account::whoami());
     view! {
         <main class="center">
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let me = me.await.ok().flatten();
+                    view! { <div class="top-bar"><crate::ui::account::UserBar me next="/".to_string()/></div> }
+                })}
+            </Suspense>
             <section class="card lobby">
                 <div class="brand">
                     <span class="logo" aria-hidden="true">"◉"</span>

@@ -1,9 +1,11 @@
 //! The pages and components (shared by SSR and hydration).
 //!
 //! - [`shell`]: the HTML document around the app.
-//! - [`App`]: routes `/` ([`lobby`]) and `/r/{room}` ([`room`], first painted from
-//!   [`snapshot`]).
+//! - [`App`]: routes `/` ([`lobby`]), `/r/{room}` ([`room`], first painted from
+//!   [`snapshot`]), `/signin` and `/signup` ([`account`], which also has the bar that
+//!   says who you are).
 
+pub mod account;
 pub mod lobby;
 pub mod room;
 pub mod snapshot;
@@ -105,6 +107,8 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/") view=lobby::Lobby ssr=SsrMode::Async/>
                 <Route path=path!("/r/:room") view=room::RoomPage ssr=SsrMode::Async/>
+                <Route path=path!("/signin") view=account::SignIn/>
+                <Route path=path!("/signup") view=account::SignUp/>
             </Routes>
         </Router>
     }

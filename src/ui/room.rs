@@ -71,10 +71,17 @@ fn Room(room: RoomName, first: Option<MessagesPage>) -> impl IntoView {
     // signals lets the cleanup close it even after they are disposed.
     let client: Arc<Mutex<Option<RoomClient>>> = Arc::new(Mutex::new(None));
 
-    Effect::new(move |_| {
-        if let Some(saved) = storage::load_name() {
-            name.set(Some(saved));
+    // Signed in, the account's name is the one shown (the server ignores any other);
+    // a guest uses the name saved in this browser, or picks one.
+    let me = Resource::new(|| (), |_| crate::ui::account::whoami());
+    Effect::new(move |_| match me.get().and_then(Result::ok).flatten() {
+        Some(me) => name.set(Some(me.name)),
+        None if me.get().is_some() => {
+            if let Some(saved) = storage::load_name() {
+                name.set(Some(saved));
+            }
         }
+        None => {}
     });
     {
         let client = client.clone();
@@ -104,7 +111,7 @@ fn Room(room: RoomName, first: Option<MessagesPage>) -> impl IntoView {
         <Title text=title/>
         // Presence is only as fresh as the connection: dimmed while not live.
         <div class=move || format!("room conn-{}", view_state.status.get().class())>
-            <RoomHeader room=room.clone() view_state/>
+            <RoomHeader room=room.clone() view_state me/>
             <p class="noscript-hint">"JavaScript is off: this is the room as it was when the page loaded. Reload to see newer messages; to take part, turn JavaScript on."</p>
             <Members view_state/>
             <MessageList view_state follow load_older=Callback::new({
@@ -134,7 +141,12 @@ fn Room(room: RoomName, first: Option<MessagesPage>) -> impl IntoView {
 
 /// Room name, online count and the connection badge.
 #[component]
-fn RoomHeader(room: RoomName, view_state: RoomView) -> impl IntoView {
+fn RoomHeader(
+    room: RoomName,
+    view_state: RoomView,
+    me: Resource<Result<Option<crate::ui::account::Me>, ServerFnError>>,
+) -> impl IntoView {
+    let next = format!("/r/{room}");
     view! {
         <header class="room-head">
             <a class="home" href="/" aria-label="Chorus lobby">"◉"</a>
@@ -149,6 +161,18 @@ fn RoomHeader(room: RoomName, view_state: RoomView) -> impl IntoView {
             >
                 {move || view_state.status.get().label()}
             </span>
+            <Suspense fallback=|| ()>
+                {
+                    let next = next.clone();
+                    move || {
+                        let next = next.clone();
+                        Suspend::new(async move {
+                            let me = me.await.ok().flatten();
+                            view! { <crate::ui::account::UserBar me next/> }
+                        })
+                    }
+                }
+            </Suspense>
         </header>
     }
     .into_any()
@@ -275,6 +299,9 @@ fn MessageRow(line: Line) -> impl IntoView {
             <div class="msg-main">
                 <div class="meta">
                     <span class="from">{line.from.to_string()}</span>
+                    {line.guest.then(|| view! {
+                        <span class="guest" title="Not signed in: anyone can use this name">"guest"</span>
+                    })}
                     <time>{move || time.get()}</time>
                     {state_text.map(|t| view! { <span class="state">{t}</span> })}
                 </div>

@@ -79,9 +79,9 @@ fn forbidden_origin() -> Response {
 }
 
 /// Sign-up and sign-in from another site's page are refused even without a cookie (a
-/// client that is not a browser sends no `Origin` and is welcome).
-fn foreign_origin(headers: &HeaderMap) -> bool {
-    headers.contains_key(header::ORIGIN) && !same_site(headers)
+/// client that is not a browser sends no `Origin` and is welcome): the 403 to answer.
+pub fn foreign_origin_refused(headers: &HeaderMap) -> Option<Response> {
+    (headers.contains_key(header::ORIGIN) && !same_site(headers)).then(forbidden_origin)
 }
 
 /// The `Set-Cookie` value for a session (or, with `None`, one that removes it).
@@ -130,7 +130,8 @@ async fn credentials(
     }
 }
 
-fn client(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> std::net::IpAddr {
+/// The client's address (behind a trusted proxy, the forwarded one).
+pub fn client(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> std::net::IpAddr {
     let forwarded: Vec<&str> = headers
         .get_all("x-forwarded-for")
         .iter()
@@ -192,8 +193,8 @@ async fn sign_up(
     headers: HeaderMap,
     body: HttpBody,
 ) -> Response {
-    if foreign_origin(&headers) {
-        return forbidden_origin();
+    if let Some(refused) = foreign_origin_refused(&headers) {
+        return refused;
     }
     let Some(accounts) = state.accounts.as_deref() else {
         return accounts_off();
@@ -236,8 +237,8 @@ async fn sign_in(
     headers: HeaderMap,
     body: HttpBody,
 ) -> Response {
-    if foreign_origin(&headers) {
-        return forbidden_origin();
+    if let Some(refused) = foreign_origin_refused(&headers) {
+        return refused;
     }
     let Some(accounts) = state.accounts.as_deref() else {
         return accounts_off();
