@@ -324,3 +324,55 @@ async fn passwords_and_cookies_stay_out_of_the_log() {
         assert!(!log.contains(secret), "{secret:?} is in the log");
     }
 }
+
+/// On a cluster accounts live in Redis: a session made on node A works on node B, and a
+/// sign-out on A is honoured by B at once, its socket there closed with 4001.
+#[tokio::test]
+async fn a_session_made_on_one_node_works_on_another_and_sign_out_reaches_it() {
+    let app = common::spawn(common::Mode::Cluster).await;
+    let (a, b) = (app.addrs[0], app.addrs[1]);
+    let (cookie, me) = sign_up(a, "Fay", "a long password").await;
+    let (s, _, who) = call(
+        b,
+        "GET",
+        "/api/session",
+        Value::Null,
+        &[("Cookie", &cookie)],
+    )
+    .await;
+    assert_eq!((s, &who["user"]), (200, &me["user"]));
+    let (s, _, _) = call(
+        b,
+        "POST",
+        "/api/session",
+        json!({"name":"fay","password":"a long password"}),
+        &[],
+    )
+    .await;
+    assert_eq!(s, 200, "signing in on B works too");
+    let mut req = format!("ws://{b}/ws").into_client_request().unwrap();
+    req.headers_mut().insert("Cookie", cookie.parse().unwrap());
+    let (ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let mut on_b = Client { ws };
+    on_b.send(json!({"type":"join","room":"both"})).await;
+    assert_eq!(on_b.recv_type("joined").await["members"], json!(["Fay"]));
+    let (s, _, _) = call(
+        a,
+        "DELETE",
+        "/api/session",
+        Value::Null,
+        &[("Cookie", &cookie)],
+    )
+    .await;
+    assert_eq!(s, 204);
+    assert_eq!(on_b.ended().await, common::Ended::Closed(Some(4001)));
+    let (s, _, _) = call(
+        b,
+        "GET",
+        "/api/session",
+        Value::Null,
+        &[("Cookie", &cookie)],
+    )
+    .await;
+    assert_eq!(s, 401);
+}

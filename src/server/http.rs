@@ -204,7 +204,7 @@ async fn admitted(state: &AppState, headers: &HeaderMap) -> Result<Option<Admitt
                     rooms: Default::default(),
                     session: Some(hash),
                 },
-                revocation: accounts.revocations.watch(hash),
+                revocation: state.hub.revocations().watch(hash),
             }))
         }
         Err(e) => {

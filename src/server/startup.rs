@@ -106,6 +106,7 @@ impl Application {
                     session_ttl: config.identity.session_ttl,
                     signups_per_hour: config.identity.signups_per_ip_per_hour,
                 },
+                hub.revocations().clone(),
             ))
         });
         let addr = config.addr.unwrap_or(leptos_options.site_addr);
@@ -198,7 +199,8 @@ impl Application {
         if let Some(options) = config.redis() {
             tracing::info!(node = %options.node_id, prefix = %options.prefix, "using redis");
             let (engine, events) = RedisEngine::connect(options)?;
-            return Ok((engine, events, None));
+            let accounts: Arc<dyn AccountStore> = Arc::new(engine.accounts());
+            return Ok((engine, events, Some(accounts)));
         }
         let (store, accounts): (Arc<dyn Store>, Arc<dyn AccountStore>) = match config.store {
             StoreKind::Sqlite => {

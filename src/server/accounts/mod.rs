@@ -7,12 +7,13 @@
 //! - [`service`]: sign-up, sign-in, sessions: what the HTTP handlers call;
 //! - [`http`]: `/api/accounts` and `/api/session`, the cookie, the `Origin` rule;
 //! - [`forms`]: the pages' sign-in, sign-up and sign-out forms (no JavaScript needed);
-//! - [`sqlite`], [`memory`]: where accounts and sessions live.
+//! - [`sqlite`], [`memory`], [`redis`]: where accounts and sessions live.
 
 pub mod forms;
 pub mod http;
 pub mod memory;
 pub mod passwords;
+pub mod redis;
 pub mod service;
 pub mod sqlite;
 pub mod throttle;

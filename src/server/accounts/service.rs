@@ -32,8 +32,8 @@ pub struct Accounts {
     throttle: SignInThrottle,
     signups: Mutex<HashMap<IpAddr, TokenBucket>>,
     options: AccountOptions,
-    /// The sockets of each session on this node, closed at sign-out.
-    pub revocations: Revocations,
+    /// The sockets of each session on this node (the hub's), closed at sign-out.
+    pub revocations: Arc<Revocations>,
 }
 
 /// A new session: the cookie's value (shown once, to the browser) and its end.
@@ -88,13 +88,17 @@ pub enum SignInError {
 
 impl Accounts {
     /// Accounts over `store`.
-    pub fn new(store: Arc<dyn AccountStore>, options: AccountOptions) -> Self {
+    pub fn new(
+        store: Arc<dyn AccountStore>,
+        options: AccountOptions,
+        revocations: Arc<Revocations>,
+    ) -> Self {
         Self {
             store,
             throttle: SignInThrottle::default(),
             signups: Mutex::new(HashMap::new()),
             options,
-            revocations: Revocations::default(),
+            revocations,
         }
     }
 
@@ -241,6 +245,7 @@ mod tests {
                 session_ttl: Duration::from_secs(3600),
                 signups_per_hour: 3,
             },
+            Default::default(),
         )
     }
 

@@ -56,6 +56,8 @@ pub enum ClusterEvent {
     /// The engine lost its link to the other nodes for a while and has it back: messages
     /// and presence may have been missed, so the hub re-reads what it holds.
     Resync,
+    /// A site session signed out (on any node): its sockets here close with 4001.
+    Revoked(crate::server::identity::SessionHash),
 }
 
 /// The part of a room that the nodes of a cluster share.

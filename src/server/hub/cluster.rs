@@ -53,6 +53,7 @@ async fn apply_events(hub: Weak<Inner>, mut events: mpsc::Receiver<ClusterEvent>
         match event {
             ClusterEvent::Message(msg) => hub.fan_out(msg),
             ClusterEvent::Presence { room, presence } => hub.remote_presence(&room, presence),
+            ClusterEvent::Revoked(session) => hub.inner.revocations.revoke(session),
             ClusterEvent::Resync => {
                 tokio::spawn(async move { hub.resync().await });
             }

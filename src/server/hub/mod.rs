@@ -81,6 +81,9 @@ struct Inner {
     /// ever held under them.
     rooms: Mutex<HashMap<RoomName, Arc<Room>>>,
     next_conn: AtomicU64,
+    /// The sockets of each site session on this node (closed at sign-out, here or on
+    /// another node: [`ClusterEvent::Revoked`]).
+    revocations: Arc<crate::server::identity::revocations::Revocations>,
 }
 
 impl Hub {
@@ -95,6 +98,7 @@ impl Hub {
                 engine,
                 rooms: Mutex::new(HashMap::new()),
                 next_conn: AtomicU64::new(1),
+                revocations: Default::default(),
             }),
         };
         cluster::start(&hub, events);
@@ -339,6 +343,11 @@ impl Hub {
             messages: page.messages,
             has_more: page.has_more,
         })
+    }
+
+    /// The sockets of each site session on this node, for sign-out to close.
+    pub fn revocations(&self) -> &Arc<crate::server::identity::revocations::Revocations> {
+        &self.inner.revocations
     }
 
     /// Whether the engine can serve now (for `/readyz`).

@@ -183,8 +183,10 @@ impl Task {
         resync: bool,
     ) -> Ended {
         let (mut sink, mut stream) = pubsub.split();
-        let channels: Vec<String> = self.rooms.iter().map(|r| self.keys.channel(r)).collect();
-        if !channels.is_empty() && self.confirm(sink.subscribe(channels)).await.is_err() {
+        // Sign-outs, always; then every room this node has members in.
+        let mut channels: Vec<String> = vec![self.keys.revoked()];
+        channels.extend(self.rooms.iter().map(|r| self.keys.channel(r)));
+        if self.confirm(sink.subscribe(channels)).await.is_err() {
             return Ended::Lost;
         }
         self.connected.store(true, Ordering::Relaxed);
@@ -248,6 +250,10 @@ impl Task {
     }
 
     fn decode(&self, msg: &redis::Msg) -> Option<ClusterEvent> {
+        if msg.get_channel_name() == self.keys.revoked() {
+            let hex = std::str::from_utf8(msg.get_payload_bytes()).ok()?;
+            return crate::server::accounts::redis::unhex(hex).map(ClusterEvent::Revoked);
+        }
         let room = self.keys.room_of_channel(msg.get_channel_name())?;
         let payload = msg.get_payload_bytes();
         let decoded = match payload.split_first() {

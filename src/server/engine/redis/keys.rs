@@ -52,6 +52,31 @@ impl Keys {
         format!("{}:rooms", self.prefix)
     }
 
+    /// Hash `id`, `name`, `hash` of the account with this name key.
+    pub fn account(&self, name_key: &str) -> String {
+        format!("{}:account:{name_key}", self.prefix)
+    }
+
+    /// Hash user id → name of every account.
+    pub fn account_names(&self) -> String {
+        format!("{}:account-names", self.prefix)
+    }
+
+    /// Sorted set of the user's sessions (`user` empty: the prefix of those keys).
+    pub fn account_sessions(&self, user: &str) -> String {
+        format!("{}:account-sessions:{user}", self.prefix)
+    }
+
+    /// What a session's key starts with (then its hash in hex).
+    pub fn session_prefix(&self) -> String {
+        format!("{}:session:", self.prefix)
+    }
+
+    /// The channel sign-outs are published on (the session hash in hex).
+    pub fn revoked(&self) -> String {
+        format!("{}:revoked", self.prefix)
+    }
+
     /// Hash node → presence record.
     pub fn presence(&self, room: &RoomName) -> String {
         format!("{}:presence", self.channel(room))

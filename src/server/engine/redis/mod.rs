@@ -139,6 +139,11 @@ impl RedisEngine {
         Ok((engine, rx))
     }
 
+    /// The site's accounts and sessions in this Redis.
+    pub fn accounts(&self) -> crate::server::accounts::redis::RedisAccounts {
+        crate::server::accounts::redis::RedisAccounts::new(self.conn.clone(), self.keys.clone())
+    }
+
     async fn send_announcement(&self, room: &RoomName, names: &str) -> Result<(), StoreError> {
         let _: i64 = redis::cmd("EVAL")
             .arg(ANNOUNCE)
