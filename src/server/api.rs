@@ -36,14 +36,14 @@ pub(crate) fn http_error(status: StatusCode, code: &str, message: &str) -> Respo
 
 /// Compares in constant time (`subtle`), so the time taken says nothing about the key
 /// (only, as any comparison, whether the lengths differ).
-fn same_key(given: &[u8], key: &[u8]) -> bool {
+pub(crate) fn same_key(given: &[u8], key: &[u8]) -> bool {
     use subtle::ConstantTimeEq;
     given.ct_eq(key).into()
 }
 
 /// The token of an `Authorization: Bearer <token>` value. The scheme is matched without
 /// regard to case (RFC 7235: `bearer`, `BEARER` and `Bearer` are the same scheme).
-fn bearer_token(value: &str) -> Option<&str> {
+pub(crate) fn bearer_token(value: &str) -> Option<&str> {
     let (scheme, token) = value.trim_start().split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
@@ -211,9 +211,17 @@ async fn messages(
     State(state): State<AppState>,
     Path(room): Path<String>,
     Query(q): Query<PageQuery>,
+    headers: HeaderMap,
 ) -> Response {
     let page = async {
         let room = RoomName::parse(&room).map_err(|_| ProtocolError::InvalidRoom)?;
+        // A private room is not there for a stranger (404, as for no room at all).
+        let who = crate::server::identity::caller::caller(&state, &headers).await;
+        let standing = state.session.rooms.standing(&room, who.identity()).await?;
+        if !standing.may_enter() && !matches!(who, crate::server::identity::caller::Caller::ApiKey)
+        {
+            return Err(Refusal::Forbidden);
+        }
         let before = match q.before.as_deref().filter(|s| !s.is_empty()) {
             None => None,
             Some(s) => Some(
@@ -239,6 +247,11 @@ async fn messages(
 
 /// The error response for a refusal: its status, and its `error` frame as the body.
 pub fn refuse(refusal: Refusal) -> Response {
+    if matches!(refusal, Refusal::Forbidden) {
+        // Over HTTP a private room does not exist for a stranger.
+        crate::server::metrics::refused("not_found");
+        return http_error(StatusCode::NOT_FOUND, "not_found", "no such room");
+    }
     let status = refusal.http_status();
     let mut resp = (status, Json(refusal.to_frame(None))).into_response();
     if matches!(refusal, Refusal::Unavailable(_)) {

@@ -36,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::server::api::routes())
         .merge(crate::server::accounts::http::routes())
         .merge(crate::server::accounts::forms::routes())
+        .merge(crate::server::rooms::http::routes())
         .with_state(state.clone())
         .merge(pages(&state))
         .layer(axum::middleware::from_fn(

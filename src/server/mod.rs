@@ -18,6 +18,7 @@
 //! - [`engine`]: what the nodes of a cluster share (local, or Redis).
 //! - [`accounts`]: the site's own accounts: sign-up, sign-in, sessions, their HTTP API.
 //! - [`identity`]: who a connection is (v1.1): tokens (`jwt`) and the rights they grant.
+//! - [`rooms`]: rooms with owners: public or private, members, invites, who may enter.
 //! - [`refusal`]: every refusal and its protocol error code, in one place.
 //! - [`rate_limit`]: the per-connection token bucket; [`address_budget`]: what one
 //!   address may do in all its connections (publishes, new rooms).
@@ -47,6 +48,7 @@ pub mod origin;
 pub mod outbox;
 pub mod rate_limit;
 pub mod refusal;
+pub mod rooms;
 pub mod session;
 pub mod shutdown;
 pub mod startup;

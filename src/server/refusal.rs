@@ -35,6 +35,9 @@ pub enum Refusal {
     /// A refresh with a token for another user: the connection keeps its identity.
     #[error("a refresh must be for the same user (sub) as the connection's")]
     OtherUser,
+    /// A private room this identity is not a member of (v1.1).
+    #[error("this room is private: only its members may enter")]
+    Forbidden,
 }
 
 impl From<StoreError> for Refusal {
@@ -54,6 +57,7 @@ impl Refusal {
             Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Auth(crate::server::identity::AuthError::Expired) => ErrorCode::TokenExpired,
             Self::Auth(_) | Self::GuestsOff | Self::OtherUser => ErrorCode::Unauthorized,
+            Self::Forbidden => ErrorCode::Forbidden,
         }
     }
 
@@ -66,6 +70,9 @@ impl Refusal {
             Self::TooManyRooms(_) | Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Auth(_) | Self::GuestsOff | Self::OtherUser => StatusCode::UNAUTHORIZED,
+            // Over HTTP a private room is not there for a stranger (the handlers answer
+            // 404 themselves); the socket's `forbidden` is its own.
+            Self::Forbidden => StatusCode::NOT_FOUND,
         }
     }
 

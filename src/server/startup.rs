@@ -13,6 +13,9 @@ use crate::server::engine::{ClusterEvent, Engine};
 use crate::server::http::router;
 use crate::server::hub::Hub;
 use crate::server::listener::HttpLimits;
+use crate::server::rooms::memory::MemoryRooms;
+use crate::server::rooms::sqlite::SqliteRooms;
+use crate::server::rooms::RoomDirectory;
 use crate::server::session::SessionConfig;
 use crate::server::shutdown::{self, ShutdownTrigger};
 use crate::server::state::AppState;
@@ -97,7 +100,7 @@ impl Application {
             })?;
         let verifier =
             crate::server::identity::jwt::Verifier::from_config(&config.identity)?.map(Arc::new);
-        let (engine, events, account_store) = Self::engine(&config)?;
+        let (engine, events, (account_store, directory)) = Self::engine(&config)?;
         let hub = Hub::new(engine, events);
         let accounts = account_store.map(|store| {
             Arc::new(crate::server::accounts::service::Accounts::new(
@@ -147,6 +150,7 @@ impl Application {
                 replay_stall: config.replay_stall_timeout,
                 verifier,
                 guests: config.identity.guests == crate::server::config::Guests::On,
+                rooms: Arc::new(crate::server::rooms::access::RoomAccess::new(directory)),
             }),
             shutdown,
             allowed_origins: Arc::new(config.allowed_origins.clone()),
@@ -192,7 +196,7 @@ impl Application {
         (
             Arc<dyn Engine>,
             tokio::sync::mpsc::Receiver<ClusterEvent>,
-            Option<Arc<dyn AccountStore>>,
+            (Option<Arc<dyn AccountStore>>, Arc<dyn RoomDirectory>),
         ),
         StartupError,
     > {
@@ -200,9 +204,14 @@ impl Application {
             tracing::info!(node = %options.node_id, prefix = %options.prefix, "using redis");
             let (engine, events) = RedisEngine::connect(options)?;
             let accounts: Arc<dyn AccountStore> = Arc::new(engine.accounts());
-            return Ok((engine, events, Some(accounts)));
+            let rooms: Arc<dyn RoomDirectory> = Arc::new(engine.rooms());
+            return Ok((engine, events, (Some(accounts), rooms)));
         }
-        let (store, accounts): (Arc<dyn Store>, Arc<dyn AccountStore>) = match config.store {
+        let (store, accounts, rooms): (
+            Arc<dyn Store>,
+            Arc<dyn AccountStore>,
+            Arc<dyn RoomDirectory>,
+        ) = match config.store {
             StoreKind::Sqlite => {
                 let store = SqliteStore::open(
                     &config.data_dir,
@@ -212,18 +221,22 @@ impl Application {
                         ..SqliteOptions::default()
                     },
                 )?;
-                let side = store
-                    .side_connection()
-                    .map_err(|e| StartupError::Accounts(e.to_string()))?;
-                (Arc::new(store), Arc::new(SqliteAccounts::new(side)))
+                let side = || {
+                    store
+                        .side_connection()
+                        .map_err(|e| StartupError::Accounts(e.to_string()))
+                };
+                let (accounts, rooms) = (SqliteAccounts::new(side()?), SqliteRooms::new(side()?));
+                (Arc::new(store), Arc::new(accounts), Arc::new(rooms))
             }
             StoreKind::Memory => (
                 Arc::new(MemoryStore::with_retention(config.retention())),
                 Arc::new(MemoryAccounts::default()),
+                Arc::new(MemoryRooms::default()),
             ),
         };
         let (engine, events) = LocalEngine::new(store);
-        Ok((engine, events, Some(accounts)))
+        Ok((engine, events, (Some(accounts), rooms)))
     }
 
     /// The address actually bound (the real port when asked for port 0).

@@ -61,6 +61,7 @@ impl AppState {
         PageReads {
             hub: self.hub.clone(),
             accounts: self.accounts.clone(),
+            rooms: self.session.rooms.clone(),
         }
     }
 }
@@ -75,6 +76,7 @@ pub const FIRST_PAINT_BYTES: usize = 32 * 1024;
 pub struct PageReads {
     hub: Hub,
     accounts: Option<Arc<crate::server::accounts::service::Accounts>>,
+    rooms: Arc<crate::server::rooms::access::RoomAccess>,
 }
 
 impl PageReads {
@@ -102,6 +104,59 @@ impl PageReads {
         Ok(page)
     }
 
+    /// Whether the request's signed-in user (or a guest) may see `room`: a private room
+    /// is "not found" to strangers, on its page as over the API. A store failure says no.
+    pub async fn may_see(&self, headers: &axum::http::HeaderMap, room: &RoomName) -> bool {
+        let who = self.identity(headers).await;
+        match self.rooms.standing(room, who.as_ref()).await {
+            Ok(s) => s.may_enter(),
+            Err(e) => {
+                tracing::warn!(error = %e.report(), "cannot read a room's settings for a page");
+                false
+            }
+        }
+    }
+
+    async fn identity(
+        &self,
+        headers: &axum::http::HeaderMap,
+    ) -> Option<crate::server::identity::Identity> {
+        let (user, name) = self.who(headers).await?;
+        Some(crate::server::identity::Identity {
+            user,
+            name,
+            expires_at: u64::MAX,
+            rooms: Default::default(),
+            session: None,
+        })
+    }
+
+    /// Rooms with people in them on this node and how many connections each has,
+    /// busiest first, at most `max`, of those the request's user may see: private rooms
+    /// only to their members.
+    pub async fn busiest_rooms_for(
+        &self,
+        headers: &axum::http::HeaderMap,
+        max: usize,
+    ) -> Vec<(RoomName, u32)> {
+        let who = self.identity(headers).await;
+        let mut out = Vec::new();
+        for (room, n) in self.hub.room_counts() {
+            if out.len() >= max {
+                break;
+            }
+            if self
+                .rooms
+                .standing(&room, who.as_ref())
+                .await
+                .is_ok_and(|s| s.may_enter())
+            {
+                out.push((room, n));
+            }
+        }
+        out
+    }
+
     /// Who the request's session cookie says is signed in (its account's id and name),
     /// for the header and the room's composer. A store failure reads as signed out.
     pub async fn who(
@@ -117,13 +172,5 @@ impl PageReads {
                 None
             }
         }
-    }
-
-    /// Rooms with people in them on this node and how many connections each has,
-    /// busiest first, at most `max`.
-    pub fn busiest_rooms(&self, max: usize) -> Vec<(RoomName, u32)> {
-        let mut rooms = self.hub.room_counts();
-        rooms.truncate(max);
-        rooms
     }
 }

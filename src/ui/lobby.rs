@@ -26,8 +26,10 @@ pub struct ActiveRoom {
 #[server]
 pub async fn active_rooms() -> Result<Vec<ActiveRoom>, ServerFnError> {
     let reads = crate::ui::ssr::reads();
+    let headers: axum::http::HeaderMap = leptos_axum::extract().await?;
     Ok(reads
-        .busiest_rooms(50)
+        .busiest_rooms_for(&headers, 50)
+        .await
         .into_iter()
         .map(|(room, online)| ActiveRoom { room, online })
         .collect())

@@ -114,8 +114,13 @@ pub fn App() -> impl IntoView {
     }
 }
 
+/// "Not found", with the HTTP status to match when rendered on the server.
 #[component]
-fn NotFound() -> impl IntoView {
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+        resp.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
     view! {
         <main class="center">
             <section class="card">

@@ -21,6 +21,8 @@ enum NoFirstPaint {
     /// The store could not be read; the page still goes live over the socket, which
     /// loads the history itself.
     Unavailable(RoomName),
+    /// A private room this reader is not a member of: to them it does not exist.
+    Hidden,
 }
 
 /// The route component: validates the room name from the URL and reads the room's newest
@@ -33,9 +35,12 @@ pub fn RoomPage() -> impl IntoView {
         move || params.read().get("room").unwrap_or_default(),
         |raw| async move {
             let room = RoomName::parse(&raw).map_err(|e| NoFirstPaint::BadName(e.to_string()))?;
-            room_page(room.clone())
-                .await
-                .map_err(|_| NoFirstPaint::Unavailable(room))
+            room_page(room.clone()).await.map_err(|e| match e {
+                ServerFnError::ServerError(m) if m == crate::ui::snapshot::NOT_FOUND => {
+                    NoFirstPaint::Hidden
+                }
+                _ => NoFirstPaint::Unavailable(room),
+            })
         },
     );
     view! {
@@ -44,6 +49,7 @@ pub fn RoomPage() -> impl IntoView {
                 match first.await {
                     Ok(page) => view! { <Room room=page.room.clone() first=Some(page)/> }.into_any(),
                     Err(NoFirstPaint::Unavailable(room)) => view! { <Room room first=None/> }.into_any(),
+                    Err(NoFirstPaint::Hidden) => view! { <crate::ui::NotFound/> }.into_any(),
                     Err(NoFirstPaint::BadName(e)) => view! {
                         <main class="center">
                             <section class="card">

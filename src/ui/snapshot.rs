@@ -8,6 +8,10 @@
 use crate::protocol::{MessagesPage, RoomName};
 use leptos::prelude::*;
 
+/// The error of [`room_page`] for a room this reader may not see (a private room): the
+/// page says "not found", as for a room that does not exist.
+pub const NOT_FOUND: &str = "not found";
+
 /// Messages a room page starts with.
 pub const FIRST_PAINT: usize = 50;
 
@@ -15,6 +19,10 @@ pub const FIRST_PAINT: usize = 50;
 #[server]
 pub async fn room_page(room: RoomName) -> Result<MessagesPage, ServerFnError> {
     let reads = crate::ui::ssr::reads();
+    let headers: axum::http::HeaderMap = leptos_axum::extract().await?;
+    if !reads.may_see(&headers, &room).await {
+        return Err(ServerFnError::new(NOT_FOUND));
+    }
     reads
         .newest(&room, FIRST_PAINT)
         .await

@@ -7,6 +7,7 @@
 //! authenticating again. [`rights`]: what a token's `rooms` claim grants;
 //! [`revocations`]: closing the sockets of a session that signed out.
 
+pub mod caller;
 pub mod jwt;
 pub mod revocations;
 pub mod rights;

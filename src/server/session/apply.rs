@@ -110,6 +110,20 @@ impl Session {
         Ok(name)
     }
 
+    /// `forbidden` unless this connection may enter `room` (a private room's members).
+    async fn may_enter(&self, room: &RoomName) -> Result<(), Refusal> {
+        let standing = self
+            .cfg
+            .rooms
+            .standing(room, self.identity.as_ref())
+            .await?;
+        if standing.may_enter() {
+            Ok(())
+        } else {
+            Err(Refusal::Forbidden)
+        }
+    }
+
     /// `auth`: verifies the token and makes (or keeps, on a refresh) the connection's
     /// identity. A refresh must be for the same user; a failed one leaves the current
     /// identity as it was (it still ends at its own expiry). Rooms joined under another
@@ -164,6 +178,7 @@ impl Session {
         epoch: Option<Epoch>,
     ) -> Result<Reply, Refusal> {
         let name = self.speaker(name)?;
+        self.may_enter(&room).await?;
         let previous = self.rooms.get(&room).map(|j| j.last_sent);
         if previous.is_none() && self.rooms.len() >= self.cfg.max_rooms {
             return Err(Refusal::TooManyRooms(self.cfg.max_rooms));
@@ -315,6 +330,7 @@ impl Session {
         before: Option<u64>,
         limit: HistoryLimit,
     ) -> Result<ServerFrame, Refusal> {
+        self.may_enter(&room).await?;
         self.spend_control()?;
         let page = self.hub.history(&room, before, limit.get()).await?;
         Ok(ServerFrame::History {

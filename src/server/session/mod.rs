@@ -75,6 +75,8 @@ pub struct SessionConfig {
     pub verifier: Option<Arc<crate::server::identity::jwt::Verifier>>,
     /// Whether connections without an identity may join and publish.
     pub guests: bool,
+    /// Who may enter which room (private rooms).
+    pub rooms: Arc<crate::server::rooms::access::RoomAccess>,
 }
 
 /// What the upgrade learned about a connection.

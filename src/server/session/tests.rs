@@ -42,6 +42,9 @@ fn config() -> SessionConfig {
         replay_stall: Duration::from_secs(10),
         verifier: None,
         guests: true,
+        rooms: Arc::new(crate::server::rooms::access::RoomAccess::new(Arc::new(
+            crate::server::rooms::memory::MemoryRooms::default(),
+        ))),
     }
 }
 

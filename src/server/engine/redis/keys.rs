@@ -77,6 +77,26 @@ impl Keys {
         format!("{}:revoked", self.prefix)
     }
 
+    /// Hash `visibility`, `owner` of a room with settings.
+    pub fn room_settings(&self, room: &RoomName) -> String {
+        format!("{}:settings", self.channel(room))
+    }
+
+    /// Hash user → role of a room's members.
+    pub fn room_members(&self, room: &RoomName) -> String {
+        format!("{}:members", self.channel(room))
+    }
+
+    /// Sorted set invite hash → expiry of a room.
+    pub fn room_invites(&self, room: &RoomName) -> String {
+        format!("{}:invites", self.channel(room))
+    }
+
+    /// The room an invite (its hash in hex) is for.
+    pub fn invite(&self, hex: &str) -> String {
+        format!("{}:invite:{hex}", self.prefix)
+    }
+
     /// Hash node → presence record.
     pub fn presence(&self, room: &RoomName) -> String {
         format!("{}:presence", self.channel(room))

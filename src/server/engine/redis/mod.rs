@@ -144,6 +144,11 @@ impl RedisEngine {
         crate::server::accounts::redis::RedisAccounts::new(self.conn.clone(), self.keys.clone())
     }
 
+    /// Room settings, members and invites in this Redis.
+    pub fn rooms(&self) -> crate::server::rooms::redis::RedisRooms {
+        crate::server::rooms::redis::RedisRooms::new(self.conn.clone(), self.keys.clone())
+    }
+
     async fn send_announcement(&self, room: &RoomName, names: &str) -> Result<(), StoreError> {
         let _: i64 = redis::cmd("EVAL")
             .arg(ANNOUNCE)

@@ -88,6 +88,30 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX sessions_by_account ON sessions (account, created_ms);
     CREATE INDEX sessions_by_expiry ON sessions (expires_ms);
     "#,
+    // 5 → 6: rooms with owners (v1.1): settings, members, invites.
+    r#"
+    CREATE TABLE room_settings (
+        room       TEXT PRIMARY KEY,
+        visibility TEXT NOT NULL,
+        owner      TEXT,
+        created_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE room_members (
+        room TEXT NOT NULL,
+        user TEXT NOT NULL,
+        role TEXT NOT NULL,
+        PRIMARY KEY (room, user)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE invites (
+        -- SHA-256 of the code in the link.
+        code_hash  BLOB PRIMARY KEY,
+        room       TEXT NOT NULL,
+        expires_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX invites_by_room ON invites (room, expires_ms);
+    "#,
 ];
 
 /// The migrations, for tests that build a database of an older version.

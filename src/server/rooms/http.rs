@@ -1,0 +1,400 @@
+//! `/api/rooms` and `/api/invites` (the contract's "Rooms with owners"): create a room,
+//! read its settings, manage its members, make and accept invites.
+
+use super::access::Standing;
+use super::{DirectoryError, Role, RoomSettings, Visibility};
+use crate::protocol::{RoomName, UserId};
+use crate::server::api::{http_error, read_body};
+use crate::server::identity::caller::{caller, Caller};
+use crate::server::state::AppState;
+use axum::body::Body as HttpBody;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{post, put};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// How long an invite lasts.
+pub const INVITE_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/rooms", post(create))
+        .route("/api/rooms/{room}", axum::routing::get(settings))
+        .route(
+            "/api/rooms/{room}/members/{user}",
+            put(add_member).delete(remove_member),
+        )
+        .route("/api/rooms/{room}/invites", post(invite))
+        .route("/api/invites/{code}", post(accept))
+}
+
+fn not_found() -> Response {
+    http_error(StatusCode::NOT_FOUND, "not_found", "no such room")
+}
+
+fn unavailable(e: &crate::server::store::StoreError) -> Response {
+    tracing::warn!(error = %e.report(), "rooms unavailable");
+    http_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        "rooms are unavailable now; retry",
+    )
+}
+
+fn directory_error(e: DirectoryError) -> Response {
+    match e {
+        DirectoryError::Exists => {
+            http_error(StatusCode::CONFLICT, "room_exists", "the room exists")
+        }
+        DirectoryError::Full(what) => http_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            &format!("the room has as many {what} as it may"),
+        ),
+        DirectoryError::Store(e) => unavailable(&e),
+    }
+}
+
+fn unauthorized() -> Response {
+    http_error(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "sign in, or send a token as Authorization: Bearer",
+    )
+}
+
+async fn json_body(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: HttpBody,
+) -> Result<Value, Response> {
+    let bytes = read_body(body, headers, state.body_limits)
+        .await
+        .map_err(|r| r.response())?;
+    serde_json::from_slice::<Value>(&bytes)
+        .ok()
+        .filter(Value::is_object)
+        .ok_or_else(|| {
+            http_error(
+                StatusCode::BAD_REQUEST,
+                "bad_frame",
+                "the body must be a JSON object",
+            )
+        })
+}
+
+/// The room in the path, and the caller's standing in it; a private room is 404 to a
+/// stranger, as a room that does not exist.
+async fn standing(
+    state: &AppState,
+    room: &str,
+    who: &Caller,
+) -> Result<(RoomName, Standing), Response> {
+    let room = RoomName::parse(room).map_err(|_| not_found())?;
+    let standing = state
+        .session
+        .rooms
+        .standing(&room, who.identity())
+        .await
+        .map_err(|e| unavailable(&e))?;
+    if !standing.may_enter() && !matches!(who, Caller::ApiKey) {
+        return Err(not_found());
+    }
+    Ok((room, standing))
+}
+
+/// `POST /api/rooms` `{"room","visibility"}`: a user becomes its owner; with the API key
+/// it has none. 409 `room_exists` when it has settings or messages already.
+async fn create(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: HttpBody,
+) -> Response {
+    let who = caller(&state, &headers).await;
+    let owner = match &who {
+        Caller::Guest => return unauthorized(),
+        Caller::ApiKey => None,
+        Caller::User(id) => Some(id.user.clone()),
+    };
+    let body = match json_body(&state, &headers, body).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let Some(room) = body
+        .get("room")
+        .and_then(Value::as_str)
+        .and_then(|r| RoomName::parse(r).ok())
+    else {
+        return http_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_room",
+            "room must be 1-64 characters from A-Z a-z 0-9 _ -",
+        );
+    };
+    let visibility = match body.get("visibility").and_then(Value::as_str) {
+        None => Visibility::Public,
+        Some(v) => match Visibility::parse(v) {
+            Some(v) => v,
+            None => {
+                return http_error(
+                    StatusCode::BAD_REQUEST,
+                    "bad_frame",
+                    "visibility must be \"public\" or \"private\"",
+                )
+            }
+        },
+    };
+    match state.hub.page(&room, None, 1).await {
+        Ok(page) if page.last_seq > 0 => {
+            return http_error(
+                StatusCode::CONFLICT,
+                "room_exists",
+                "the room has messages already",
+            )
+        }
+        Ok(_) => {}
+        Err(e) => return unavailable(&e),
+    }
+    if owner.is_some() {
+        let client = crate::server::accounts::http::client(&state, peer, &headers);
+        if let Err(wait) = state
+            .session
+            .budgets
+            .new_room(client, std::time::Instant::now())
+        {
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                Json(json!({"type":"error","code":"rate_limited","message":"too many new rooms from this address","retry_after_ms": wait.as_millis() as u64})),
+            )
+                .into_response();
+        }
+    }
+    let settings = RoomSettings {
+        visibility,
+        owner: owner.clone(),
+    };
+    if let Err(e) = state
+        .session
+        .rooms
+        .directory()
+        .create(&room, &settings)
+        .await
+    {
+        return directory_error(e);
+    }
+    (
+        StatusCode::CREATED,
+        Json(json!({"room": room, "visibility": visibility, "owner": owner, "role": owner.as_ref().map(|_| Role::Owner)})),
+    )
+        .into_response()
+}
+
+/// `GET /api/rooms/{room}` → `{"room","visibility","owner","role"}`.
+async fn settings(
+    State(state): State<AppState>,
+    Path(room): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let who = caller(&state, &headers).await;
+    let (room, s) = match standing(&state, &room, &who).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    Json(json!({
+        "room": room,
+        "visibility": s.visibility(),
+        "owner": s.settings.as_ref().and_then(|s| s.owner.clone()),
+        "role": s.role,
+    }))
+    .into_response()
+}
+
+/// The caller's right to manage `room`'s members and invites: 403 for members who may
+/// not, 404 for strangers to a private room, 401 for guests.
+async fn manager(state: &AppState, room: &str, headers: &HeaderMap) -> Result<RoomName, Response> {
+    let who = caller(state, headers).await;
+    if matches!(who, Caller::Guest) {
+        return Err(unauthorized());
+    }
+    let (room, s) = standing(state, room, &who).await?;
+    if !(s.may_manage() || matches!(who, Caller::ApiKey)) || s.settings.is_none() {
+        return Err(http_error(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "only the room's owner and moderators may do this",
+        ));
+    }
+    Ok(room)
+}
+
+/// `PUT /api/rooms/{room}/members/{user}` `{"role":"member"|"moderator"}` → 204.
+async fn add_member(
+    State(state): State<AppState>,
+    Path((room, user)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: HttpBody,
+) -> Response {
+    let room = match manager(&state, &room, &headers).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let Ok(user) = UserId::parse(&user) else {
+        return http_error(StatusCode::BAD_REQUEST, "bad_frame", "not a user id");
+    };
+    let body = match json_body(&state, &headers, body).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let role = match body.get("role").and_then(Value::as_str).map(Role::parse) {
+        None => Role::Member,
+        Some(Some(r @ (Role::Member | Role::Moderator))) => r,
+        Some(_) => {
+            return http_error(
+                StatusCode::BAD_REQUEST,
+                "bad_frame",
+                "role must be \"member\" or \"moderator\"",
+            )
+        }
+    };
+    match state
+        .session
+        .rooms
+        .directory()
+        .set_member(&room, &user, role)
+        .await
+    {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => directory_error(e),
+    }
+}
+
+/// `DELETE /api/rooms/{room}/members/{user}` → 204.
+async fn remove_member(
+    State(state): State<AppState>,
+    Path((room, user)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let room = match manager(&state, &room, &headers).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let Ok(user) = UserId::parse(&user) else {
+        return http_error(StatusCode::BAD_REQUEST, "bad_frame", "not a user id");
+    };
+    match state
+        .session
+        .rooms
+        .directory()
+        .remove_member(&room, &user)
+        .await
+    {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => unavailable(&e),
+    }
+}
+
+/// `POST /api/rooms/{room}/invites` → 201 `{"code","expires_at"}` (owner or moderator).
+async fn invite(
+    State(state): State<AppState>,
+    Path(room): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let room = match manager(&state, &room, &headers).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        return http_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "no randomness; retry",
+        );
+    }
+    let code: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let expires_at = crate::server::store::now_ms() + INVITE_TTL.as_millis() as u64;
+    match state
+        .session
+        .rooms
+        .directory()
+        .add_invite(code_hash(&code), &room, expires_at)
+        .await
+    {
+        Ok(()) => (
+            StatusCode::CREATED,
+            Json(json!({"code": code, "expires_at": expires_at})),
+        )
+            .into_response(),
+        Err(e) => directory_error(e),
+    }
+}
+
+/// The SHA-256 an invite code is stored under.
+pub fn code_hash(code: &str) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(code.as_bytes()).into()
+}
+
+/// `POST /api/invites/{code}` by a user → 200 `{"room"}`: a member from now on.
+async fn accept(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let who = caller(&state, &headers).await;
+    let Some(id) = who.identity() else {
+        return unauthorized();
+    };
+    let gone = || {
+        http_error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such invite (it may have expired)",
+        )
+    };
+    if code.is_empty() || code.len() > 64 {
+        return gone();
+    }
+    let room = match accept_invite(&state, &code, id).await {
+        Ok(Some(room)) => room,
+        Ok(None) => return gone(),
+        Err(r) => return r,
+    };
+    Json(json!({"room": room})).into_response()
+}
+
+/// Makes `who` a member of the invite's room (keeping a higher role); the room, or
+/// `None` for an unknown or expired code. Shared with the `/i/{code}` form.
+pub async fn accept_invite(
+    state: &AppState,
+    code: &str,
+    who: &crate::server::identity::Identity,
+) -> Result<Option<RoomName>, Response> {
+    let dir = state.session.rooms.directory();
+    let room = match dir
+        .invite(code_hash(code), crate::server::store::now_ms())
+        .await
+    {
+        Ok(Some(room)) => room,
+        Ok(None) => return Ok(None),
+        Err(e) => return Err(unavailable(&e)),
+    };
+    let s = state
+        .session
+        .rooms
+        .standing(&room, Some(who))
+        .await
+        .map_err(|e| unavailable(&e))?;
+    if s.role.is_none() {
+        dir.set_member(&room, &who.user, Role::Member)
+            .await
+            .map_err(directory_error)?;
+    }
+    Ok(Some(room))
+}
