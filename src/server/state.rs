@@ -117,6 +117,35 @@ impl PageReads {
         }
     }
 
+    /// The room's visibility and the request's user's role in it, for the room page (a
+    /// lock, the Invite button); `None` if the store cannot say.
+    pub async fn standing(
+        &self,
+        headers: &axum::http::HeaderMap,
+        room: &RoomName,
+    ) -> Option<(
+        crate::server::rooms::Visibility,
+        Option<crate::server::rooms::Role>,
+    )> {
+        let who = self.identity(headers).await;
+        let s = self.rooms.standing(room, who.as_ref()).await.ok()?;
+        Some((s.visibility(), s.role))
+    }
+
+    /// The room an unexpired invite code is for (for `/i/{code}`, before accepting).
+    pub async fn invite_room(&self, code: &str) -> Option<RoomName> {
+        if code.is_empty() || code.len() > 64 {
+            return None;
+        }
+        let hash = crate::server::rooms::http::code_hash(code);
+        self.rooms
+            .directory()
+            .invite(hash, crate::server::store::now_ms())
+            .await
+            .ok()
+            .flatten()
+    }
+
     async fn identity(
         &self,
         headers: &axum::http::HeaderMap,

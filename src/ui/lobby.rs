@@ -133,6 +133,11 @@ pub fn Lobby() -> impl IntoView {
                     <p class="form-error" role="alert">{move || error.get()}</p>
                     <button type="submit" class="primary">"Join room"</button>
                 </form>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        me.await.ok().flatten().map(|_| view! { <crate::ui::rooms::CreateRoom/> })
+                    })}
+                </Suspense>
                 <ActiveRooms/>
                 <nav class="suggested" aria-label="Suggested rooms">
                     <span>"Or jump into "</span>

@@ -3,11 +3,12 @@
 //! - [`shell`]: the HTML document around the app.
 //! - [`App`]: routes `/` ([`lobby`]), `/r/{room}` ([`room`], first painted from
 //!   [`snapshot`]), `/signin` and `/signup` ([`account`], which also has the bar that
-//!   says who you are).
+//!   says who you are), `/i/{code}` ([`rooms`], with the other pieces of rooms with owners).
 
 pub mod account;
 pub mod lobby;
 pub mod room;
+pub mod rooms;
 pub mod snapshot;
 
 /// Server-only helpers for the pages' server functions (as Leptos's
@@ -109,6 +110,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/r/:room") view=room::RoomPage ssr=SsrMode::Async/>
                 <Route path=path!("/signin") view=account::SignIn/>
                 <Route path=path!("/signup") view=account::SignUp/>
+                <Route path=path!("/i/:code") view=rooms::InvitePage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

@@ -118,6 +118,7 @@ fn Room(room: RoomName, first: Option<MessagesPage>) -> impl IntoView {
         // Presence is only as fresh as the connection: dimmed while not live.
         <div class=move || format!("room conn-{}", view_state.status.get().class())>
             <RoomHeader room=room.clone() view_state me/>
+            <crate::ui::rooms::InviteLink/>
             <p class="noscript-hint">"JavaScript is off: this is the room as it was when the page loaded. Reload to see newer messages; to take part, turn JavaScript on."</p>
             <Members view_state/>
             <MessageList view_state follow load_older=Callback::new({
@@ -153,10 +154,30 @@ fn RoomHeader(
     me: Resource<Result<Option<crate::ui::account::Me>, ServerFnError>>,
 ) -> impl IntoView {
     let next = format!("/r/{room}");
+    let standing = Resource::new(
+        {
+            let room = room.clone();
+            move || room.clone()
+        },
+        crate::ui::rooms::room_standing,
+    );
+    let badges_room = room.clone();
     view! {
         <header class="room-head">
             <a class="home" href="/" aria-label="Chorus lobby">"◉"</a>
             <h1 class="room-name">"#"{room.to_string()}</h1>
+            <Suspense fallback=|| ()>
+                {
+                    let room = badges_room.clone();
+                    move || {
+                        let room = room.clone();
+                        Suspend::new(async move {
+                            let standing = standing.await.unwrap_or_default();
+                            view! { <crate::ui::rooms::RoomBadges room standing/> }
+                        })
+                    }
+                }
+            </Suspense>
             <span class="online" title=move || view_state.members.get().join(", ")>
                 {move || view_state.online.get()}" online"
             </span>

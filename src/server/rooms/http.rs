@@ -108,6 +108,87 @@ async fn standing(
     Ok((room, standing))
 }
 
+/// Why a room was not created: the status, the protocol code and the message.
+pub struct NotCreated(pub StatusCode, pub &'static str, pub String);
+
+impl NotCreated {
+    fn response(self) -> Response {
+        http_error(self.0, self.1, &self.2)
+    }
+}
+
+/// Creates `room` for `who` (its owner; none for the API key): 409 `room_exists` when it
+/// has settings or messages already; a user's new rooms count against its address's
+/// hourly budget. Shared by the API and the lobby's form.
+pub async fn create_room(
+    state: &AppState,
+    who: &Caller,
+    room: &RoomName,
+    visibility: Visibility,
+    client: std::net::IpAddr,
+) -> Result<RoomSettings, NotCreated> {
+    let owner = match who {
+        Caller::Guest => {
+            return Err(NotCreated(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "sign in to create a room".into(),
+            ))
+        }
+        Caller::ApiKey => None,
+        Caller::User(id) => Some(id.user.clone()),
+    };
+    let exists = || {
+        NotCreated(
+            StatusCode::CONFLICT,
+            "room_exists",
+            "the room exists already".into(),
+        )
+    };
+    let unavailable = |e: crate::server::store::StoreError| {
+        tracing::warn!(error = %e.report(), "rooms unavailable");
+        NotCreated(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "rooms are unavailable now; retry".into(),
+        )
+    };
+    match state.hub.page(room, None, 1).await {
+        Ok(page) if page.last_seq > 0 => return Err(exists()),
+        Ok(_) => {}
+        Err(e) => return Err(unavailable(e)),
+    }
+    if owner.is_some() {
+        if let Err(wait) = state
+            .session
+            .budgets
+            .new_room(client, std::time::Instant::now())
+        {
+            return Err(NotCreated(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!(
+                    "too many new rooms from this address; retry in {} min",
+                    wait.as_secs() / 60 + 1
+                ),
+            ));
+        }
+    }
+    let settings = RoomSettings { visibility, owner };
+    match state
+        .session
+        .rooms
+        .directory()
+        .create(room, &settings)
+        .await
+    {
+        Ok(()) => Ok(settings),
+        Err(DirectoryError::Exists) => Err(exists()),
+        Err(DirectoryError::Full(_)) => Err(exists()),
+        Err(DirectoryError::Store(e)) => Err(unavailable(e)),
+    }
+}
+
 /// `POST /api/rooms` `{"room","visibility"}`: a user becomes its owner; with the API key
 /// it has none. 409 `room_exists` when it has settings or messages already.
 async fn create(
@@ -117,11 +198,9 @@ async fn create(
     body: HttpBody,
 ) -> Response {
     let who = caller(&state, &headers).await;
-    let owner = match &who {
-        Caller::Guest => return unauthorized(),
-        Caller::ApiKey => None,
-        Caller::User(id) => Some(id.user.clone()),
-    };
+    if matches!(who, Caller::Guest) {
+        return unauthorized();
+    }
     let body = match json_body(&state, &headers, body).await {
         Ok(b) => b,
         Err(r) => return r,
@@ -150,49 +229,15 @@ async fn create(
             }
         },
     };
-    match state.hub.page(&room, None, 1).await {
-        Ok(page) if page.last_seq > 0 => {
-            return http_error(
-                StatusCode::CONFLICT,
-                "room_exists",
-                "the room has messages already",
-            )
-        }
-        Ok(_) => {}
-        Err(e) => return unavailable(&e),
+    let client = crate::server::accounts::http::client(&state, peer, &headers);
+    match create_room(&state, &who, &room, visibility, client).await {
+        Ok(s) => (
+            StatusCode::CREATED,
+            Json(json!({"room": room, "visibility": s.visibility, "role": s.owner.as_ref().map(|_| Role::Owner), "owner": s.owner})),
+        )
+            .into_response(),
+        Err(e) => e.response(),
     }
-    if owner.is_some() {
-        let client = crate::server::accounts::http::client(&state, peer, &headers);
-        if let Err(wait) = state
-            .session
-            .budgets
-            .new_room(client, std::time::Instant::now())
-        {
-            return (
-                StatusCode::TOO_MANY_REQUESTS,
-                Json(json!({"type":"error","code":"rate_limited","message":"too many new rooms from this address","retry_after_ms": wait.as_millis() as u64})),
-            )
-                .into_response();
-        }
-    }
-    let settings = RoomSettings {
-        visibility,
-        owner: owner.clone(),
-    };
-    if let Err(e) = state
-        .session
-        .rooms
-        .directory()
-        .create(&room, &settings)
-        .await
-    {
-        return directory_error(e);
-    }
-    (
-        StatusCode::CREATED,
-        Json(json!({"room": room, "visibility": visibility, "owner": owner, "role": owner.as_ref().map(|_| Role::Owner)})),
-    )
-        .into_response()
 }
 
 /// `GET /api/rooms/{room}` → `{"room","visibility","owner","role"}`.
@@ -305,34 +350,42 @@ async fn invite(
     Path(room): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let room = match manager(&state, &room, &headers).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+    match make_invite(&state, &room, &headers).await {
+        Ok((code, expires_at)) => (
+            StatusCode::CREATED,
+            Json(json!({"code": code, "expires_at": expires_at})),
+        )
+            .into_response(),
+        Err(r) => r,
+    }
+}
+
+/// A new invite to `room` by the request's caller, who must manage it: its code (128
+/// random bits in hex, stored hashed) and expiry. Shared with the room page's button.
+pub async fn make_invite(
+    state: &AppState,
+    room: &str,
+    headers: &HeaderMap,
+) -> Result<(String, u64), Response> {
+    let room = manager(state, room, headers).await?;
     let mut bytes = [0u8; 16];
     if getrandom::fill(&mut bytes).is_err() {
-        return http_error(
+        return Err(http_error(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
             "no randomness; retry",
-        );
+        ));
     }
     let code: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     let expires_at = crate::server::store::now_ms() + INVITE_TTL.as_millis() as u64;
-    match state
+    state
         .session
         .rooms
         .directory()
         .add_invite(code_hash(&code), &room, expires_at)
         .await
-    {
-        Ok(()) => (
-            StatusCode::CREATED,
-            Json(json!({"code": code, "expires_at": expires_at})),
-        )
-            .into_response(),
-        Err(e) => directory_error(e),
-    }
+        .map_err(directory_error)?;
+    Ok((code, expires_at))
 }
 
 /// The SHA-256 an invite code is stored under.

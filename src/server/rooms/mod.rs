@@ -5,12 +5,14 @@
 //! - [`access`]: who may read a room ([`access::RoomAccess`]), for the socket, the HTTP
 //!   API, the pages and the lobby;
 //! - [`http`]: `/api/rooms` (create, settings, members) and `/api/invites`;
+//! - [`forms`]: the pages' forms (create a room, make an invite, accept one);
 //! - [`sqlite`], [`memory`], [`redis`]: where settings, members and invites live.
 //!
 //! A room without settings is public with no owner: v1's rooms, and any room someone
 //! just publishes into.
 
 pub mod access;
+pub mod forms;
 pub mod http;
 pub mod memory;
 pub mod redis;
