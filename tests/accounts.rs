@@ -4,65 +4,10 @@
 
 mod common;
 
-use common::{http_full, spawn_app, Client};
+use common::site::{call, cookie_of, sign_up, socket_with_cookie};
+use common::{http_full, spawn_app};
 use serde_json::{json, Value};
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-
-/// A JSON request with the site's own `Origin` (as the pages send), plus `extra` headers:
-/// (status, lower-cased head, JSON body or Null).
-async fn call(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    body: Value,
-    extra: &[(&str, &str)],
-) -> (u16, String, Value) {
-    let origin = format!("http://{addr}");
-    let mut headers = vec![
-        ("Content-Type", "application/json"),
-        ("Origin", origin.as_str()),
-    ];
-    headers.extend_from_slice(extra);
-    let text = if body.is_null() {
-        String::new()
-    } else {
-        body.to_string()
-    };
-    let (status, head, body) = http_full(addr, method, path, &headers, &text).await;
-    (
-        status,
-        head,
-        serde_json::from_str(&body).unwrap_or(Value::Null),
-    )
-}
-
-/// The session cookie a response sets, as `chorus_session=…` for a `Cookie` header.
-fn cookie_of(head: &str) -> String {
-    let line = head
-        .lines()
-        .find(|l| l.starts_with("set-cookie: chorus_session="))
-        .unwrap_or_else(|| panic!("no session cookie in\n{head}"));
-    line["set-cookie: ".len()..]
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string()
-}
-
-async fn sign_up(addr: SocketAddr, name: &str, password: &str) -> (String, Value) {
-    let (status, head, body) = call(
-        addr,
-        "POST",
-        "/api/accounts",
-        json!({"name": name, "password": password}),
-        &[],
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
-    (cookie_of(&head), body)
-}
 
 #[tokio::test]
 async fn sign_up_and_sign_in_set_a_fresh_flagged_cookie_and_bad_input_gets_its_code() {
@@ -199,12 +144,7 @@ async fn a_wrong_password_and_an_unknown_name_look_the_same_and_failures_are_thr
 async fn the_cookie_makes_the_socket_a_user_and_sign_out_closes_it() {
     let app = spawn_app().await;
     let (cookie, me) = sign_up(app.addr, "Dee", "a long password").await;
-    let mut req = format!("ws://{}/ws", app.addr)
-        .into_client_request()
-        .unwrap();
-    req.headers_mut().insert("Cookie", cookie.parse().unwrap());
-    let (ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-    let mut dee = Client { ws };
+    let mut dee = socket_with_cookie(app.addr, Some(&cookie)).await;
     dee.send(json!({"type":"join","room":"acc"})).await;
     assert_eq!(dee.recv_type("joined").await["members"], json!(["Dee"]));
     let mut other = app.client().await;
@@ -212,13 +152,7 @@ async fn the_cookie_makes_the_socket_a_user_and_sign_out_closes_it() {
     dee.publish("acc", "hi", "d1").await;
     assert_eq!(other.recv_type("message").await["user"], me["user"]);
     // A stale or made-up cookie is a guest, not an error.
-    let mut req = format!("ws://{}/ws", app.addr)
-        .into_client_request()
-        .unwrap();
-    req.headers_mut()
-        .insert("Cookie", "chorus_session=made-up".parse().unwrap());
-    let (ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-    let mut guest = Client { ws };
+    let mut guest = socket_with_cookie(app.addr, Some("chorus_session=made-up")).await;
     guest.send(json!({"type":"join","room":"acc"})).await;
     assert_eq!(guest.recv_type("error").await["code"], "invalid_name");
     // Another site's page, or a request with no Origin, cannot use the cookie to change
@@ -273,12 +207,7 @@ async fn the_cookie_makes_the_socket_a_user_and_sign_out_closes_it() {
     )
     .await;
     assert_eq!((s, b["code"].as_str()), (401, Some("unauthorized")));
-    let mut req = format!("ws://{}/ws", app.addr)
-        .into_client_request()
-        .unwrap();
-    req.headers_mut().insert("Cookie", cookie.parse().unwrap());
-    let (ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-    let mut after = Client { ws };
+    let mut after = socket_with_cookie(app.addr, Some(&cookie)).await;
     after.send(json!({"type":"join","room":"acc"})).await;
     assert_eq!(
         after.recv_type("error").await["code"],
@@ -302,12 +231,7 @@ async fn passwords_and_cookies_stay_out_of_the_log() {
         &[],
     )
     .await;
-    let mut req = format!("ws://{}/ws", server.addr)
-        .into_client_request()
-        .unwrap();
-    req.headers_mut().insert("Cookie", cookie.parse().unwrap());
-    let (ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-    drop(ws);
+    drop(socket_with_cookie(server.addr, Some(&cookie)).await);
     call(
         server.addr,
         "DELETE",
@@ -350,10 +274,7 @@ async fn a_session_made_on_one_node_works_on_another_and_sign_out_reaches_it() {
     )
     .await;
     assert_eq!(s, 200, "signing in on B works too");
-    let mut req = format!("ws://{b}/ws").into_client_request().unwrap();
-    req.headers_mut().insert("Cookie", cookie.parse().unwrap());
-    let (ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-    let mut on_b = Client { ws };
+    let mut on_b = socket_with_cookie(b, Some(&cookie)).await;
     on_b.send(json!({"type":"join","room":"both"})).await;
     assert_eq!(on_b.recv_type("joined").await["members"], json!(["Fay"]));
     let (s, _, _) = call(

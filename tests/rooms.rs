@@ -7,7 +7,6 @@ mod common;
 use common::{http_full, spawn_with, Client, Mode};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 const API_KEY: &str = "rooms-test-api-key-0123456789";
 const SECRET: &str = "rooms-tests-secret-0123456789abcdef";
@@ -19,53 +18,18 @@ async fn call(
     body: Value,
     extra: &[(&str, &str)],
 ) -> (u16, Value) {
-    let origin = format!("http://{addr}");
-    let mut headers = vec![
-        ("Content-Type", "application/json"),
-        ("Origin", origin.as_str()),
-    ];
-    headers.extend_from_slice(extra);
-    let text = if body.is_null() {
-        String::new()
-    } else {
-        body.to_string()
-    };
-    let (status, head, body) = http_full(addr, method, path, &headers, &text).await;
-    let _ = head;
-    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+    let (status, _, body) = common::site::call(addr, method, path, body, extra).await;
+    (status, body)
 }
 
-/// Signs up `name`: its cookie header value and user id.
+/// Signs `name` up: its cookie header value and user id.
 async fn account(addr: SocketAddr, name: &str) -> (String, String) {
-    let origin = format!("http://{addr}");
-    let (status, head, body) = http_full(
-        addr,
-        "POST",
-        "/api/accounts",
-        &[("Content-Type", "application/json"), ("Origin", &origin)],
-        &json!({"name": name, "password": "a long password"}).to_string(),
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
-    let cookie = head
-        .lines()
-        .find_map(|l| l.strip_prefix("set-cookie: "))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let user: Value = serde_json::from_str(&body).unwrap();
-    (cookie, user["user"].as_str().unwrap().to_string())
+    let (cookie, me) = common::site::sign_up(addr, name, "a long password").await;
+    (cookie, me["user"].as_str().unwrap().to_string())
 }
 
 async fn socket(addr: SocketAddr, cookie: Option<&str>) -> Client {
-    let mut req = format!("ws://{addr}/ws").into_client_request().unwrap();
-    if let Some(c) = cookie {
-        req.headers_mut().insert("Cookie", c.parse().unwrap());
-    }
-    let (ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-    Client { ws }
+    common::site::socket_with_cookie(addr, cookie).await
 }
 
 /// `join` as whoever the socket is: the answer's type, or the error's code.

@@ -7,7 +7,7 @@
 //! - [`listener`]: the accept loop and its bounds (connections in all and per address,
 //!   header-read timeout); [`idle_io`]: the idle timeout on every connection; [`linger`]: closing without a reset.
 //! - [`http`]: routes, the `/ws` upgrade, SSR pages.
-//! - [`api`]: the JSON API under `/api/rooms`.
+//! - [`api`]: the JSON API under `/api/rooms`; [`bodies`]: request bodies and redirects.
 //! - [`metrics`]: `/metrics` in Prometheus format, and the names of every metric.
 //! - [`session`]: one task per WebSocket: decode → apply → encode (`apply`, `pipeline`,
 //!   `replay`, `forward`).
@@ -32,6 +32,7 @@
 pub mod accounts;
 pub mod address_budget;
 pub mod api;
+pub mod bodies;
 pub mod client_addr;
 pub mod config;
 pub mod conn_limit;

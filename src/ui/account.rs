@@ -30,7 +30,7 @@ pub async fn whoami() -> Result<Option<Me>, ServerFnError> {
 /// What an `?error=` code means, for people.
 fn error_text(code: &str) -> &'static str {
     match code {
-        "wrong" => "Wrong name or password.",
+        "wrong" | "unauthorized" => "Wrong name or password.",
         "rate_limited" => "Too many attempts. Wait a few minutes, then try again.",
         "name_taken" => "That name is taken. Pick another one.",
         "weak_password" => "A password needs 10 to 256 characters.",

@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod process;
+pub mod site;
 
 use chorus::server::config::Config;
 use chorus::server::startup::Application;

@@ -5,12 +5,11 @@
 //! back to its page with `?error=<code>` (and the name, never the password).
 
 use super::http::{foreign_origin_refused, session_cookie, set_cookie};
-use super::service::{SignInError, SignUpError};
-use crate::server::api::read_body;
+use crate::server::bodies::{form, query, see_other};
 use crate::server::state::AppState;
 use axum::body::Body as HttpBody;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
@@ -41,32 +40,14 @@ pub fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-fn see_other(to: &str) -> Response {
-    let mut resp = StatusCode::SEE_OTHER.into_response();
-    if let Ok(v) = HeaderValue::from_str(to) {
-        resp.headers_mut().insert(header::LOCATION, v);
-    }
-    resp
-}
-
 /// Back to `page` with the error code, the name typed and where the person was going.
 fn back(page: &str, code: &str, form: &HashMap<String, String>) -> Response {
     let name = form.get("name").map(String::as_str).unwrap_or("");
     let next = safe_next(form.get("next").map(String::as_str));
-    let query = serde_urlencoded::to_string([("error", code), ("name", name), ("next", &next)])
-        .unwrap_or_default();
-    see_other(&format!("{page}?{query}"))
-}
-
-async fn form(
-    state: &AppState,
-    headers: &HeaderMap,
-    body: HttpBody,
-) -> Result<HashMap<String, String>, Response> {
-    let bytes = read_body(body, headers, state.body_limits)
-        .await
-        .map_err(|r| r.response())?;
-    Ok(serde_urlencoded::from_bytes(&bytes).unwrap_or_default())
+    see_other(&format!(
+        "{page}?{}",
+        query(&[("error", code), ("name", name), ("next", &next)])
+    ))
 }
 
 fn signed_in(to: &str, id: &str, expires_ms: u64, secure: bool) -> Response {
@@ -78,8 +59,11 @@ fn signed_in(to: &str, id: &str, expires_ms: u64, secure: bool) -> Response {
     resp
 }
 
-fn client(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> std::net::IpAddr {
-    super::http::client(state, peer, headers)
+/// Which form was sent.
+#[derive(Clone, Copy)]
+enum Kind {
+    SignUp,
+    SignIn,
 }
 
 async fn sign_up(
@@ -88,40 +72,7 @@ async fn sign_up(
     headers: HeaderMap,
     body: HttpBody,
 ) -> Response {
-    if let Some(refused) = foreign_origin_refused(&headers) {
-        return refused;
-    }
-    let f = match form(&state, &headers, body).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let Some(accounts) = state.accounts.as_deref() else {
-        return back("/signup", "unavailable", &f);
-    };
-    let field = |k: &str| f.get(k).map(String::as_str).unwrap_or("");
-    match accounts
-        .sign_up(
-            field("name"),
-            field("password"),
-            client(&state, peer, &headers),
-        )
-        .await
-    {
-        Ok((_, s)) => signed_in(
-            &safe_next(f.get("next").map(String::as_str)),
-            &s.id,
-            s.expires_ms,
-            state.cookie_secure,
-        ),
-        Err(SignUpError::BadName) => back("/signup", "invalid_name", &f),
-        Err(SignUpError::WeakPassword) => back("/signup", "weak_password", &f),
-        Err(SignUpError::NameTaken) => back("/signup", "name_taken", &f),
-        Err(SignUpError::RateLimited(_)) => back("/signup", "rate_limited", &f),
-        Err(SignUpError::Unavailable(cause)) => {
-            tracing::warn!(cause, "sign-up unavailable");
-            back("/signup", "unavailable", &f)
-        }
-    }
+    submit(Kind::SignUp, state, peer, headers, body).await
 }
 
 async fn sign_in(
@@ -130,37 +81,52 @@ async fn sign_in(
     headers: HeaderMap,
     body: HttpBody,
 ) -> Response {
+    submit(Kind::SignIn, state, peer, headers, body).await
+}
+
+/// Either form: signed in and on to `next`, or back to the form with the error's code.
+async fn submit(
+    kind: Kind,
+    state: AppState,
+    peer: SocketAddr,
+    headers: HeaderMap,
+    body: HttpBody,
+) -> Response {
+    let page = match kind {
+        Kind::SignUp => "/signup",
+        Kind::SignIn => "/signin",
+    };
     if let Some(refused) = foreign_origin_refused(&headers) {
         return refused;
     }
-    let f = match form(&state, &headers, body).await {
+    let f = match form(body, &headers, state.body_limits).await {
         Ok(f) => f,
         Err(r) => return r,
     };
     let Some(accounts) = state.accounts.as_deref() else {
-        return back("/signin", "unavailable", &f);
+        return back(page, "unavailable", &f);
     };
     let field = |k: &str| f.get(k).map(String::as_str).unwrap_or("");
-    match accounts
-        .sign_in(
-            field("name"),
-            field("password"),
-            client(&state, peer, &headers),
-        )
-        .await
-    {
+    let client = super::http::client(&state, peer, &headers);
+    let (name, password) = (field("name"), field("password"));
+    let outcome = match kind {
+        Kind::SignUp => accounts
+            .sign_up(name, password, client)
+            .await
+            .map_err(|e| e.code()),
+        Kind::SignIn => accounts
+            .sign_in(name, password, client)
+            .await
+            .map_err(|e| e.code()),
+    };
+    match outcome {
         Ok((_, s)) => signed_in(
             &safe_next(f.get("next").map(String::as_str)),
             &s.id,
             s.expires_ms,
             state.cookie_secure,
         ),
-        Err(SignInError::Wrong) => back("/signin", "wrong", &f),
-        Err(SignInError::RateLimited(_)) => back("/signin", "rate_limited", &f),
-        Err(SignInError::Unavailable(cause)) => {
-            tracing::warn!(cause, "sign-in unavailable");
-            back("/signin", "unavailable", &f)
-        }
+        Err(code) => back(page, code, &f),
     }
 }
 

@@ -3,7 +3,7 @@
 //! cookie and changes state must come from a page of this site (its `Origin`), else 403.
 
 use super::service::{SignInError, SignUpError};
-use crate::server::api::{http_error, read_body};
+use crate::server::api::http_error;
 use crate::server::state::AppState;
 use axum::body::Body as HttpBody;
 use axum::extract::{ConnectInfo, State};
@@ -109,16 +109,7 @@ async fn credentials(
     headers: &HeaderMap,
     body: HttpBody,
 ) -> Result<(String, String), Response> {
-    let bytes = read_body(body, headers, state.body_limits)
-        .await
-        .map_err(|r| r.response())?;
-    let v: Value = serde_json::from_slice(&bytes).map_err(|_| {
-        http_error(
-            StatusCode::BAD_REQUEST,
-            "bad_frame",
-            "the body must be a JSON object",
-        )
-    })?;
+    let v = crate::server::bodies::json_object(body, headers, state.body_limits).await?;
     let field = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
     match (field("name"), field("password")) {
         (Some(n), Some(p)) => Ok((n, p)),
@@ -193,47 +184,25 @@ async fn sign_up(
     headers: HeaderMap,
     body: HttpBody,
 ) -> Response {
-    if let Some(refused) = foreign_origin_refused(&headers) {
-        return refused;
-    }
-    let Some(accounts) = state.accounts.as_deref() else {
-        return accounts_off();
-    };
-    let (name, password) = match credentials(&state, &headers, body).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    match accounts
-        .sign_up(&name, &password, client(&state, peer, &headers))
-        .await
-    {
-        Ok((account, s)) => signed_in(
-            StatusCode::CREATED,
-            &account,
-            &s.id,
-            s.expires_ms,
-            state.cookie_secure,
-        ),
-        Err(e @ SignUpError::BadName) => {
-            http_error(StatusCode::BAD_REQUEST, "invalid_name", &e.to_string())
-        }
-        Err(e @ SignUpError::WeakPassword) => {
-            http_error(StatusCode::BAD_REQUEST, "weak_password", &e.to_string())
-        }
-        Err(e @ SignUpError::NameTaken) => {
-            http_error(StatusCode::CONFLICT, "name_taken", &e.to_string())
-        }
-        Err(e @ SignUpError::RateLimited(wait)) => {
-            retry_later("rate_limited", &e.to_string(), wait)
-        }
-        Err(SignUpError::Unavailable(cause)) => unavailable(&cause),
-    }
+    submit(true, state, peer, headers, body).await
 }
 
 /// `POST /api/session` `{"name","password"}` → 200 `{"user","name"}` and a new cookie.
 async fn sign_in(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: HttpBody,
+) -> Response {
+    submit(false, state, peer, headers, body).await
+}
+
+/// Sign-up (`new_account`) or sign-in: the account and its cookie, or the error with
+/// the contract's status and code.
+async fn submit(
+    new_account: bool,
+    state: AppState,
+    peer: SocketAddr,
     headers: HeaderMap,
     body: HttpBody,
 ) -> Response {
@@ -247,24 +216,49 @@ async fn sign_in(
         Ok(c) => c,
         Err(r) => return r,
     };
-    match accounts
-        .sign_in(&name, &password, client(&state, peer, &headers))
-        .await
-    {
-        Ok((account, s)) => signed_in(
-            StatusCode::OK,
-            &account,
-            &s.id,
-            s.expires_ms,
-            state.cookie_secure,
-        ),
-        Err(e @ SignInError::Wrong) => {
-            http_error(StatusCode::UNAUTHORIZED, "unauthorized", &e.to_string())
+    let client = client(&state, peer, &headers);
+    let outcome = if new_account {
+        accounts
+            .sign_up(&name, &password, client)
+            .await
+            .map_err(|e| (e.code(), e.to_string(), retry(&e)))
+    } else {
+        accounts
+            .sign_in(&name, &password, client)
+            .await
+            .map_err(|e| (e.code(), e.to_string(), retry_in(&e)))
+    };
+    let status = if new_account {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    match outcome {
+        Ok((account, s)) => signed_in(status, &account, &s.id, s.expires_ms, state.cookie_secure),
+        Err((code, message, Some(wait))) => retry_later(code, &message, wait),
+        Err((code, message, None)) => {
+            let status = match code {
+                "name_taken" => StatusCode::CONFLICT,
+                "unauthorized" => StatusCode::UNAUTHORIZED,
+                "unavailable" => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            http_error(status, code, &message)
         }
-        Err(e @ SignInError::RateLimited(wait)) => {
-            retry_later("rate_limited", &e.to_string(), wait)
-        }
-        Err(SignInError::Unavailable(cause)) => unavailable(&cause),
+    }
+}
+
+fn retry(e: &SignUpError) -> Option<std::time::Duration> {
+    match e {
+        SignUpError::RateLimited(wait) => Some(*wait),
+        _ => None,
+    }
+}
+
+fn retry_in(e: &SignInError) -> Option<std::time::Duration> {
+    match e {
+        SignInError::RateLimited(wait) => Some(*wait),
+        _ => None,
     }
 }
 

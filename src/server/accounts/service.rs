@@ -86,6 +86,38 @@ pub enum SignInError {
     Unavailable(String),
 }
 
+impl SignUpError {
+    /// The protocol code (the forms put it in `?error=`; the API answers with it). A
+    /// failure is logged here, once.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadName => "invalid_name",
+            Self::WeakPassword => "weak_password",
+            Self::NameTaken => "name_taken",
+            Self::RateLimited(_) => "rate_limited",
+            Self::Unavailable(cause) => {
+                tracing::warn!(cause, "sign-up unavailable");
+                "unavailable"
+            }
+        }
+    }
+}
+
+impl SignInError {
+    /// The protocol code (`wrong` on the pages is `unauthorized` in the API). A failure
+    /// is logged here, once.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Wrong => "unauthorized",
+            Self::RateLimited(_) => "rate_limited",
+            Self::Unavailable(cause) => {
+                tracing::warn!(cause, "sign-in unavailable");
+                "unavailable"
+            }
+        }
+    }
+}
+
 impl Accounts {
     /// Accounts over `store`.
     pub fn new(

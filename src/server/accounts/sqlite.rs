@@ -3,34 +3,22 @@
 
 use super::{Account, AccountStore, CreateError, SessionHash, StoredAccount};
 use crate::protocol::{UserId, UserName};
+use crate::server::store::sqlite::side::SideConnection;
 use crate::server::store::StoreError;
-use crate::sync::lock;
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
-use std::sync::{Arc, Mutex};
 
 /// [`AccountStore`] over `chorus.db`.
 pub struct SqliteAccounts {
-    conn: Arc<Mutex<Connection>>,
+    conn: SideConnection,
 }
 
 impl SqliteAccounts {
-    /// Accounts on `conn` (from [`crate::server::store::sqlite::SqliteStore::side_connection`]).
+    /// On `conn` (a side connection of the store).
     pub fn new(conn: Connection) -> Self {
         Self {
-            conn: Arc::new(Mutex::new(conn)),
+            conn: SideConnection::new(conn, "accounts"),
         }
-    }
-
-    async fn run<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
-    ) -> Result<T, StoreError> {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || f(&mut lock(&conn)))
-            .await
-            .map_err(|e| StoreError::Task("accounts", e))?
-            .map_err(StoreError::from)
     }
 }
 
@@ -54,6 +42,7 @@ impl AccountStore for SqliteAccounts {
             password_hash.to_string(),
         );
         let inserted = self
+            .conn
             .run(move |c| {
                 c.execute(
                     "INSERT INTO accounts (id, name, name_key, password_hash, created_ms)
@@ -70,8 +59,11 @@ impl AccountStore for SqliteAccounts {
 
     async fn by_name(&self, name_key: &str) -> Result<Option<StoredAccount>, StoreError> {
         let key = name_key.to_string();
-        self.run(move |c| {
-            c.prepare_cached("SELECT id, name, password_hash FROM accounts WHERE name_key = ?1")?
+        self.conn
+            .run(move |c| {
+                c.prepare_cached(
+                    "SELECT id, name, password_hash FROM accounts WHERE name_key = ?1",
+                )?
                 .query_row([key], |r| {
                     Ok(StoredAccount {
                         account: account(r.get(0)?, r.get(1)?)?,
@@ -79,8 +71,8 @@ impl AccountStore for SqliteAccounts {
                     })
                 })
                 .optional()
-        })
-        .await
+            })
+            .await
     }
 
     async fn create_session(
@@ -91,7 +83,7 @@ impl AccountStore for SqliteAccounts {
         keep: usize,
     ) -> Result<(), StoreError> {
         let user = user.to_string();
-        self.run(move |c| {
+        self.conn.run(move |c| {
             let tx = c.transaction()?;
             let now = crate::server::store::now_ms() as i64;
             tx.execute(
@@ -119,7 +111,7 @@ impl AccountStore for SqliteAccounts {
         hash: SessionHash,
         now_ms: u64,
     ) -> Result<Option<(Account, u64)>, StoreError> {
-        self.run(move |c| {
+        self.conn.run(move |c| {
             c.prepare_cached(
                 "SELECT a.id, a.name, s.expires_ms FROM sessions s JOIN accounts a ON a.id = s.account
                  WHERE s.id_hash = ?1 AND s.expires_ms > ?2",
@@ -133,14 +125,15 @@ impl AccountStore for SqliteAccounts {
     }
 
     async fn delete_session(&self, hash: SessionHash) -> Result<(), StoreError> {
-        self.run(move |c| {
-            c.execute(
-                "DELETE FROM sessions WHERE id_hash = ?1",
-                params![&hash.0[..]],
-            )
-            .map(|_| ())
-        })
-        .await
+        self.conn
+            .run(move |c| {
+                c.execute(
+                    "DELETE FROM sessions WHERE id_hash = ?1",
+                    params![&hash.0[..]],
+                )
+                .map(|_| ())
+            })
+            .await
     }
 }
 

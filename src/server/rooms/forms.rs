@@ -5,16 +5,15 @@
 use super::http::{accept_invite, create_room, make_invite};
 use super::Visibility;
 use crate::protocol::RoomName;
-use crate::server::api::read_body;
+use crate::server::bodies::{form, query, see_other};
 use crate::server::identity::caller::{caller, Caller};
 use crate::server::state::AppState;
 use axum::body::Body as HttpBody;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
-use std::collections::HashMap;
 use std::net::SocketAddr;
 
 /// The form routes.
@@ -25,29 +24,6 @@ pub fn routes() -> Router<AppState> {
         .route("/account/accept", post(accept))
 }
 
-fn see_other(to: &str) -> Response {
-    let mut resp = StatusCode::SEE_OTHER.into_response();
-    if let Ok(v) = HeaderValue::from_str(to) {
-        resp.headers_mut().insert(header::LOCATION, v);
-    }
-    resp
-}
-
-fn query(pairs: &[(&str, &str)]) -> String {
-    serde_urlencoded::to_string(pairs).unwrap_or_default()
-}
-
-async fn form(
-    state: &AppState,
-    headers: &HeaderMap,
-    body: HttpBody,
-) -> Result<HashMap<String, String>, Response> {
-    let bytes = read_body(body, headers, state.body_limits)
-        .await
-        .map_err(|r| r.response())?;
-    Ok(serde_urlencoded::from_bytes(&bytes).unwrap_or_default())
-}
-
 /// The lobby's "Create room": `room`, `private` (a checkbox) → the new room, or back to
 /// the lobby with `?error=<code>&room=…`.
 async fn create(
@@ -56,7 +32,7 @@ async fn create(
     headers: HeaderMap,
     body: HttpBody,
 ) -> Response {
-    let f = match form(&state, &headers, body).await {
+    let f = match form(body, &headers, state.body_limits).await {
         Ok(f) => f,
         Err(r) => return r,
     };
@@ -80,7 +56,7 @@ async fn create(
 
 /// The room's "Invite": a new link, shown on the room page (`?invite=<code>`).
 async fn invite(State(state): State<AppState>, headers: HeaderMap, body: HttpBody) -> Response {
-    let f = match form(&state, &headers, body).await {
+    let f = match form(body, &headers, state.body_limits).await {
         Ok(f) => f,
         Err(r) => return r,
     };
@@ -101,7 +77,7 @@ async fn invite(State(state): State<AppState>, headers: HeaderMap, body: HttpBod
 /// `/i/{code}`'s "Join": a member from now on, and into the room; signed out, to sign-in
 /// first (which comes back here).
 async fn accept(State(state): State<AppState>, headers: HeaderMap, body: HttpBody) -> Response {
-    let f = match form(&state, &headers, body).await {
+    let f = match form(body, &headers, state.body_limits).await {
         Ok(f) => f,
         Err(r) => return r,
     };

@@ -4,7 +4,8 @@
 use super::access::Standing;
 use super::{DirectoryError, Role, RoomSettings, Visibility};
 use crate::protocol::{RoomName, UserId};
-use crate::server::api::{http_error, read_body};
+use crate::server::api::http_error;
+use crate::server::bodies::json_object;
 use crate::server::identity::caller::{caller, Caller};
 use crate::server::state::AppState;
 use axum::body::Body as HttpBody;
@@ -66,26 +67,6 @@ fn unauthorized() -> Response {
         "unauthorized",
         "sign in, or send a token as Authorization: Bearer",
     )
-}
-
-async fn json_body(
-    state: &AppState,
-    headers: &HeaderMap,
-    body: HttpBody,
-) -> Result<Value, Response> {
-    let bytes = read_body(body, headers, state.body_limits)
-        .await
-        .map_err(|r| r.response())?;
-    serde_json::from_slice::<Value>(&bytes)
-        .ok()
-        .filter(Value::is_object)
-        .ok_or_else(|| {
-            http_error(
-                StatusCode::BAD_REQUEST,
-                "bad_frame",
-                "the body must be a JSON object",
-            )
-        })
 }
 
 /// The room in the path, and the caller's standing in it; a private room is 404 to a
@@ -201,7 +182,7 @@ async fn create(
     if matches!(who, Caller::Guest) {
         return unauthorized();
     }
-    let body = match json_body(&state, &headers, body).await {
+    let body = match json_object(body, &headers, state.body_limits).await {
         Ok(b) => b,
         Err(r) => return r,
     };
@@ -278,6 +259,19 @@ async fn manager(state: &AppState, room: &str, headers: &HeaderMap) -> Result<Ro
     Ok(room)
 }
 
+/// The room the caller manages and the user in the path, for the members endpoints.
+async fn member_of_managed(
+    state: &AppState,
+    room: &str,
+    user: &str,
+    headers: &HeaderMap,
+) -> Result<(RoomName, UserId), Response> {
+    let room = manager(state, room, headers).await?;
+    let user = UserId::parse(user)
+        .map_err(|_| http_error(StatusCode::BAD_REQUEST, "bad_frame", "not a user id"))?;
+    Ok((room, user))
+}
+
 /// `PUT /api/rooms/{room}/members/{user}` `{"role":"member"|"moderator"}` → 204.
 async fn add_member(
     State(state): State<AppState>,
@@ -285,14 +279,11 @@ async fn add_member(
     headers: HeaderMap,
     body: HttpBody,
 ) -> Response {
-    let room = match manager(&state, &room, &headers).await {
-        Ok(r) => r,
+    let (room, user) = match member_of_managed(&state, &room, &user, &headers).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
-    let Ok(user) = UserId::parse(&user) else {
-        return http_error(StatusCode::BAD_REQUEST, "bad_frame", "not a user id");
-    };
-    let body = match json_body(&state, &headers, body).await {
+    let body = match json_object(body, &headers, state.body_limits).await {
         Ok(b) => b,
         Err(r) => return r,
     };
@@ -325,12 +316,9 @@ async fn remove_member(
     Path((room, user)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let room = match manager(&state, &room, &headers).await {
-        Ok(r) => r,
+    let (room, user) = match member_of_managed(&state, &room, &user, &headers).await {
+        Ok(x) => x,
         Err(r) => return r,
-    };
-    let Ok(user) = UserId::parse(&user) else {
-        return http_error(StatusCode::BAD_REQUEST, "bad_frame", "not a user id");
     };
     match state
         .session

@@ -4,34 +4,22 @@ use super::{
     DirectoryError, Role, RoomDirectory, RoomSettings, Visibility, MAX_INVITES, MAX_MEMBERS,
 };
 use crate::protocol::{RoomName, UserId};
+use crate::server::store::sqlite::side::SideConnection;
 use crate::server::store::StoreError;
-use crate::sync::lock;
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
-use std::sync::{Arc, Mutex};
 
 /// [`RoomDirectory`] over the database, on a connection of its own.
 pub struct SqliteRooms {
-    conn: Arc<Mutex<Connection>>,
+    conn: SideConnection,
 }
 
 impl SqliteRooms {
-    /// Rooms on `conn` (a side connection of the store).
+    /// On `conn` (a side connection of the store).
     pub fn new(conn: Connection) -> Self {
         Self {
-            conn: Arc::new(Mutex::new(conn)),
+            conn: SideConnection::new(conn, "rooms"),
         }
-    }
-
-    async fn run<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
-    ) -> Result<T, StoreError> {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || f(&mut lock(&conn)))
-            .await
-            .map_err(|e| StoreError::Task("rooms", e))?
-            .map_err(StoreError::from)
     }
 }
 
@@ -43,21 +31,22 @@ fn bad(what: &'static str) -> rusqlite::Error {
 impl RoomDirectory for SqliteRooms {
     async fn settings(&self, room: &RoomName) -> Result<Option<RoomSettings>, StoreError> {
         let room = room.to_string();
-        self.run(move |c| {
-            c.prepare_cached("SELECT visibility, owner FROM room_settings WHERE room = ?1")?
-                .query_row([room], |r| {
-                    let v: String = r.get(0)?;
-                    let owner: Option<String> = r.get(1)?;
-                    Ok(RoomSettings {
-                        visibility: Visibility::parse(&v).ok_or_else(|| bad("visibility"))?,
-                        owner: owner
-                            .map(|o| UserId::parse(&o).map_err(|_| bad("owner")))
-                            .transpose()?,
+        self.conn
+            .run(move |c| {
+                c.prepare_cached("SELECT visibility, owner FROM room_settings WHERE room = ?1")?
+                    .query_row([room], |r| {
+                        let v: String = r.get(0)?;
+                        let owner: Option<String> = r.get(1)?;
+                        Ok(RoomSettings {
+                            visibility: Visibility::parse(&v).ok_or_else(|| bad("visibility"))?,
+                            owner: owner
+                                .map(|o| UserId::parse(&o).map_err(|_| bad("owner")))
+                                .transpose()?,
+                        })
                     })
-                })
-                .optional()
-        })
-        .await
+                    .optional()
+            })
+            .await
     }
 
     async fn create(&self, room: &RoomName, settings: &RoomSettings) -> Result<(), DirectoryError> {
@@ -67,6 +56,7 @@ impl RoomDirectory for SqliteRooms {
             settings.owner.as_ref().map(|o| o.to_string()),
         );
         let made = self
+            .conn
             .run(move |c| {
                 c.execute(
                     "INSERT INTO room_settings (room, visibility, owner, created_ms) VALUES (?1, ?2, ?3, ?4)
@@ -83,15 +73,16 @@ impl RoomDirectory for SqliteRooms {
 
     async fn member(&self, room: &RoomName, user: &UserId) -> Result<Option<Role>, StoreError> {
         let (room, user) = (room.to_string(), user.to_string());
-        self.run(move |c| {
-            c.prepare_cached("SELECT role FROM room_members WHERE room = ?1 AND user = ?2")?
-                .query_row([room, user], |r| {
-                    let role: String = r.get(0)?;
-                    Role::parse(&role).ok_or_else(|| bad("role"))
-                })
-                .optional()
-        })
-        .await
+        self.conn
+            .run(move |c| {
+                c.prepare_cached("SELECT role FROM room_members WHERE room = ?1 AND user = ?2")?
+                    .query_row([room, user], |r| {
+                        let role: String = r.get(0)?;
+                        Role::parse(&role).ok_or_else(|| bad("role"))
+                    })
+                    .optional()
+            })
+            .await
     }
 
     async fn set_member(
@@ -102,6 +93,7 @@ impl RoomDirectory for SqliteRooms {
     ) -> Result<(), DirectoryError> {
         let (room, user) = (room.to_string(), user.to_string());
         let done = self
+            .conn
             .run(move |c| {
                 let tx = c.transaction()?;
                 let count: i64 = tx.query_row(
@@ -134,14 +126,15 @@ impl RoomDirectory for SqliteRooms {
 
     async fn remove_member(&self, room: &RoomName, user: &UserId) -> Result<(), StoreError> {
         let (room, user) = (room.to_string(), user.to_string());
-        self.run(move |c| {
-            c.execute(
-                "DELETE FROM room_members WHERE room = ?1 AND user = ?2",
-                [room, user],
-            )
-            .map(|_| ())
-        })
-        .await
+        self.conn
+            .run(move |c| {
+                c.execute(
+                    "DELETE FROM room_members WHERE room = ?1 AND user = ?2",
+                    [room, user],
+                )
+                .map(|_| ())
+            })
+            .await
     }
 
     async fn add_invite(
@@ -152,6 +145,7 @@ impl RoomDirectory for SqliteRooms {
     ) -> Result<(), DirectoryError> {
         let room = room.to_string();
         let done = self
+            .conn
             .run(move |c| {
                 let tx = c.transaction()?;
                 let now = crate::server::store::now_ms() as i64;
@@ -179,15 +173,18 @@ impl RoomDirectory for SqliteRooms {
     }
 
     async fn invite(&self, hash: [u8; 32], now_ms: u64) -> Result<Option<RoomName>, StoreError> {
-        self.run(move |c| {
-            c.prepare_cached("SELECT room FROM invites WHERE code_hash = ?1 AND expires_ms > ?2")?
+        self.conn
+            .run(move |c| {
+                c.prepare_cached(
+                    "SELECT room FROM invites WHERE code_hash = ?1 AND expires_ms > ?2",
+                )?
                 .query_row(params![&hash[..], now_ms as i64], |r| {
                     let room: String = r.get(0)?;
                     RoomName::parse(&room).map_err(|_| bad("room"))
                 })
                 .optional()
-        })
-        .await
+            })
+            .await
     }
 }
 

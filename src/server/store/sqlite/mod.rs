@@ -12,6 +12,7 @@
 mod open;
 mod readers;
 pub mod schema;
+pub mod side;
 mod writer;
 
 pub use open::OpenError;
