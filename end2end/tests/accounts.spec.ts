@@ -69,8 +69,15 @@ test("sign up here, sign in there, chat as yourselves, sign out", async ({ brows
   await expect(b.page.locator(".msg", { hasText: "hello from an account" }).locator(".guest")).toHaveCount(0);
   await b.page.screenshot({ path: `${shots}/signed-in-room.png` });
 
-  // Signing out ends the identity: the page is a guest's again.
+  // Signing out ends the identity: the page is a guest's again, and so is Ann's other
+  // tab in the room (its socket is closed with 4001 and the page asks who it is now).
+  const other = await a.context.newPage();
+  await other.goto(`/r/${room}`);
+  await live(other);
+  await expect(other.locator(".user-bar .me")).toHaveText(ann);
   await a.page.getByRole("button", { name: "Sign out" }).click();
+  await expect(other.getByRole("link", { name: "Sign in" })).toBeVisible();
+  await expect(other.locator(".user-bar .me")).toHaveCount(0);
   await expect(a.page).toHaveURL(/\/$/);
   await expect(a.page.getByRole("link", { name: "Sign in" })).toBeVisible();
   await a.page.screenshot({ path: `${shots}/signed-out-lobby.png` });

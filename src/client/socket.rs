@@ -118,6 +118,16 @@ fn run(id: u64, c: &Rc<RefCell<Conn>>, effects: Vec<Effect>) {
                 }
             }
             Effect::DropSocket => drop_socket(&mut c.borrow_mut()),
+            Effect::Reauthenticate => {
+                // Not at once: when this tab signed out itself, the sign-out form's
+                // navigation is under way and a reload now would cancel it; a page that
+                // is leaving never runs this.
+                set_timer_with(REAUTHENTICATE_AFTER_MS, || {
+                    if let Some(w) = web_sys::window() {
+                        let _ = w.location().reload();
+                    }
+                });
+            }
             Effect::ReconnectIn(ms) => {
                 let mut cm = c.borrow_mut();
                 cancel_timer(&mut cm.reconnect_timer);
@@ -150,13 +160,16 @@ fn run(id: u64, c: &Rc<RefCell<Conn>>, effects: Vec<Effect>) {
     }
 }
 
+/// How long after a 4001 the page reloads to learn who it is now.
+const REAUTHENTICATE_AFTER_MS: f64 = 1_000.0;
+
 /// Opens a socket and hooks its events to the driver. A socket that cannot be made
 /// counts as closed.
 fn connect(id: u64, c: &Rc<RefCell<Conn>>) {
     drop_socket(&mut c.borrow_mut());
     let ws = match socket_url().map(|url| WebSocket::new(&url)) {
         Some(Ok(ws)) => ws,
-        _ => return handle(id, |d, _| d.on_close()),
+        _ => return handle(id, |d, _| d.on_close(None)),
     };
     let on_open = Closure::<dyn FnMut(JsValue)>::new(move |_| {
         handle(id, |d, v| v.timeline.with_untracked(|t| d.on_open(t)))
@@ -175,13 +188,14 @@ fn connect(id: u64, c: &Rc<RefCell<Conn>>) {
             v.timeline.with_untracked(|t| d.on_frame(frame, t))
         });
     });
-    let on_close = Closure::<dyn FnMut(JsValue)>::new(move |_| {
+    let on_close = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
         if let Some(c) = conn(id) {
             if let Some(ws) = c.borrow_mut().ws.take() {
                 unhook(&ws);
             }
         }
-        handle(id, |d, _| d.on_close());
+        let code = ev.dyn_ref::<web_sys::CloseEvent>().map(|e| e.code());
+        handle(id, |d, _| d.on_close(code));
     });
     ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));

@@ -23,6 +23,10 @@ pub enum Effect {
     Connect,
     /// Ask the socket to close; its close event follows.
     CloseSocket,
+    /// The connection's identity ended (4001): get a fresh one. On the site's pages that
+    /// is a reload, which renders the page for whoever is signed in now (a guest after a
+    /// sign-out), instead of reconnecting as someone the server no longer knows.
+    Reauthenticate,
     /// Forget the socket now: detach its handlers and close it, no close event follows.
     DropSocket,
     /// Call [`super::Driver::on_timer`] with [`Timer::Reconnect`] after this many milliseconds,

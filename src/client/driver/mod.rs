@@ -127,14 +127,21 @@ impl Driver {
         out
     }
 
-    /// The socket closed (or could not be made): try again after a backoff, unless
-    /// offline or done.
-    pub fn on_close(&mut self) -> Vec<Effect> {
+    /// The socket closed with `code` (`None`: it could not be made, or closed without
+    /// one): try again after a backoff, unless offline or done. A 4001 (the identity
+    /// ended: signed out, or the session expired) is not retried as is: the page learns
+    /// who it is now ([`Effect::Reauthenticate`]).
+    pub fn on_close(&mut self, code: Option<u16>) -> Vec<Effect> {
         self.link = Link::None;
         // A liveness check of this socket is moot now.
         self.awaiting_pong = false;
         let mut out = vec![];
         if self.closed {
+            return out;
+        }
+        if code == Some(crate::protocol::Close::Reauthenticate.code()) {
+            self.closed = true;
+            out.push(Effect::Reauthenticate);
             return out;
         }
         if self.offline {

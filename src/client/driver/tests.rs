@@ -160,7 +160,7 @@ fn a_reconnect_resumes_after_the_newest_message_received() {
     p.joined(true);
     p.frame(ServerFrame::Message(msg(6, "x")));
     p.frame(ServerFrame::Message(msg(7, "y")));
-    p.driver.on_close();
+    p.driver.on_close(None);
     p.timer(Timer::Reconnect);
     let e = p.driver.on_open(&p.timeline);
     assert!(
@@ -186,7 +186,7 @@ fn not_recovered_reloads_from_history_and_a_reconnect_meanwhile_starts_over() {
     assert_eq!(published(&e), vec!["mine"], "the unsent message goes again");
     assert_eq!(p.timeline.lines().len(), 1, "only the unsent row is left");
     // The socket drops before the history arrives: the next join starts over.
-    p.driver.on_close();
+    p.driver.on_close(None);
     p.timer(Timer::Reconnect);
     let e = p.driver.on_open(&p.timeline);
     assert!(
@@ -199,7 +199,7 @@ fn not_recovered_reloads_from_history_and_a_reconnect_meanwhile_starts_over() {
         messages: vec![msg(8, "b")],
         has_more: true,
     });
-    p.driver.on_close();
+    p.driver.on_close(None);
     p.timer(Timer::Reconnect);
     let e = p.driver.on_open(&p.timeline);
     assert!(
@@ -222,7 +222,7 @@ fn unacked_messages_are_sent_again_with_the_same_client_id_after_every_join() {
         seq: 6,
     });
     // The socket drops before c2's ack; while it is down the user types c3.
-    p.driver.on_close();
+    p.driver.on_close(None);
     let e = p.type_message("c3", "three");
     assert!(published(&e).is_empty(), "nothing is sent without a socket");
     p.timer(Timer::Reconnect);
@@ -293,7 +293,7 @@ fn reconnects_back_off_with_jitter_up_to_the_cap_and_reset_after_a_join() {
     p.driver.start(true);
     let delays: Vec<f64> = (0..8)
         .map(|_| {
-            let e = p.driver.on_close();
+            let e = p.driver.on_close(None);
             let d = reconnect_delay(&e);
             p.timer(Timer::Reconnect);
             d
@@ -305,7 +305,7 @@ fn reconnects_back_off_with_jitter_up_to_the_cap_and_reset_after_a_join() {
     );
     p.driver.on_open(&p.timeline);
     p.joined(true);
-    let e = p.driver.on_close();
+    let e = p.driver.on_close(None);
     assert_eq!(
         reconnect_delay(&e),
         500.0,
@@ -369,7 +369,19 @@ fn a_closed_room_does_nothing_more() {
         p.driver.close(),
         vec![Effect::CancelReconnect, Effect::DropSocket]
     );
-    assert!(p.driver.on_close().is_empty());
+    assert!(p.driver.on_close(None).is_empty());
     assert!(p.timer(Timer::Reconnect).is_empty());
     assert!(p.driver.wake(true).is_empty());
+}
+
+#[test]
+fn a_4001_close_asks_for_a_fresh_identity_and_does_not_reconnect() {
+    let mut p = Page::new(None, Timeline::default(), 0.5);
+    p.open();
+    let e = p.driver.on_close(Some(4001));
+    assert_eq!(e, vec![Effect::Reauthenticate]);
+    assert!(
+        p.driver.on_close(None).is_empty(),
+        "done: nothing more is tried"
+    );
 }
