@@ -137,7 +137,7 @@ impl PageReads {
         if code.is_empty() || code.len() > 64 {
             return None;
         }
-        let hash = crate::server::rooms::http::code_hash(code);
+        let hash = crate::server::rooms::invites::code_hash(code);
         self.rooms
             .directory()
             .invite(hash, crate::server::store::now_ms())

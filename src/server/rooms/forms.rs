@@ -2,7 +2,8 @@
 //! from the lobby, make an invite link from a room, accept an invite on `/i/{code}`.
 //! Each answers 303.
 
-use super::http::{accept_invite, create_room, make_invite};
+use super::http::create_room;
+use super::invites::{accept_invite, make_invite};
 use super::Visibility;
 use crate::protocol::RoomName;
 use crate::server::bodies::{form, query, see_other};

@@ -1,5 +1,5 @@
-//! `/api/rooms` and `/api/invites` (the contract's "Rooms with owners"): create a room,
-//! read its settings, manage its members, make and accept invites.
+//! `/api/rooms` (the contract's "Rooms with owners"): create a room, read its settings,
+//! manage its members. Invites are in [`super::invites`].
 
 use super::access::Standing;
 use super::{DirectoryError, Role, RoomSettings, Visibility};
@@ -16,10 +16,6 @@ use axum::routing::{post, put};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
-use std::time::Duration;
-
-/// How long an invite lasts.
-pub const INVITE_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// The routes.
 pub fn routes() -> Router<AppState> {
@@ -30,15 +26,15 @@ pub fn routes() -> Router<AppState> {
             "/api/rooms/{room}/members/{user}",
             put(add_member).delete(remove_member),
         )
-        .route("/api/rooms/{room}/invites", post(invite))
-        .route("/api/invites/{code}", post(accept))
+        .route("/api/rooms/{room}/invites", post(super::invites::invite))
+        .route("/api/invites/{code}", post(super::invites::accept))
 }
 
 fn not_found() -> Response {
     http_error(StatusCode::NOT_FOUND, "not_found", "no such room")
 }
 
-fn unavailable(e: &crate::server::store::StoreError) -> Response {
+pub(super) fn unavailable(e: &crate::server::store::StoreError) -> Response {
     tracing::warn!(error = %e.report(), "rooms unavailable");
     http_error(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -47,7 +43,7 @@ fn unavailable(e: &crate::server::store::StoreError) -> Response {
     )
 }
 
-fn directory_error(e: DirectoryError) -> Response {
+pub(super) fn directory_error(e: DirectoryError) -> Response {
     match e {
         DirectoryError::Exists => {
             http_error(StatusCode::CONFLICT, "room_exists", "the room exists")
@@ -61,7 +57,7 @@ fn directory_error(e: DirectoryError) -> Response {
     }
 }
 
-fn unauthorized() -> Response {
+pub(super) fn unauthorized() -> Response {
     http_error(
         StatusCode::UNAUTHORIZED,
         "unauthorized",
@@ -243,7 +239,11 @@ async fn settings(
 
 /// The caller's right to manage `room`'s members and invites: 403 for members who may
 /// not, 404 for strangers to a private room, 401 for guests.
-async fn manager(state: &AppState, room: &str, headers: &HeaderMap) -> Result<RoomName, Response> {
+pub(super) async fn manager(
+    state: &AppState,
+    room: &str,
+    headers: &HeaderMap,
+) -> Result<RoomName, Response> {
     let who = caller(state, headers).await;
     if matches!(who, Caller::Guest) {
         return Err(unauthorized());
@@ -330,112 +330,4 @@ async fn remove_member(
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => unavailable(&e),
     }
-}
-
-/// `POST /api/rooms/{room}/invites` → 201 `{"code","expires_at"}` (owner or moderator).
-async fn invite(
-    State(state): State<AppState>,
-    Path(room): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    match make_invite(&state, &room, &headers).await {
-        Ok((code, expires_at)) => (
-            StatusCode::CREATED,
-            Json(json!({"code": code, "expires_at": expires_at})),
-        )
-            .into_response(),
-        Err(r) => r,
-    }
-}
-
-/// A new invite to `room` by the request's caller, who must manage it: its code (128
-/// random bits in hex, stored hashed) and expiry. Shared with the room page's button.
-pub async fn make_invite(
-    state: &AppState,
-    room: &str,
-    headers: &HeaderMap,
-) -> Result<(String, u64), Response> {
-    let room = manager(state, room, headers).await?;
-    let mut bytes = [0u8; 16];
-    if getrandom::fill(&mut bytes).is_err() {
-        return Err(http_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "no randomness; retry",
-        ));
-    }
-    let code: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let expires_at = crate::server::store::now_ms() + INVITE_TTL.as_millis() as u64;
-    state
-        .session
-        .rooms
-        .directory()
-        .add_invite(code_hash(&code), &room, expires_at)
-        .await
-        .map_err(directory_error)?;
-    Ok((code, expires_at))
-}
-
-/// The SHA-256 an invite code is stored under.
-pub fn code_hash(code: &str) -> [u8; 32] {
-    use sha2::Digest;
-    sha2::Sha256::digest(code.as_bytes()).into()
-}
-
-/// `POST /api/invites/{code}` by a user → 200 `{"room"}`: a member from now on.
-async fn accept(
-    State(state): State<AppState>,
-    Path(code): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let who = caller(&state, &headers).await;
-    let Some(id) = who.identity() else {
-        return unauthorized();
-    };
-    let gone = || {
-        http_error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no such invite (it may have expired)",
-        )
-    };
-    if code.is_empty() || code.len() > 64 {
-        return gone();
-    }
-    let room = match accept_invite(&state, &code, id).await {
-        Ok(Some(room)) => room,
-        Ok(None) => return gone(),
-        Err(r) => return r,
-    };
-    Json(json!({"room": room})).into_response()
-}
-
-/// Makes `who` a member of the invite's room (keeping a higher role); the room, or
-/// `None` for an unknown or expired code. Shared with the `/i/{code}` form.
-pub async fn accept_invite(
-    state: &AppState,
-    code: &str,
-    who: &crate::server::identity::Identity,
-) -> Result<Option<RoomName>, Response> {
-    let dir = state.session.rooms.directory();
-    let room = match dir
-        .invite(code_hash(code), crate::server::store::now_ms())
-        .await
-    {
-        Ok(Some(room)) => room,
-        Ok(None) => return Ok(None),
-        Err(e) => return Err(unavailable(&e)),
-    };
-    let s = state
-        .session
-        .rooms
-        .standing(&room, Some(who))
-        .await
-        .map_err(|e| unavailable(&e))?;
-    if s.role.is_none() {
-        dir.set_member(&room, &who.user, Role::Member)
-            .await
-            .map_err(directory_error)?;
-    }
-    Ok(Some(room))
 }

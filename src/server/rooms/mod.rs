@@ -4,7 +4,8 @@
 //! - this file: the values and the [`RoomDirectory`] trait the stores implement;
 //! - [`access`]: who may read a room ([`access::RoomAccess`]), for the socket, the HTTP
 //!   API, the pages and the lobby;
-//! - [`http`]: `/api/rooms` (create, settings, members) and `/api/invites`;
+//! - [`http`]: `/api/rooms` (create, settings, members); [`invites`]: making and
+//!   accepting invites;
 //! - [`forms`]: the pages' forms (create a room, make an invite, accept one);
 //! - [`sqlite`], [`memory`], [`redis`]: where settings, members and invites live.
 //!
@@ -14,6 +15,7 @@
 pub mod access;
 pub mod forms;
 pub mod http;
+pub mod invites;
 pub mod memory;
 pub mod redis;
 pub mod sqlite;
