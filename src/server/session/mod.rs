@@ -18,12 +18,14 @@
 //! - [`forward`]: what the hub queued, to the socket in batches.
 
 mod apply;
+mod cut;
 mod forward;
 mod pipeline;
 mod replay;
 #[cfg(test)]
 mod tests;
 
+use self::cut::Cut;
 use self::pipeline::Pipeline;
 use crate::protocol::{decode_client_frame, Close, ProtocolError, RoomName, UserName};
 use crate::server::conn_limit::Permit;
@@ -38,7 +40,6 @@ use futures::{Sink, SinkExt, Stream, StreamExt};
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -249,61 +250,6 @@ fn tungstenite_error(e: &axum::Error) -> Option<&tungstenite::Error> {
 
 /// How long a closing socket may take to accept its close frame before it is dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// What ends a session from outside its socket: overflow, server shutdown, or the peer's
-/// silence past the idle timeout. Made once per session and polled on every turn (not
-/// made anew per turn): registering a timer and two waiters for each forwarded frame was
-/// most of what a delivery cost under fan-out.
-struct Cut<O, S> {
-    overflow: Pin<Box<O>>,
-    shutdown: Pin<Box<S>>,
-    idle: Pin<Box<tokio::time::Sleep>>,
-    idle_timeout: Duration,
-    /// The identity's end, while the connection has one (made then: a guest's
-    /// connection carries no timer for it).
-    expiry: Option<Pin<Box<tokio::time::Sleep>>>,
-    /// Resolves when the site session that authenticated the connection signs out.
-    revoked: Pin<Box<dyn Future<Output = ()> + Send>>,
-}
-
-impl<O: Future<Output = ()>, S: Future<Output = ()>> Cut<O, S> {
-    /// Runs `work` (which may wait on a client that does not read) unless the connection
-    /// is cut first.
-    async fn guard(&mut self, work: Pin<&mut impl Future<Output = Turn>>) -> Turn {
-        tokio::select! {
-            biased;
-            _ = &mut self.overflow => {
-                metrics::slow_consumer_closed();
-                Err(End::Close(Close::SlowConsumer))
-            }
-            _ = &mut self.shutdown => Err(End::Close(Close::ServerRestart)),
-            _ = &mut self.idle => Err(End::Close(Close::Idle)),
-            _ = async { match &mut self.expiry { Some(s) => s.await, None => std::future::pending().await } } => {
-                Err(End::Close(Close::Reauthenticate))
-            }
-            _ = &mut self.revoked => Err(End::Close(Close::Reauthenticate)),
-            out = work => out,
-        }
-    }
-
-    /// The identity now ends at `at` (`None`: the connection has none).
-    fn identity_ends(&mut self, at: Option<Instant>) {
-        match (at, &mut self.expiry) {
-            (None, _) => self.expiry = None,
-            (Some(at), Some(s)) if s.deadline() != at => s.as_mut().reset(at),
-            (Some(_), Some(_)) => {}
-            (Some(at), None) => self.expiry = Some(Box::pin(tokio::time::sleep_until(at))),
-        }
-    }
-
-    /// The peer was heard from at `at`: its idle deadline moves.
-    fn heard(&mut self, at: Instant) {
-        let deadline = at + self.idle_timeout;
-        if self.idle.deadline() != deadline {
-            self.idle.as_mut().reset(deadline);
-        }
-    }
-}
 
 impl Session {
     async fn serve<Si: FrameSink, St: FrameStream>(

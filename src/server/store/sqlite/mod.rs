@@ -11,6 +11,7 @@
 
 mod open;
 mod readers;
+mod retention;
 pub mod schema;
 pub mod side;
 mod writer;

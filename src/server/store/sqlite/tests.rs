@@ -319,7 +319,7 @@ async fn expiry_visits_only_the_rooms_with_old_messages() {
     );
     let plan: String = conn
         .query_row(
-            &format!("EXPLAIN QUERY PLAN {}", super::writer::EXPIRING_ROOMS),
+            &format!("EXPLAIN QUERY PLAN {}", super::retention::EXPIRING_ROOMS),
             [0],
             |r| r.get(3),
         )
