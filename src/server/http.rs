@@ -194,18 +194,12 @@ async fn admitted(state: &AppState, headers: &HeaderMap) -> Result<Option<Admitt
     ) else {
         return Ok(None);
     };
-    match accounts.current(&id).await {
+    match accounts.identity(&id).await {
         Ok(None) => Ok(None),
-        Ok(Some((account, expires_at))) => {
+        Ok(Some(identity)) => {
             let hash = crate::server::identity::SessionHash::of(&id);
             Ok(Some(Admitted {
-                identity: crate::server::identity::Identity {
-                    user: account.user,
-                    name: account.name,
-                    expires_at,
-                    rooms: Default::default(),
-                    session: Some(hash),
-                },
+                identity,
                 revocation: state.hub.revocations().watch(hash),
             }))
         }

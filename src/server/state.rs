@@ -146,18 +146,22 @@ impl PageReads {
             .flatten()
     }
 
+    /// The identity the request's session cookie gives (`None`: a guest, or a store
+    /// that cannot say, which is logged).
     async fn identity(
         &self,
         headers: &axum::http::HeaderMap,
     ) -> Option<crate::server::identity::Identity> {
-        let (user, name) = self.who(headers).await?;
-        Some(crate::server::identity::Identity {
-            user,
-            name,
-            expires_at: u64::MAX,
-            rooms: Default::default(),
-            session: None,
-        })
+        let accounts = self.accounts.as_ref()?;
+        let id = crate::server::accounts::http::session_cookie(headers)?;
+        accounts
+            .identity(&id)
+            .await
+            .inspect_err(
+                |e| tracing::warn!(error = %e.report(), "cannot read a session for a page"),
+            )
+            .ok()
+            .flatten()
     }
 
     /// Rooms with people in them on this node and how many connections each has,
@@ -192,14 +196,6 @@ impl PageReads {
         &self,
         headers: &axum::http::HeaderMap,
     ) -> Option<(crate::protocol::UserId, crate::protocol::UserName)> {
-        let accounts = self.accounts.as_ref()?;
-        let id = crate::server::accounts::http::session_cookie(headers)?;
-        match accounts.current(&id).await {
-            Ok(found) => found.map(|(a, _)| (a.user, a.name)),
-            Err(e) => {
-                tracing::warn!(error = %e.report(), "cannot read a session for a page");
-                None
-            }
-        }
+        self.identity(headers).await.map(|i| (i.user, i.name))
     }
 }

@@ -240,6 +240,24 @@ impl Accounts {
             .await
     }
 
+    /// The identity a session cookie's value gives (its account, until the session ends),
+    /// for the socket upgrade, the HTTP API and the pages alike.
+    pub async fn identity(
+        &self,
+        session_id: &str,
+    ) -> Result<Option<crate::server::identity::Identity>, StoreError> {
+        Ok(self
+            .current(session_id)
+            .await?
+            .map(|(account, expires_at)| crate::server::identity::Identity {
+                user: account.user,
+                name: account.name,
+                expires_at,
+                rooms: Default::default(),
+                session: Some(SessionHash::of(session_id)),
+            }))
+    }
+
     /// Ends a session on the server and closes the sockets it authenticated here.
     pub async fn sign_out(&self, session_id: &str) -> Result<(), StoreError> {
         let hash = SessionHash::of(session_id);

@@ -55,14 +55,8 @@ pub async fn caller(state: &AppState, headers: &HeaderMap) -> Caller {
     ) else {
         return Caller::Guest;
     };
-    match accounts.current(&id).await {
-        Ok(Some((account, expires_at))) => Caller::User(Identity {
-            user: account.user,
-            name: account.name,
-            expires_at,
-            rooms: Default::default(),
-            session: Some(super::SessionHash::of(&id)),
-        }),
+    match accounts.identity(&id).await {
+        Ok(Some(identity)) => Caller::User(identity),
         Ok(None) => Caller::Guest,
         Err(e) => {
             tracing::warn!(error = %e.report(), "cannot read a session for a request");
