@@ -350,6 +350,14 @@ impl Hub {
         &self.inner.revocations
     }
 
+    /// The room's epoch and newest seq, as the store has them.
+    pub async fn meta(
+        &self,
+        room: &RoomName,
+    ) -> Result<crate::server::store::RoomMeta, StoreError> {
+        self.inner.store.meta(room).await
+    }
+
     /// Whether the engine can serve now (for `/readyz`).
     pub async fn ready(&self) -> Result<(), StoreError> {
         self.inner.engine.ready().await

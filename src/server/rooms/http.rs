@@ -130,8 +130,8 @@ pub async fn create_room(
             "rooms are unavailable now; retry".into(),
         )
     };
-    match state.hub.page(room, None, 1).await {
-        Ok(page) if page.last_seq > 0 => return Err(exists()),
+    match state.hub.meta(room).await {
+        Ok(meta) if meta.last_seq > 0 => return Err(exists()),
         Ok(_) => {}
         Err(e) => return Err(unavailable(e)),
     }
