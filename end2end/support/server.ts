@@ -15,10 +15,13 @@ export class OwnServer {
   private child?: ChildProcess;
   private readonly dataDir = mkdtempSync(path.join(tmpdir(), "chorus-e2e-"));
 
+  /** `args`: more flags for the server (e.g. a token secret). */
+  constructor(private readonly args: string[] = []) {}
+
   /** Starts on a free port (first time) or the port it had (restarts). */
   async start(): Promise<string> {
     const addr = this.url ? this.url.replace("http://", "") : "127.0.0.1:0";
-    const child = spawn(bin, ["--addr", addr, "--data-dir", this.dataDir], {
+    const child = spawn(bin, ["--addr", addr, "--data-dir", this.dataDir, ...this.args], {
       cwd: root,
       env: { ...process.env, RUST_LOG: "warn" },
       stdio: ["ignore", "pipe", "inherit"],

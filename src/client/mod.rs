@@ -75,6 +75,8 @@ pub struct RoomView {
     pub has_more: RwSignal<bool>,
     /// A problem to show that belongs to no message.
     pub notice: RwSignal<Option<String>>,
+    /// Who the server says this connection is, once a token signed it in (embedded pages).
+    pub me: RwSignal<Option<UserName>>,
 }
 
 impl RoomView {
@@ -87,6 +89,7 @@ impl RoomView {
             members: RwSignal::new(Vec::new()),
             has_more: RwSignal::new(false),
             notice: RwSignal::new(None),
+            me: RwSignal::new(None),
         }
     }
 }
@@ -122,15 +125,38 @@ impl RoomClient {
     /// `epoch` is the one the view's messages came from (the server-rendered page's), so
     /// the first join resumes from them.
     pub fn open(room: RoomName, name: UserName, view: RoomView, epoch: Option<Epoch>) -> Self {
+        Self::start(room, name, view, epoch, None)
+    }
+
+    /// [`Self::open`] for a page an application embeds: every socket is signed in with a
+    /// token the embedding page gives (`postMessage` from one of `origins`), refreshed
+    /// before it ends (see [`driver`]'s `token` rules). `name` is used only while no token
+    /// has come.
+    pub fn open_embedded(
+        room: RoomName,
+        name: UserName,
+        view: RoomView,
+        origins: Vec<String>,
+    ) -> Self {
+        Self::start(room, name, view, None, Some(origins))
+    }
+
+    fn start(
+        room: RoomName,
+        name: UserName,
+        view: RoomView,
+        epoch: Option<Epoch>,
+        embed: Option<Vec<String>>,
+    ) -> Self {
         #[cfg(feature = "hydrate")]
         {
             Self {
-                id: socket::open(room, name, view, epoch),
+                id: socket::open(room, name, view, epoch, embed),
             }
         }
         #[cfg(not(feature = "hydrate"))]
         {
-            let _ = (room, name, view, epoch);
+            let _ = (room, name, view, epoch, embed);
             Self { id: 0 }
         }
     }

@@ -59,14 +59,24 @@ fn handle(id: u64, event: impl FnOnce(&mut Driver, &RoomView) -> Vec<Effect>) {
     run(id, &c, effects);
 }
 
-pub(super) fn open(room: RoomName, name: UserName, view: RoomView, epoch: Option<Epoch>) -> u64 {
+pub(super) fn open(
+    room: RoomName,
+    name: UserName,
+    view: RoomView,
+    epoch: Option<Epoch>,
+    embed: Option<Vec<String>>,
+) -> u64 {
     let id = NEXT_ID.with(|n| {
         let mut n = n.borrow_mut();
         *n += 1;
         *n
     });
+    let mut driver = Driver::new(room, name, epoch, Box::new(js_sys::Math::random));
+    if embed.is_some() {
+        driver = driver.with_tokens(Box::new(js_sys::Date::now));
+    }
     let c = Rc::new(RefCell::new(Conn {
-        driver: Driver::new(room, name, epoch, Box::new(js_sys::Math::random)),
+        driver,
         view,
         ws: None,
         handlers: Vec::new(),
@@ -74,7 +84,11 @@ pub(super) fn open(room: RoomName, name: UserName, view: RoomView, epoch: Option
         page_listeners: Vec::new(),
     }));
     CONNS.with(|m| m.borrow_mut().insert(id, c.clone()));
-    c.borrow_mut().page_listeners = listen_to_page(id);
+    let mut listeners = listen_to_page(id);
+    if let Some(origins) = embed {
+        listeners.extend(listen_to_embedder(id, origins));
+    }
+    c.borrow_mut().page_listeners = listeners;
     handle(id, |d, _| d.start(browser_online()));
     id
 }
@@ -149,6 +163,11 @@ fn run(id: u64, c: &Rc<RefCell<Conn>>, effects: Vec<Effect>) {
             Effect::Notice(n) => view.notice.set(n),
             Effect::HasMore(more) => view.has_more.set(more),
             Effect::Timeline(edit) => edits.push(edit),
+            Effect::RequestToken(n) => request_token(n),
+            Effect::TokenTimerIn(n, ms) => {
+                set_timer(id, Timer::Token(n), ms);
+            }
+            Effect::SignedIn(name) => view.me.set(name),
         }
     }
     if !edits.is_empty() {
@@ -251,6 +270,56 @@ fn listen_to_page(id: u64) -> Vec<PageListener> {
         }),
     );
     out
+}
+
+/// The `type` of a token request to the embedding page, and of its answer.
+const TOKEN_REQUEST: &str = "chorus:token-request";
+const TOKEN_ANSWER: &str = "chorus:token";
+
+/// Asks the embedding page for a token: `{"type":"chorus:token-request","request":n}`.
+/// Posted to any origin: it holds nothing secret, and only answers from `origins` count.
+fn request_token(n: u64) {
+    let Some(parent) = web_sys::window().and_then(|w| w.parent().ok().flatten()) else {
+        return;
+    };
+    let message = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&message, &"type".into(), &TOKEN_REQUEST.into());
+    let _ = js_sys::Reflect::set(&message, &"request".into(), &(n as f64).into());
+    let _ = parent.post_message(&message, "*");
+}
+
+/// Takes tokens from the embedding page: `{"type":"chorus:token","token","request"?}`,
+/// only from the window that frames this page and only from one of `origins` (the
+/// operator's `--embed-origins`), so no other frame or window can sign the page in.
+fn listen_to_embedder(id: u64, origins: Vec<String>) -> Vec<PageListener> {
+    let Some(window) = web_sys::window() else {
+        return Vec::new();
+    };
+    let parent = window.parent().ok().flatten();
+    let on_message = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
+        let Some(ev) = ev.dyn_ref::<MessageEvent>() else {
+            return;
+        };
+        let from_parent = match (ev.source(), &parent) {
+            (Some(source), Some(parent)) => js_sys::Object::is(&source, parent),
+            _ => false,
+        };
+        if !from_parent || !origins.iter().any(|o| *o == ev.origin()) {
+            return;
+        }
+        let data = ev.data();
+        let field = |k: &str| js_sys::Reflect::get(&data, &k.into()).ok();
+        if field("type").and_then(|t| t.as_string()).as_deref() != Some(TOKEN_ANSWER) {
+            return;
+        }
+        let Some(token) = field("token").and_then(|t| t.as_string()) else {
+            return;
+        };
+        let request = field("request").and_then(|r| r.as_f64()).map(|r| r as u64);
+        handle(id, |d, _| d.on_token(request, &token));
+    });
+    let _ = window.add_event_listener_with_callback("message", on_message.as_ref().unchecked_ref());
+    vec![(window.into(), "message", on_message)]
 }
 
 fn browser_online() -> bool {

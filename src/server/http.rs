@@ -55,10 +55,9 @@ pub fn router(state: AppState) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
         ))
-        // For browsers that predate CSP's frame-ancestors.
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
+        .layer(axum::middleware::from_fn_with_state(
+            state.embed_origins.clone(),
+            frame_options,
         ))
         .layer(TraceLayer::new_for_http())
 }
@@ -109,6 +108,25 @@ async fn check_host(
         "this server does not answer to that host name",
     )
         .into_response()
+}
+
+/// `X-Frame-Options: DENY` for browsers that predate CSP's `frame-ancestors`, on every
+/// response but the embeddable room (`/embed/{room}`) once `--embed-origins` names who
+/// may frame it: that page's CSP lists them (there is no `X-Frame-Options` value for a
+/// list of origins, and modern browsers obey the CSP).
+async fn frame_options(
+    State(embed_origins): State<std::sync::Arc<[String]>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let embeddable = !embed_origins.is_empty() && request.uri().path().starts_with("/embed/");
+    let mut response = next.run(request).await;
+    if !embeddable {
+        response
+            .headers_mut()
+            .insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    response
 }
 
 /// Bytes tungstenite reads from a socket at a time (see [`ws_upgrade`]). The buffer is

@@ -167,6 +167,7 @@ impl Application {
             },
             accounts,
             cookie_secure: config.identity.cookie_secure == crate::server::config::Switch::On,
+            embed_origins: Arc::from(config.identity.embed_origins.clone()),
         };
         Ok(Self {
             listener,

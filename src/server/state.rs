@@ -43,6 +43,8 @@ pub struct AppState {
     pub accounts: Option<Arc<crate::server::accounts::service::Accounts>>,
     /// Whether the session cookie is marked `Secure`.
     pub cookie_secure: bool,
+    /// Applications that may frame `/embed/{room}` (`--embed-origins`).
+    pub embed_origins: Arc<[String]>,
 }
 
 /// The most of a request body the server reads (`/api` and the pages' server functions),
@@ -62,6 +64,7 @@ impl AppState {
             hub: self.hub.clone(),
             accounts: self.accounts.clone(),
             rooms: self.session.rooms.clone(),
+            embed_origins: self.embed_origins.clone(),
         }
     }
 }
@@ -77,9 +80,16 @@ pub struct PageReads {
     hub: Hub,
     accounts: Option<Arc<crate::server::accounts::service::Accounts>>,
     rooms: Arc<crate::server::rooms::access::RoomAccess>,
+    embed_origins: Arc<[String]>,
 }
 
 impl PageReads {
+    /// The origins that may frame `/embed/{room}` and hand it tokens (public: they are
+    /// in the page's CSP anyway).
+    pub fn embed_origins(&self) -> Vec<String> {
+        self.embed_origins.to_vec()
+    }
+
     /// The newest `limit` messages of `room`, at most [`FIRST_PAINT_BYTES`] of bodies
     /// (older ones are left to "load older"), with its epoch and newest seq to go live
     /// from. A failure is logged here with its cause; the page shows the room without

@@ -3,9 +3,11 @@
 //! - [`shell`]: the HTML document around the app.
 //! - [`App`]: routes `/` ([`lobby`]), `/r/{room}` ([`room`], first painted from
 //!   [`snapshot`]), `/signin` and `/signup` ([`account`], which also has the bar that
-//!   says who you are), `/i/{code}` ([`rooms`], with the other pieces of rooms with owners).
+//!   says who you are), `/i/{code}` ([`rooms`], with the other pieces of rooms with owners),
+//!   `/embed/{room}` ([`embed`]: the room for an application's page to frame and sign in).
 
 pub mod account;
+pub mod embed;
 pub mod lobby;
 pub mod room;
 pub mod rooms;
@@ -47,31 +49,40 @@ use leptos_router::{path, SsrMode};
 /// The page's Content Security Policy. Scripts run only from this origin or with this
 /// response's nonce (leptos_axum makes one per request and puts it on the inline
 /// hydration and resource scripts), WebAssembly may compile, sockets go back to this host,
-/// and no other site may frame the page.
-pub fn content_security_policy(nonce: &str) -> String {
+/// and only `framers` (none but for `/embed/{room}`) may frame the page.
+pub fn content_security_policy(nonce: &str, framers: &[String]) -> String {
+    let ancestors = if framers.is_empty() {
+        "'none'".to_string()
+    } else {
+        framers.join(" ")
+    };
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
          style-src 'self' 'nonce-{nonce}'; img-src 'self' data:; connect-src 'self'; \
-         object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+         object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors {ancestors}"
     )
 }
 
-/// Sends the CSP header with this response's nonce (server rendering only).
-fn send_csp() {
+/// Sends the CSP header with this response's nonce (server rendering only), allowing
+/// `framers` to frame the page.
+pub(crate) fn send_csp(framers: &[String]) {
     #[cfg(feature = "ssr")]
     if let (Some(nonce), Some(resp)) = (
         leptos::nonce::use_nonce(),
         use_context::<leptos_axum::ResponseOptions>(),
     ) {
-        if let Ok(value) = axum::http::HeaderValue::from_str(&content_security_policy(&nonce)) {
+        let policy = content_security_policy(&nonce, framers);
+        if let Ok(value) = axum::http::HeaderValue::from_str(&policy) {
             resp.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
         }
     }
+    #[cfg(not(feature = "ssr"))]
+    let _ = framers;
 }
 
 /// The document: head with hydration scripts, body with the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    send_csp();
+    send_csp(&[]);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -111,6 +122,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/signin") view=account::SignIn/>
                 <Route path=path!("/signup") view=account::SignUp/>
                 <Route path=path!("/i/:code") view=rooms::InvitePage ssr=SsrMode::Async/>
+                <Route path=path!("/embed/:room") view=embed::EmbedPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

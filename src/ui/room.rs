@@ -207,7 +207,7 @@ fn RoomHeader(
 
 /// Who is here: each distinct name once, however many tabs it has open.
 #[component]
-fn Members(view_state: RoomView) -> impl IntoView {
+pub(crate) fn Members(view_state: RoomView) -> impl IntoView {
     view! {
         <ul class="members" aria-label="People here">
             <For
@@ -223,7 +223,7 @@ fn Members(view_state: RoomView) -> impl IntoView {
 /// up, it stays put and counts what arrived in a "new messages" pill. Loading older
 /// messages keeps the rows in view where they were.
 #[component]
-fn MessageList(
+pub(crate) fn MessageList(
     view_state: RoomView,
     follow: RwSignal<bool>,
     load_older: Callback<()>,
@@ -341,7 +341,7 @@ fn MessageRow(line: Line) -> impl IntoView {
 
 /// The text box: Enter sends, Shift+Enter starts a new line.
 #[component]
-fn Composer(name: UserName, on_send: Callback<Body>) -> impl IntoView {
+pub(crate) fn Composer(name: UserName, on_send: Callback<Body>) -> impl IntoView {
     let text = RwSignal::new(String::new());
     let submit = move || {
         if let Ok(body) = Body::parse(&text.get_untracked()) {

@@ -53,6 +53,15 @@ pub enum Effect {
     HasMore(bool),
     /// Change the message list.
     Timeline(Edit),
+    /// An embedded page: ask the embedding page for a token, as request number `n`; its
+    /// answer goes to [`super::Driver::on_token`].
+    RequestToken(u64),
+    /// Call [`super::Driver::on_timer`] with [`Timer::Token`]`(n)` after this many
+    /// milliseconds (only the newest such timer counts; older ones may still fire).
+    TokenTimerIn(u64, f64),
+    /// The server took a token: the connection speaks as this name (`None`: it reads as
+    /// a guest, for want of a token).
+    SignedIn(Option<UserName>),
 }
 
 /// The driver's timers.
@@ -64,6 +73,8 @@ pub enum Timer {
     Retry,
     /// The liveness ping's answer is due.
     PongDeadline,
+    /// A token request's answer is due, or a token is due for refresh (see [`super::token`]).
+    Token(u64),
 }
 
 /// The wait before reconnect attempt `attempt` (0 first): doubling from

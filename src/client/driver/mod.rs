@@ -21,10 +21,12 @@
 //!   comes within [`PONG_DEADLINE_MS`].
 
 mod effect;
+mod token;
 
 pub use effect::{
     backoff_ms, Effect, Timer, BASE_BACKOFF_MS, MAX_BACKOFF_MS, PONG_DEADLINE_MS, RETRY_PACE_MS,
 };
+pub use token::{refresh_margin_ms, STALE_MARGIN_MS, TOKEN_WAIT_MS};
 
 use super::timeline::{Edit, Timeline};
 use super::ConnStatus;
@@ -56,7 +58,8 @@ pub struct Driver {
     attempt: u32,
     /// The page is done with the room: nothing more happens.
     closed: bool,
-    /// After `recovered: false`, until the `history` answer has rebuilt the list.
+    /// After `recovered: false` (or from the start, when the page came without
+    /// messages), until the `history` answer has (re)built the list.
     reloading: bool,
     /// Unacked messages the server refused for now, oldest first.
     refused: VecDeque<ClientId>,
@@ -68,8 +71,15 @@ pub struct Driver {
     offline: bool,
     /// A liveness ping is out.
     awaiting_pong: bool,
+    /// Where the next join resumes (taken when the socket opened).
+    resume_from: Option<u64>,
     /// Randomness in `[0, 1)` for the reconnect jitter.
     random: Box<dyn FnMut() -> f64>,
+    /// An embedded page's tokens ([`Driver::with_tokens`]); `None` on the site's pages,
+    /// which are signed in by the cookie.
+    tokens: Option<token::Tokens>,
+    /// The local clock in ms (used for tokens only).
+    now: Box<dyn FnMut() -> f64>,
 }
 
 impl Driver {
@@ -83,19 +93,23 @@ impl Driver {
         random: Box<dyn FnMut() -> f64>,
     ) -> Self {
         Self {
+            // Without a server-rendered page, the first join loads the newest history.
+            reloading: epoch.is_none(),
             room,
             name,
             epoch,
             link: Link::None,
             attempt: 0,
             closed: false,
-            reloading: false,
             refused: VecDeque::new(),
             retry_scheduled: false,
             refusals: 0,
             offline: false,
             awaiting_pong: false,
+            resume_from: None,
             random,
+            tokens: None,
+            now: Box::new(|| 0.0),
         }
     }
 
@@ -106,25 +120,31 @@ impl Driver {
         out
     }
 
-    /// The socket opened: join, resuming after what the view shows.
+    /// The socket opened: join (after `auth` on an embedded page), resuming after what
+    /// the view shows.
     pub fn on_open(&mut self, timeline: &Timeline) -> Vec<Effect> {
         self.link = Link::Open;
-        let since = if self.reloading {
+        self.resume_from = if self.reloading {
             None
         } else {
             timeline.resume_seq()
         };
         let mut out = vec![];
-        self.send(
-            ClientFrame::Join {
-                room: self.room.clone(),
-                name: Some(self.name.clone()),
-                since,
-                epoch: since.and(self.epoch.clone()),
-            },
-            &mut out,
-        );
+        if self.authenticate(&mut out) {
+            let frame = self.join_frame();
+            self.send(frame, &mut out);
+        }
         out
+    }
+
+    /// The join, resuming after [`Self::resume_from`].
+    fn join_frame(&self) -> ClientFrame {
+        ClientFrame::Join {
+            room: self.room.clone(),
+            name: Some(self.name.clone()),
+            since: self.resume_from,
+            epoch: self.resume_from.and(self.epoch.clone()),
+        }
     }
 
     /// The socket closed with `code` (`None`: it could not be made, or closed without
@@ -139,7 +159,7 @@ impl Driver {
         if self.closed {
             return out;
         }
-        if code == Some(crate::protocol::Close::Reauthenticate.code()) {
+        if code == Some(crate::protocol::Close::Reauthenticate.code()) && !self.token_ended() {
             self.closed = true;
             out.push(Effect::Reauthenticate);
             return out;
@@ -168,10 +188,12 @@ impl Driver {
                 self.epoch = Some(epoch);
                 out.push(Effect::Status(ConnStatus::Connected));
                 out.push(Effect::Presence { online, members });
-                out.push(Effect::Notice(None));
+                out.push(Effect::Notice(self.joined_notice()));
                 if !recovered {
                     self.reloading = true;
                     out.push(Effect::Timeline(Edit::ForgetConfirmed));
+                }
+                if self.reloading {
                     self.send(self.history(None), &mut out);
                 }
                 for (client_id, body) in timeline.unsent() {
@@ -200,8 +222,10 @@ impl Driver {
                 retry_after_ms,
             } => self.on_error(code, message, reference, retry_after_ms, timeline, &mut out),
             ServerFrame::Pong => self.awaiting_pong = false,
-            // This page never sends `auth` (the site's pages use the cookie).
-            ServerFrame::Left { .. } | ServerFrame::Authed { .. } => {}
+            ServerFrame::Authed {
+                name, expires_at, ..
+            } => self.on_authed(name, expires_at, &mut out),
+            ServerFrame::Left { .. } => {}
         }
         out
     }
@@ -220,6 +244,10 @@ impl Driver {
             .as_deref()
             .filter(|r| timeline.is_unsent(r))
             .and_then(|r| ClientId::parse(r).ok());
+        if reference.is_none() && self.token_refused(code, out) {
+            out.push(Effect::Notice(Some(message)));
+            return;
+        }
         match (unsent, code) {
             (Some(client_id), ErrorCode::RateLimited | ErrorCode::Unavailable) => {
                 // Still pending: retry it later, after the server's hint.
@@ -266,6 +294,7 @@ impl Driver {
                     self.schedule_retry(RETRY_PACE_MS, &mut out);
                 }
             }
+            Timer::Token(n) => self.on_token_timer(n, &mut out),
             Timer::PongDeadline => {
                 if self.awaiting_pong {
                     // The socket died while the machine slept, though it looks open.
@@ -318,7 +347,7 @@ impl Driver {
     pub fn send_message(&mut self, body: Body, client_id: ClientId, now_ms: u64) -> Vec<Effect> {
         let mut out = vec![Effect::Timeline(Edit::AddPending {
             client_id: client_id.clone(),
-            from: self.name.clone(),
+            from: self.speaking_as(),
             body: body.clone(),
             ts: now_ms,
         })];

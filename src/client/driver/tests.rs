@@ -157,7 +157,18 @@ fn a_reconnect_resumes_after_the_newest_message_received() {
             ..
         }]
     ));
-    p.joined(true);
+    // Without a server-rendered page, the first join loads the newest history.
+    let e = p.joined(true);
+    assert!(
+        matches!(sent(&e)[..], [ClientFrame::History { before: None, .. }]),
+        "{e:?}"
+    );
+    p.frame(ServerFrame::History {
+        room: room(),
+        messages: vec![msg(5, "w")],
+        has_more: false,
+    });
+    assert_eq!(p.timeline.lines().len(), 1);
     p.frame(ServerFrame::Message(msg(6, "x")));
     p.frame(ServerFrame::Message(msg(7, "y")));
     p.driver.on_close(None);

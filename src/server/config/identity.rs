@@ -43,6 +43,11 @@ pub struct IdentityConfig {
     #[arg(long, env = "CHORUS_SESSION_TTL", default_value = "30d", value_parser = duration)]
     pub session_ttl: Duration,
 
+    /// Origins (scheme://host[:port]) of applications that may frame `/embed/{room}` and
+    /// sign it in with their tokens, comma-separated; without it no site may frame Chorus
+    #[arg(long, env = "CHORUS_EMBED_ORIGINS", value_delimiter = ',', value_parser = origin)]
+    pub embed_origins: Vec<String>,
+
     /// New accounts one client address may make per hour
     #[arg(long, env = "CHORUS_SIGNUPS_PER_IP_PER_HOUR", default_value_t = 5,
           value_parser = clap::value_parser!(u32).range(1..))]
@@ -94,6 +99,39 @@ impl std::fmt::Debug for Secret {
 /// own refusal would print the value (the secret) in its message.
 fn secret(s: &str) -> Result<Secret, String> {
     Ok(Secret(s.to_string()))
+}
+
+/// An origin as browsers write it: `http` or `https`, a host, an optional port, nothing
+/// after (no path, no trailing slash), lower-case.
+pub(super) fn origin(s: &str) -> Result<String, String> {
+    let s = s.trim().to_ascii_lowercase();
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .ok_or_else(|| format!("{s:?}: an origin starts with https:// or http://"))?;
+    let (host, port) = match rest.find(']') {
+        Some(end) => (&rest[..=end], rest[end + 1..].strip_prefix(':')),
+        None => match rest.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (rest, None),
+        },
+    };
+    if let Some(port) = port {
+        port.parse::<u16>()
+            .map_err(|_| format!("{s:?}: the port must be a number"))?;
+    }
+    let bracketed = host.starts_with('[') && host.ends_with(']');
+    let valid = !host.is_empty()
+        && host.chars().all(|c| {
+            c.is_ascii_alphanumeric() || c == '-' || c == '.' || (bracketed && "[]:".contains(c))
+        });
+    if valid {
+        Ok(s)
+    } else {
+        Err(format!(
+            "{s:?}: an origin is scheme://host[:port], with no path (e.g. https://app.example.com)"
+        ))
+    }
 }
 
 impl IdentityConfig {

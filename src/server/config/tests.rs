@@ -93,3 +93,30 @@ fn site_file_is_read() {
     std::fs::write(&p, "site-addr = 5").unwrap();
     assert!(site_options(&p, true).is_err());
 }
+
+#[test]
+fn embed_origins_are_origins_and_nothing_else() {
+    let c = Config::parse_from([
+        "chorus",
+        "--embed-origins",
+        "https://App.example.com,http://127.0.0.1:8080,http://[::1]:9000",
+    ]);
+    assert_eq!(
+        c.identity.embed_origins,
+        ["https://app.example.com", "http://127.0.0.1:8080", "http://[::1]:9000"]
+    );
+    for bad in [
+        "app.example.com",
+        "https://app.example.com/",
+        "https://app.example.com/chat",
+        "https://app.example.com:port",
+        "ftp://app.example.com",
+        "https://",
+        "*",
+    ] {
+        assert!(
+            Config::try_parse_from(["chorus", "--embed-origins", bad]).is_err(),
+            "{bad}"
+        );
+    }
+}
