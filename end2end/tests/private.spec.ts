@@ -72,3 +72,76 @@ test("create a private room, invite someone, chat; guests see nothing", async ({
   await d.goto(invite);
   await d.screenshot({ path: `${shots}/invite-dark.png` });
 });
+
+test("the owner manages members: add by name, make a moderator, remove", async ({ browser }) => {
+  const room = unique("crew-");
+  const ann = unique("Ann");
+  const bob = unique("Bob");
+
+  const b = await fresh(browser);
+  await signUp(b, bob);
+  const a = await fresh(browser);
+  await signUp(a, ann);
+  await a.getByText("Create a room").click();
+  await a.getByLabel("Room name").fill(room);
+  await a.getByLabel("Private: only people you invite can see it").check();
+  await a.getByRole("button", { name: "Create room" }).click();
+  await live(a);
+
+  // Bob cannot see the room yet.
+  expect((await b.goto(`/r/${room}`))?.status()).toBe(404);
+
+  await a.getByRole("link", { name: "Members" }).click();
+  await expect(a).toHaveURL(new RegExp(`/r/${room}/members$`));
+  await expect(a.getByRole("heading", { name: `Members of #${room}` })).toBeVisible();
+  const roster = a.getByRole("list", { name: "Members" });
+  await expect(roster.locator(".roster-row")).toHaveCount(1);
+  await expect(roster.locator(".role-badge")).toHaveText("Owner");
+
+  // A name that is no account says so; Bob's (typed in another case) adds him.
+  await a.getByLabel("Account name").fill("nobody-at-all");
+  await a.getByRole("button", { name: "Add", exact: true }).click();
+  await expect(a.getByText("There is no account with that name")).toBeVisible();
+  await a.getByLabel("Account name").fill(bob.toLowerCase());
+  await a.getByLabel("Role", { exact: true }).selectOption("moderator");
+  await a.getByRole("button", { name: "Add", exact: true }).click();
+  await expect(a.getByText("Added.")).toBeVisible();
+  await expect(roster.locator(".roster-row")).toHaveCount(2);
+  await expect(a.getByLabel(`Role of ${bob}`)).toHaveValue("moderator");
+  await a.screenshot({ path: `${shots}/members-desktop.png` });
+
+  // Bob is in, and as a moderator sees the Members link too.
+  await b.goto(`/r/${room}`);
+  await live(b);
+  await expect(b.getByRole("link", { name: "Members" })).toBeVisible();
+
+  // Made a plain member, then removed: his next visit finds nothing.
+  await a.getByLabel(`Role of ${bob}`).selectOption("member");
+  await a.getByRole("button", { name: "Save" }).click();
+  await expect(a.getByText("Saved.")).toBeVisible();
+  await expect(a.getByLabel(`Role of ${bob}`)).toHaveValue("member");
+  await a.getByRole("button", { name: "Remove" }).click();
+  await expect(a.getByText("Removed.")).toBeVisible();
+  await expect(roster.locator(".roster-row")).toHaveCount(1);
+  expect((await b.goto(`/r/${room}`))?.status()).toBe(404);
+  // A former member cannot open the member page either.
+  expect((await b.goto(`/r/${room}/members`))?.status()).toBe(404);
+
+  // The same page on a phone, and dark.
+  const phone = await a.context().browser()!.newContext({
+    viewport: { width: 390, height: 844 },
+    isMobile: true,
+    hasTouch: true,
+    storageState: await a.context().storageState(),
+  });
+  const p = await phone.newPage();
+  await p.goto(`/r/${room}/members`);
+  await p.screenshot({ path: `${shots}/members-phone.png` });
+  const dark = await a.context().browser()!.newContext({
+    colorScheme: "dark",
+    storageState: await a.context().storageState(),
+  });
+  const d = await dark.newPage();
+  await d.goto(`/r/${room}/members`);
+  await d.screenshot({ path: `${shots}/members-dark.png` });
+});

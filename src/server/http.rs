@@ -37,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::server::accounts::http::routes())
         .merge(crate::server::accounts::forms::routes())
         .merge(crate::server::rooms::http::routes())
+        .merge(crate::server::rooms::members::routes())
         .merge(crate::server::rooms::forms::routes())
         .with_state(state.clone())
         .merge(pages(&state))

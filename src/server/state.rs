@@ -142,6 +142,24 @@ impl PageReads {
         Some((s.visibility(), s.role))
     }
 
+    /// `room`'s roster, if the request's user may manage it (its owner or a moderator);
+    /// `None` otherwise, or if the store cannot say.
+    pub async fn roster(
+        &self,
+        headers: &axum::http::HeaderMap,
+        room: &RoomName,
+    ) -> Option<Vec<crate::server::rooms::members::Entry>> {
+        let who = self.identity(headers).await;
+        let s = self.rooms.standing(room, who.as_ref()).await.ok()?;
+        if !s.may_manage() || s.settings.is_none() {
+            return None;
+        }
+        crate::server::rooms::members::roster(&self.rooms, self.accounts.as_deref(), room)
+            .await
+            .inspect_err(|e| tracing::warn!(error = %e.report(), "cannot read a room's members"))
+            .ok()
+    }
+
     /// The room an unexpired invite code is for (for `/i/{code}`, before accepting).
     pub async fn invite_room(&self, code: &str) -> Option<RoomName> {
         if code.is_empty() || code.len() > 64 {

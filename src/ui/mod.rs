@@ -4,11 +4,13 @@
 //! - [`App`]: routes `/` ([`lobby`]), `/r/{room}` ([`room`], first painted from
 //!   [`snapshot`]), `/signin` and `/signup` ([`account`], which also has the bar that
 //!   says who you are), `/i/{code}` ([`rooms`], with the other pieces of rooms with owners),
-//!   `/embed/{room}` ([`embed`]: the room for an application's page to frame and sign in).
+//!   `/r/{room}/members` ([`members`]: the owner's member manager), `/embed/{room}`
+//!   ([`embed`]: the room for an application's page to frame and sign in).
 
 pub mod account;
 pub mod embed;
 pub mod lobby;
+pub mod members;
 pub mod room;
 pub mod rooms;
 pub mod snapshot;
@@ -119,6 +121,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/") view=lobby::Lobby ssr=SsrMode::Async/>
                 <Route path=path!("/r/:room") view=room::RoomPage ssr=SsrMode::Async/>
+                <Route path=path!("/r/:room/members") view=members::MembersPage ssr=SsrMode::Async/>
                 <Route path=path!("/signin") view=account::SignIn/>
                 <Route path=path!("/signup") view=account::SignUp/>
                 <Route path=path!("/i/:code") view=rooms::InvitePage ssr=SsrMode::Async/>

@@ -73,7 +73,7 @@ pub fn CreateRoom() -> impl IntoView {
 }
 
 /// The room header's part for rooms with owners: a lock on a private room, and the
-/// Invite button for those who may invite.
+/// Invite button and the member list's link for those who manage it.
 #[component]
 pub fn RoomBadges(room: RoomName, standing: ReaderStanding) -> impl IntoView {
     view! {
@@ -89,6 +89,7 @@ pub fn RoomBadges(room: RoomName, standing: ReaderStanding) -> impl IntoView {
                 <input type="hidden" name="room" value=room.to_string()/>
                 <button type="submit" class="secondary">"Invite"</button>
             </form>
+            <a class="button-link secondary" href=format!("/r/{room}/members")>"Members"</a>
         })}
     }
 }

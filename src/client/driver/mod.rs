@@ -21,6 +21,7 @@
 //!   comes within [`PONG_DEADLINE_MS`].
 
 mod effect;
+mod refusals;
 mod token;
 
 pub use effect::{
@@ -31,7 +32,7 @@ pub use token::{refresh_margin_ms, STALE_MARGIN_MS, TOKEN_WAIT_MS};
 use super::timeline::{Edit, Timeline};
 use super::ConnStatus;
 use crate::protocol::{
-    Body, ClientFrame, ClientId, Epoch, ErrorCode, HistoryLimit, RoomName, ServerFrame, UserName,
+    Body, ClientFrame, ClientId, Epoch, HistoryLimit, RoomName, ServerFrame, UserName,
 };
 use std::collections::VecDeque;
 
@@ -230,70 +231,12 @@ impl Driver {
         out
     }
 
-    fn on_error(
-        &mut self,
-        code: ErrorCode,
-        message: String,
-        reference: Option<String>,
-        retry_after_ms: Option<u64>,
-        timeline: &Timeline,
-        out: &mut Vec<Effect>,
-    ) {
-        // The refused frame was one of the user's messages still waiting to be stored.
-        let unsent = reference
-            .as_deref()
-            .filter(|r| timeline.is_unsent(r))
-            .and_then(|r| ClientId::parse(r).ok());
-        if reference.is_none() && self.token_refused(code, out) {
-            out.push(Effect::Notice(Some(message)));
-            return;
-        }
-        match (unsent, code) {
-            (Some(client_id), ErrorCode::RateLimited | ErrorCode::Unavailable) => {
-                // Still pending: retry it later, after the server's hint.
-                if !self.refused.contains(&client_id) {
-                    self.refused.push_back(client_id);
-                }
-                let delay = retry_after_ms.map_or_else(
-                    || (1000.0 * 2f64.powi(self.refusals.min(4) as i32)).min(MAX_BACKOFF_MS),
-                    |ms| ms as f64,
-                );
-                self.refusals += 1;
-                self.schedule_retry(delay, out);
-            }
-            // The server does not count this connection in the room (or could not join
-            // it): reconnect, which joins again and re-sends what is unsent.
-            (_, ErrorCode::NotJoined) | (None, ErrorCode::Unavailable) => {
-                out.push(Effect::Notice(Some(message)));
-                if matches!(self.link, Link::Connecting | Link::Open) {
-                    self.link = Link::Closing;
-                    out.push(Effect::CloseSocket);
-                }
-            }
-            (Some(client_id), _) => out.push(Effect::Timeline(Edit::Fail {
-                client_id,
-                reason: message,
-            })),
-            (None, _) => out.push(Effect::Notice(Some(message))),
-        }
-    }
-
     /// A timer the driver set went off; `online` is what the browser says of the network.
     pub fn on_timer(&mut self, timer: Timer, online: bool, timeline: &Timeline) -> Vec<Effect> {
         let mut out = vec![];
         match timer {
             Timer::Reconnect => self.connect(online, &mut out),
-            Timer::Retry => {
-                self.retry_scheduled = false;
-                if let Some(client_id) = self.refused.pop_front() {
-                    if let Some(body) = timeline.unsent_body(&client_id) {
-                        self.send(self.publish(client_id, body), &mut out);
-                    }
-                }
-                if !self.refused.is_empty() {
-                    self.schedule_retry(RETRY_PACE_MS, &mut out);
-                }
-            }
+            Timer::Retry => self.retry_next(timeline, &mut out),
             Timer::Token(n) => self.on_token_timer(n, &mut out),
             Timer::PongDeadline => {
                 if self.awaiting_pong {
@@ -400,13 +343,6 @@ impl Driver {
             in_secs: (delay / 1000.0).round() as u32,
         }));
         out.push(Effect::ReconnectIn(delay));
-    }
-
-    fn schedule_retry(&mut self, delay_ms: f64, out: &mut Vec<Effect>) {
-        if !self.retry_scheduled {
-            self.retry_scheduled = true;
-            out.push(Effect::RetryIn(delay_ms));
-        }
     }
 
     /// Sends `frame` if the socket is open; otherwise it is dropped (what matters is

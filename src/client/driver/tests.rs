@@ -1,7 +1,7 @@
 //! The driver's rules, natively: what it sends and schedules for each event.
 
 use super::*;
-use crate::protocol::Message;
+use crate::protocol::{ErrorCode, Message};
 
 fn room() -> RoomName {
     RoomName::parse("r").unwrap()

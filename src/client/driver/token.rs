@@ -29,6 +29,8 @@ use base64::Engine;
 pub const TOKEN_WAIT_MS: f64 = 5_000.0;
 /// A held token with less than this left is not sent on a new socket.
 pub const STALE_MARGIN_MS: f64 = 2_000.0;
+/// The granularity of `iat` and `exp` (seconds), taken off a token's measured life.
+pub const CLAIM_GRAIN_MS: f64 = 1_000.0;
 /// The longest refresh margin before a token's end.
 pub const MAX_REFRESH_MARGIN_MS: f64 = 60_000.0;
 
@@ -92,8 +94,10 @@ impl Tokens {
                 exp: Some(exp),
                 iat: Some(iat),
             }) if exp > iat => {
+                // Claims are in whole seconds, and `iat` is usually rounded down: the
+                // token may have up to a second less than `exp - iat` left.
                 let life = (exp - iat) * 1000.0;
-                (Some(now + life), Some(life))
+                (Some(now + life - CLAIM_GRAIN_MS), Some(life))
             }
             Some(Times { exp: Some(exp), .. }) if exp * 1000.0 > now => {
                 (Some(exp * 1000.0), Some(exp * 1000.0 - now))

@@ -67,8 +67,7 @@ impl Embedded {
     }
 
     fn timer(&mut self, n: u64) -> Vec<Effect> {
-        self.driver
-            .on_timer(Timer::Token(n), true, &self.timeline)
+        self.driver.on_timer(Timer::Token(n), true, &self.timeline)
     }
 
     fn error(&mut self, code: ErrorCode) -> Vec<Effect> {
@@ -180,11 +179,15 @@ fn a_refresh_is_set_before_the_end_with_jitter_and_sends_only_auth() {
         p.driver.on_token(Some(1), &minted(1_000.0, 300.0, "u1"));
         let e = p.authed(1_300_000);
         assert!(e.contains(&Effect::SignedIn(Some(UserName::parse("Ann").unwrap()))));
-        // A five-minute token: refreshed 30–60 s before its end, on the local clock.
+        // A five-minute token: refreshed 30–60 s before its end (a second early for the
+        // claims' whole seconds), on the local clock.
         let [(n, delay)] = timers(&e)[..] else {
             panic!("{e:?}")
         };
-        assert!((delay - (300_000.0 - margin)).abs() < 1.0, "{delay}");
+        assert!(
+            (delay - (300_000.0 - CLAIM_GRAIN_MS - margin)).abs() < 1.0,
+            "{delay}"
+        );
         let e = p.timer(n);
         assert_eq!(requests(&e), vec![2]);
         // The same timer again, or an older one: nothing (one request in flight).
@@ -192,7 +195,11 @@ fn a_refresh_is_set_before_the_end_with_jitter_and_sends_only_auth() {
         assert!(p.timer(1).is_empty());
         let t = minted(1_250.0, 300.0, "u1");
         let e = p.driver.on_token(Some(2), &t);
-        assert_eq!(sent(&e), vec![format!("auth {t}")], "a refresh does not rejoin");
+        assert_eq!(
+            sent(&e),
+            vec![format!("auth {t}")],
+            "a refresh does not rejoin"
+        );
     }
 }
 
@@ -215,7 +222,9 @@ fn an_answer_to_an_older_request_is_ignored_and_an_unasked_token_is_taken() {
     assert!(e.contains(&Effect::SignedIn(None)), "{e:?}");
     let joined = p.driver.on_frame(joined(), &p.timeline);
     assert!(
-        joined.iter().any(|e| matches!(e, Effect::Notice(Some(n)) if n.contains("not signed you in"))),
+        joined
+            .iter()
+            .any(|e| matches!(e, Effect::Notice(Some(n)) if n.contains("not signed you in"))),
         "{joined:?}"
     );
     let [(n, _)] = timers(&e)[..] else {
@@ -223,7 +232,10 @@ fn an_answer_to_an_older_request_is_ignored_and_an_unasked_token_is_taken() {
     };
     assert_eq!(requests(&p.timer(n)), vec![2]);
     // The late answer to request 1 is not taken.
-    assert!(p.driver.on_token(Some(1), &minted(1_000.0, 60.0, "u1")).is_empty());
+    assert!(p
+        .driver
+        .on_token(Some(1), &minted(1_000.0, 60.0, "u1"))
+        .is_empty());
     // The answer to 2 is: the socket joined as a guest, so it starts over.
     let e = p.driver.on_token(Some(2), &minted(1_000.0, 60.0, "u1"));
     assert_eq!(e, vec![Effect::CloseSocket]);
@@ -273,7 +285,8 @@ fn a_reconnect_sends_the_held_token_only_while_it_has_time_left() {
     let e = p.driver.on_open(&p.timeline);
     assert_eq!(sent(&e), vec![format!("auth {t}"), "join".into()]);
     // Another blip with under STALE_MARGIN_MS left: a fresh one is asked for first.
-    p.clock.set(p.clock.get() + 60_000.0 - 30_000.0 - STALE_MARGIN_MS + 1.0);
+    p.clock
+        .set(p.clock.get() + 60_000.0 - 30_000.0 - STALE_MARGIN_MS + 1.0);
     p.driver.on_close(None);
     let e = p.driver.on_open(&p.timeline);
     assert!(sent(&e).is_empty(), "{e:?}");
@@ -291,7 +304,10 @@ fn the_life_is_measured_from_the_claims_so_a_wrong_client_clock_does_not_matter(
     let [(_, delay)] = timers(&e)[..] else {
         panic!("{e:?}")
     };
-    assert!((delay - (60_000.0 - 6_000.0)).abs() < 1.0, "{delay}");
+    assert!(
+        (delay - (60_000.0 - CLAIM_GRAIN_MS - 6_000.0)).abs() < 1.0,
+        "{delay}"
+    );
     p.driver.on_close(None);
     assert_eq!(sent(&p.driver.on_open(&p.timeline))[0], format!("auth {t}"));
 }

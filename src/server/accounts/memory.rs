@@ -45,6 +45,19 @@ impl AccountStore for MemoryAccounts {
         Ok(lock(&self.state).by_key.get(name_key).cloned())
     }
 
+    async fn names(
+        &self,
+        users: &[UserId],
+    ) -> Result<HashMap<UserId, crate::protocol::UserName>, StoreError> {
+        let st = lock(&self.state);
+        Ok(st
+            .by_key
+            .values()
+            .filter(|a| users.contains(&a.account.user))
+            .map(|a| (a.account.user.clone(), a.account.name.clone()))
+            .collect())
+    }
+
     async fn create_session(
         &self,
         hash: SessionHash,
@@ -116,6 +129,11 @@ pub async fn conformance(s: &dyn AccountStore) {
         (ann.clone(), "$argon2id$hash")
     );
     assert!(s.by_name("bob").await.unwrap().is_none());
+    let token_user = UserId::parse("app:u9").unwrap();
+    let names = s.names(&[token_user, ann.user.clone()]).await.unwrap();
+    assert_eq!(names.len(), 1, "only accounts have names here");
+    assert_eq!(names[&ann.user], ann.name);
+    assert!(s.names(&[]).await.unwrap().is_empty());
     let now = crate::server::store::now_ms();
     let h = |b: u8| SessionHash([b; 32]);
     s.create_session(h(1), &ann.user, now + 60_000, 2)

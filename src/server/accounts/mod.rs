@@ -89,6 +89,13 @@ pub trait AccountStore: Send + Sync + 'static {
     /// The account with this name key.
     async fn by_name(&self, name_key: &str) -> Result<Option<StoredAccount>, StoreError>;
 
+    /// The names of those of `users` that are accounts (a token's users are not), to
+    /// show a room's members by name.
+    async fn names(
+        &self,
+        users: &[UserId],
+    ) -> Result<std::collections::HashMap<UserId, crate::protocol::UserName>, StoreError>;
+
     /// Stores a session for `user` until `expires_ms`, dropping the account's oldest
     /// sessions past `keep` (one person does not need unlimited devices, and a script
     /// with the password cannot fill the disk by signing in).

@@ -134,6 +134,33 @@ impl AccountStore for RedisAccounts {
         }))
     }
 
+    async fn names(
+        &self,
+        users: &[UserId],
+    ) -> Result<std::collections::HashMap<UserId, UserName>, StoreError> {
+        if users.is_empty() {
+            return Ok(Default::default());
+        }
+        let mut cmd = redis::cmd("HMGET");
+        cmd.arg(self.keys.account_names());
+        for u in users {
+            cmd.arg(u.as_str());
+        }
+        let names: Vec<Option<String>> = cmd
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        users
+            .iter()
+            .zip(names)
+            .filter_map(|(u, n)| n.map(|n| (u, n)))
+            .map(|(u, n)| {
+                let name = UserName::parse(&n).map_err(|_| corrupt("account name"))?;
+                Ok((u.clone(), name))
+            })
+            .collect()
+    }
+
     async fn create_session(
         &self,
         hash: SessionHash,

@@ -134,6 +134,17 @@ impl Accounts {
         }
     }
 
+    /// The account named `name` (in any case), for adding it to a room by name.
+    pub async fn find(&self, name: &UserName) -> Result<Option<UserId>, StoreError> {
+        let found = self.store.by_name(&super::name_key(name)).await?;
+        Ok(found.map(|a| a.account.user))
+    }
+
+    /// The account names of those of `users` that have accounts.
+    pub async fn names(&self, users: &[UserId]) -> Result<HashMap<UserId, UserName>, StoreError> {
+        self.store.names(users).await
+    }
+
     /// Makes an account and signs it in. The password is hashed before the name is
     /// tried, so a taken name answers no faster than a new one.
     pub async fn sign_up(

@@ -75,6 +75,28 @@ impl AccountStore for SqliteAccounts {
             .await
     }
 
+    async fn names(
+        &self,
+        users: &[UserId],
+    ) -> Result<std::collections::HashMap<UserId, UserName>, StoreError> {
+        let users: Vec<String> = users.iter().map(|u| u.to_string()).collect();
+        self.conn
+            .run(move |c| {
+                let mut q = c.prepare_cached("SELECT id, name FROM accounts WHERE id = ?1")?;
+                let mut out = std::collections::HashMap::new();
+                for user in users {
+                    if let Some(a) = q
+                        .query_row([user], |r| account(r.get(0)?, r.get(1)?))
+                        .optional()?
+                    {
+                        out.insert(a.user, a.name);
+                    }
+                }
+                Ok(out)
+            })
+            .await
+    }
+
     async fn create_session(
         &self,
         hash: SessionHash,

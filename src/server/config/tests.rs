@@ -103,7 +103,11 @@ fn embed_origins_are_origins_and_nothing_else() {
     ]);
     assert_eq!(
         c.identity.embed_origins,
-        ["https://app.example.com", "http://127.0.0.1:8080", "http://[::1]:9000"]
+        [
+            "https://app.example.com",
+            "http://127.0.0.1:8080",
+            "http://[::1]:9000"
+        ]
     );
     for bad in [
         "app.example.com",

@@ -1,9 +1,10 @@
 //! `/api/rooms` (the contract's "Rooms with owners"): create a room, read its settings,
-//! manage its members. Invites are in [`super::invites`].
+//! and who may manage it. Members are in [`super::members`], invites in
+//! [`super::invites`].
 
 use super::access::Standing;
 use super::{DirectoryError, Role, RoomSettings, Visibility};
-use crate::protocol::{RoomName, UserId};
+use crate::protocol::RoomName;
 use crate::server::api::http_error;
 use crate::server::bodies::json_object;
 use crate::server::identity::caller::{caller, Caller};
@@ -12,7 +13,7 @@ use axum::body::Body as HttpBody;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{post, put};
+use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
@@ -22,10 +23,6 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/rooms", post(create))
         .route("/api/rooms/{room}", axum::routing::get(settings))
-        .route(
-            "/api/rooms/{room}/members/{user}",
-            put(add_member).delete(remove_member),
-        )
         .route("/api/rooms/{room}/invites", post(super::invites::invite))
         .route("/api/invites/{code}", post(super::invites::accept))
 }
@@ -257,77 +254,4 @@ pub(super) async fn manager(
         ));
     }
     Ok(room)
-}
-
-/// The room the caller manages and the user in the path, for the members endpoints.
-async fn member_of_managed(
-    state: &AppState,
-    room: &str,
-    user: &str,
-    headers: &HeaderMap,
-) -> Result<(RoomName, UserId), Response> {
-    let room = manager(state, room, headers).await?;
-    let user = UserId::parse(user)
-        .map_err(|_| http_error(StatusCode::BAD_REQUEST, "bad_frame", "not a user id"))?;
-    Ok((room, user))
-}
-
-/// `PUT /api/rooms/{room}/members/{user}` `{"role":"member"|"moderator"}` → 204.
-async fn add_member(
-    State(state): State<AppState>,
-    Path((room, user)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: HttpBody,
-) -> Response {
-    let (room, user) = match member_of_managed(&state, &room, &user, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let body = match json_object(body, &headers, state.body_limits).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let role = match body.get("role").and_then(Value::as_str).map(Role::parse) {
-        None => Role::Member,
-        Some(Some(r @ (Role::Member | Role::Moderator))) => r,
-        Some(_) => {
-            return http_error(
-                StatusCode::BAD_REQUEST,
-                "bad_frame",
-                "role must be \"member\" or \"moderator\"",
-            )
-        }
-    };
-    match state
-        .session
-        .rooms
-        .directory()
-        .set_member(&room, &user, role)
-        .await
-    {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => directory_error(e),
-    }
-}
-
-/// `DELETE /api/rooms/{room}/members/{user}` → 204.
-async fn remove_member(
-    State(state): State<AppState>,
-    Path((room, user)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Response {
-    let (room, user) = match member_of_managed(&state, &room, &user, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    match state
-        .session
-        .rooms
-        .directory()
-        .remove_member(&room, &user)
-        .await
-    {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => unavailable(&e),
-    }
 }

@@ -60,6 +60,16 @@ impl RoomDirectory for MemoryRooms {
         Ok(())
     }
 
+    async fn members(&self, room: &RoomName) -> Result<Vec<(UserId, Role)>, StoreError> {
+        let mut all: Vec<_> = lock(&self.state)
+            .members
+            .get(room)
+            .map(|m| m.iter().map(|(u, r)| (u.clone(), *r)).collect())
+            .unwrap_or_default();
+        all.sort();
+        Ok(all)
+    }
+
     async fn remove_member(&self, room: &RoomName, user: &UserId) -> Result<(), StoreError> {
         if let Some(m) = lock(&self.state).members.get_mut(room) {
             m.remove(user);
@@ -115,6 +125,19 @@ pub async fn conformance(d: &dyn RoomDirectory) {
     assert_eq!(d.member(&r, &bob).await.unwrap(), Some(Role::Member));
     d.set_member(&r, &bob, Role::Moderator).await.unwrap();
     assert_eq!(d.member(&r, &bob).await.unwrap(), Some(Role::Moderator));
+    let cy = UserId::parse("acct:cy").unwrap();
+    d.set_member(&r, &cy, Role::Member).await.unwrap();
+    assert_eq!(
+        d.members(&r).await.unwrap(),
+        vec![(cy.clone(), Role::Member), (bob.clone(), Role::Moderator)],
+        "by user id, the owner not among them"
+    );
+    assert!(d
+        .members(&RoomName::parse("other").unwrap())
+        .await
+        .unwrap()
+        .is_empty());
+    d.remove_member(&r, &cy).await.unwrap();
     d.remove_member(&r, &bob).await.unwrap();
     assert_eq!(d.member(&r, &bob).await.unwrap(), None);
     let now = crate::server::store::now_ms();

@@ -16,6 +16,7 @@ pub mod access;
 pub mod forms;
 pub mod http;
 pub mod invites;
+pub mod members;
 pub mod memory;
 pub mod redis;
 pub mod sqlite;
@@ -134,6 +135,10 @@ pub trait RoomDirectory: Send + Sync + 'static {
         user: &UserId,
         role: Role,
     ) -> Result<(), DirectoryError>;
+
+    /// Every member and its role, by user id (the owner is not among them), for the
+    /// owner's member list; at most [`MAX_MEMBERS`].
+    async fn members(&self, room: &RoomName) -> Result<Vec<(UserId, Role)>, StoreError>;
 
     /// Removes a member (no error if it was not one).
     async fn remove_member(&self, room: &RoomName, user: &UserId) -> Result<(), StoreError>;

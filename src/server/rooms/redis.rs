@@ -136,6 +136,25 @@ impl RoomDirectory for RedisRooms {
         Ok(())
     }
 
+    async fn members(&self, room: &RoomName) -> Result<Vec<(UserId, Role)>, StoreError> {
+        let all: Vec<(String, String)> = redis::cmd("HGETALL")
+            .arg(self.keys.room_members(room))
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        let mut members = all
+            .into_iter()
+            .map(|(user, role)| {
+                Ok((
+                    UserId::parse(&user).map_err(|_| corrupt("member"))?,
+                    Role::parse(&role).ok_or_else(|| corrupt("role"))?,
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        members.sort();
+        Ok(members)
+    }
+
     async fn remove_member(&self, room: &RoomName, user: &UserId) -> Result<(), StoreError> {
         let _: i64 = redis::cmd("HDEL")
             .arg(self.keys.room_members(room))

@@ -124,6 +124,25 @@ impl RoomDirectory for SqliteRooms {
         Ok(())
     }
 
+    async fn members(&self, room: &RoomName) -> Result<Vec<(UserId, Role)>, StoreError> {
+        let room = room.to_string();
+        self.conn
+            .run(move |c| {
+                c.prepare_cached(
+                    "SELECT user, role FROM room_members WHERE room = ?1 ORDER BY user LIMIT ?2",
+                )?
+                .query_map(params![room, MAX_MEMBERS as i64], |r| {
+                    let (user, role): (String, String) = (r.get(0)?, r.get(1)?);
+                    Ok((
+                        UserId::parse(&user).map_err(|_| bad("member"))?,
+                        Role::parse(&role).ok_or_else(|| bad("role"))?,
+                    ))
+                })?
+                .collect()
+            })
+            .await
+    }
+
     async fn remove_member(&self, room: &RoomName, user: &UserId) -> Result<(), StoreError> {
         let (room, user) = (room.to_string(), user.to_string());
         self.conn
