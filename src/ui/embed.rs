@@ -11,7 +11,8 @@
 use crate::client::{storage, RoomClient, RoomView};
 use crate::protocol::{Body, RoomName, UserName};
 use crate::sync::lock;
-use crate::ui::room::{Composer, Members, MessageList};
+use crate::ui::composer::Composer;
+use crate::ui::room::{LiveBadges, Members, MessageList};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -105,16 +106,7 @@ fn EmbeddedRoom(room: RoomName, origins: Vec<String>) -> impl IntoView {
         <div class=move || format!("room embed conn-{}", view_state.status.get().class())>
             <header class="room-head">
                 <h1 class="room-name">"#"{room.to_string()}</h1>
-                <span class="online" title=move || view_state.members.get().join(", ")>
-                    {move || view_state.online.get()}" online"
-                </span>
-                <span
-                    class=move || format!("status status-{}", view_state.status.get().class())
-                    role="status"
-                    data-testid="status"
-                >
-                    {move || view_state.status.get().label()}
-                </span>
+                <LiveBadges view_state/>
                 <span class="user-bar" data-testid="me">
                     {move || view_state.me.get().map(|n| n.to_string())}
                 </span>

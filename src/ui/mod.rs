@@ -8,6 +8,7 @@
 //!   ([`embed`]: the room for an application's page to frame and sign in).
 
 pub mod account;
+pub mod composer;
 pub mod embed;
 pub mod lobby;
 pub mod members;

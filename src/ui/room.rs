@@ -5,8 +5,8 @@ use crate::client::clock::{clock, clock_utc, now_ms};
 use crate::client::{storage, Line, LineState, RoomClient, RoomView};
 use crate::protocol::{Body, MessagesPage, RoomName, UserName};
 use crate::sync::lock;
+use crate::ui::composer::{Composer, NamePrompt};
 use crate::ui::snapshot::room_page;
-use crate::ui::NameInput;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -178,16 +178,7 @@ fn RoomHeader(
                     }
                 }
             </Suspense>
-            <span class="online" title=move || view_state.members.get().join(", ")>
-                {move || view_state.online.get()}" online"
-            </span>
-            <span
-                class=move || format!("status status-{}", view_state.status.get().class())
-                role="status"
-                data-testid="status"
-            >
-                {move || view_state.status.get().label()}
-            </span>
+            <LiveBadges view_state/>
             <Suspense fallback=|| ()>
                 {
                     let next = next.clone();
@@ -203,6 +194,23 @@ fn RoomHeader(
         </header>
     }
     .into_any()
+}
+
+/// How many are here and the connection badge (the room page's header and the embed's).
+#[component]
+pub(crate) fn LiveBadges(view_state: RoomView) -> impl IntoView {
+    view! {
+        <span class="online" title=move || view_state.members.get().join(", ")>
+            {move || view_state.online.get()}" online"
+        </span>
+        <span
+            class=move || format!("status status-{}", view_state.status.get().class())
+            role="status"
+            data-testid="status"
+        >
+            {move || view_state.status.get().label()}
+        </span>
+    }
 }
 
 /// Who is here: each distinct name once, however many tabs it has open.
@@ -337,66 +345,4 @@ fn MessageRow(line: Line) -> impl IntoView {
         </li>
     }
     .into_any()
-}
-
-/// The text box: Enter sends, Shift+Enter starts a new line.
-#[component]
-pub(crate) fn Composer(name: UserName, on_send: Callback<Body>) -> impl IntoView {
-    let text = RwSignal::new(String::new());
-    let submit = move || {
-        if let Ok(body) = Body::parse(&text.get_untracked()) {
-            on_send.run(body);
-            text.set(String::new());
-        }
-    };
-    view! {
-        <form class="composer" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); submit(); }>
-            <textarea
-                rows="1"
-                maxlength="4000"
-                placeholder=format!("Message as {name}")
-                aria-label="Message"
-                prop:value=text
-                on:input=move |ev| text.set(event_target_value(&ev))
-                on:keydown=move |ev: leptos::ev::KeyboardEvent| {
-                    if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
-                        ev.prevent_default();
-                        submit();
-                    }
-                }
-            ></textarea>
-            <button type="submit" class="primary" disabled=move || text.with(|t| t.trim().is_empty())>
-                "Send"
-            </button>
-        </form>
-    }
-}
-
-/// Shown instead of the composer until the user has a name.
-#[component]
-fn NamePrompt(name: RwSignal<Option<UserName>>) -> impl IntoView {
-    let draft = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    view! {
-        <form
-            class="composer name-prompt"
-            on:submit=move |ev: leptos::ev::SubmitEvent| {
-                ev.prevent_default();
-                match UserName::parse(&draft.get_untracked()) {
-                    Ok(n) => {
-                        storage::save_name(&n);
-                        name.set(Some(n));
-                    }
-                    Err(e) => error.set(Some(e.to_string())),
-                }
-            }
-        >
-            <label class="grow">
-                <span class="sr-only">"Your name"</span>
-                <NameInput value=draft placeholder="Pick a name to join the chat"/>
-            </label>
-            <button type="submit" class="primary">"Join"</button>
-            <p class="form-error" role="alert">{move || error.get()}</p>
-        </form>
-    }
 }
