@@ -151,6 +151,10 @@ async fn the_cookie_makes_the_socket_a_user_and_sign_out_closes_it() {
     other.join("acc", "other").await;
     dee.publish("acc", "hi", "d1").await;
     assert_eq!(other.recv_type("message").await["user"], me["user"]);
+    // An embedded page's socket ignores the cookie: a guest, whom a token signs in.
+    let mut embedded = common::site::socket_at(app.addr, "/ws?cookie=ignore", Some(&cookie)).await;
+    embedded.send(json!({"type":"join","room":"acc"})).await;
+    assert_eq!(embedded.recv_type("error").await["code"], "invalid_name");
     // A stale or made-up cookie is a guest, not an error.
     let mut guest = socket_with_cookie(app.addr, Some("chorus_session=made-up")).await;
     guest.send(json!({"type":"join","room":"acc"})).await;

@@ -30,6 +30,8 @@ struct Conn {
     reconnect_timer: Option<i32>,
     /// Listeners on the window and document (network, visibility), removed at close.
     page_listeners: Vec<PageListener>,
+    /// An embedded page (signed in by tokens, never by the site's cookie).
+    embedded: bool,
 }
 
 /// A listener on the window or document: where, which event, and the closure to keep alive.
@@ -82,6 +84,7 @@ pub(super) fn open(
         handlers: Vec::new(),
         reconnect_timer: None,
         page_listeners: Vec::new(),
+        embedded: embed.is_some(),
     }));
     CONNS.with(|m| m.borrow_mut().insert(id, c.clone()));
     let mut listeners = listen_to_page(id);
@@ -186,7 +189,8 @@ const REAUTHENTICATE_AFTER_MS: f64 = 1_000.0;
 /// counts as closed.
 fn connect(id: u64, c: &Rc<RefCell<Conn>>) {
     drop_socket(&mut c.borrow_mut());
-    let ws = match socket_url().map(|url| WebSocket::new(&url)) {
+    let embedded = c.borrow().embedded;
+    let ws = match socket_url(embedded).map(|url| WebSocket::new(&url)) {
         Some(Ok(ws)) => ws,
         _ => return handle(id, |d, _| d.on_close(None)),
     };
@@ -356,14 +360,17 @@ fn new_client_id() -> ClientId {
     ClientId::parse(&format!("{t:x}-{r:x}")).unwrap_or_else(|_| unreachable!("hex is valid"))
 }
 
-fn socket_url() -> Option<String> {
+/// The socket's URL; an embedded page's ignores the site's cookie (its identity is the
+/// application's token).
+fn socket_url(embedded: bool) -> Option<String> {
     let loc = web_sys::window()?.location();
     let scheme = if loc.protocol().ok()? == "https:" {
         "wss"
     } else {
         "ws"
     };
-    Some(format!("{scheme}://{}/ws", loc.host().ok()?))
+    let query = if embedded { "?cookie=ignore" } else { "" };
+    Some(format!("{scheme}://{}/ws{query}", loc.host().ok()?))
 }
 
 /// Detaches the handlers, so the socket never calls closures that are about to be dropped.

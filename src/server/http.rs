@@ -143,6 +143,7 @@ async fn ws_upgrade(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(options): Query<SocketOptions>,
     headers: HeaderMap,
 ) -> Response {
     let text = |name| {
@@ -179,7 +180,8 @@ async fn ws_upgrade(
         )
             .into_response();
     };
-    let admitted = match admitted(&state, &headers).await {
+    let cookie_counts = options.cookie.as_deref() != Some("ignore");
+    let admitted = match admitted(&state, &headers, cookie_counts).await {
         Ok(a) => a,
         Err(refusal) => return refusal,
     };
@@ -203,14 +205,24 @@ async fn ws_upgrade(
         })
 }
 
+/// `/ws?cookie=ignore`: the socket is not signed in by the site's session cookie even if
+/// the browser sends one (an embedded room on a site that shares Chorus's, whose identity
+/// comes from the application's tokens; docs/protocol.md).
+#[derive(Deserialize, Default)]
+struct SocketOptions {
+    cookie: Option<String>,
+}
+
 /// The identity a site session cookie gives the socket. An unknown or expired cookie
 /// makes the connection a guest (never an error); a store that cannot answer is 503, so
 /// a signed-in user is not silently made a guest.
-async fn admitted(state: &AppState, headers: &HeaderMap) -> Result<Option<Admitted>, Response> {
-    let (Some(accounts), Some(id)) = (
-        state.accounts.as_ref(),
-        crate::server::accounts::http::session_cookie(headers),
-    ) else {
+async fn admitted(
+    state: &AppState,
+    headers: &HeaderMap,
+    cookie_counts: bool,
+) -> Result<Option<Admitted>, Response> {
+    let cookie = crate::server::accounts::http::session_cookie(headers).filter(|_| cookie_counts);
+    let (Some(accounts), Some(id)) = (state.accounts.as_ref(), cookie) else {
         return Ok(None);
     };
     match accounts.identity(&id).await {

@@ -63,7 +63,12 @@ pub async fn sign_up(addr: SocketAddr, name: &str, password: &str) -> (String, V
 
 /// A socket whose upgrade carries `cookie` (as a browser's would).
 pub async fn socket_with_cookie(addr: SocketAddr, cookie: Option<&str>) -> Client {
-    let mut req = format!("ws://{addr}/ws").into_client_request().unwrap();
+    socket_at(addr, "/ws", cookie).await
+}
+
+/// [`socket_with_cookie`] at `path` (e.g. with a query).
+pub async fn socket_at(addr: SocketAddr, path: &str, cookie: Option<&str>) -> Client {
+    let mut req = format!("ws://{addr}{path}").into_client_request().unwrap();
     if let Some(c) = cookie {
         req.headers_mut().insert("Cookie", c.parse().unwrap());
     }

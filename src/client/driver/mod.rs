@@ -156,6 +156,7 @@ impl Driver {
         self.link = Link::None;
         // A liveness check of this socket is moot now.
         self.awaiting_pong = false;
+        self.token_socket_closed();
         let mut out = vec![];
         if self.closed {
             return out;
@@ -332,6 +333,7 @@ impl Driver {
     fn drop_socket(&mut self, out: &mut Vec<Effect>) {
         if self.link != Link::None {
             self.link = Link::None;
+            self.token_socket_closed();
             out.push(Effect::DropSocket);
         }
     }

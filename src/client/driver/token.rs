@@ -43,6 +43,8 @@ pub fn refresh_margin_ms(lifetime_ms: f64, random: f64) -> f64 {
 /// The token held and what is known of its end.
 struct Held {
     token: Token,
+    /// Whose it is, as far as its claims say.
+    sub: Option<String>,
     /// Local time (ms) at which the server stops taking it, when known.
     ends_at: Option<f64>,
     /// Its whole life in ms, when known (for the margin).
@@ -72,11 +74,12 @@ pub struct Tokens {
     name: Option<UserName>,
 }
 
-/// `exp` and `iat` of a JWT's payload, in seconds.
+/// `exp` and `iat` of a JWT's payload, in seconds, and its `sub`.
 #[derive(serde::Deserialize)]
 struct Times {
     exp: Option<f64>,
     iat: Option<f64>,
+    sub: Option<String>,
 }
 
 fn times(token: &str) -> Option<Times> {
@@ -89,10 +92,13 @@ fn times(token: &str) -> Option<Times> {
 
 impl Tokens {
     fn take(&mut self, token: Token, now: f64) {
-        let (ends_at, lifetime) = match times(token.expose()) {
+        let claims = times(token.expose());
+        let sub = claims.as_ref().and_then(|c| c.sub.clone());
+        let (ends_at, lifetime) = match claims {
             Some(Times {
                 exp: Some(exp),
                 iat: Some(iat),
+                ..
             }) if exp > iat => {
                 // Claims are in whole seconds, and `iat` is usually rounded down: the
                 // token may have up to a second less than `exp - iat` left.
@@ -106,6 +112,7 @@ impl Tokens {
         };
         self.held = Some(Held {
             token,
+            sub,
             ends_at,
             lifetime,
         });
@@ -164,17 +171,28 @@ impl Driver {
         let Ok(token) = Token::parse(token) else {
             return out;
         };
-        if request.is_some() && request != t.in_flight {
+        // An answer to an older request while a newer one is out is stale; one that
+        // comes late, with nothing out, is the newest there is.
+        if request.is_some() && t.in_flight.is_some() && request != t.in_flight {
             return out;
         }
         t.in_flight = None;
+        // The request's deadline is moot: the next timer is the refresh `authed` sets.
+        t.timer += 1;
+        let before = t.held.as_ref().and_then(|h| h.sub.clone());
         t.take(token.clone(), now);
+        let after = t.held.as_ref().and_then(|h| h.sub.clone());
         if self.link != Link::Open {
             return out; // Sent when the next socket opens.
         }
-        if t.joined_as_guest {
-            // Joined as someone else: start over as the token's user.
+        // Joined as a guest, or signed in as another user (the application's user
+        // changed; the server would refuse a refresh for another `sub`): start over as
+        // the token's user.
+        if t.joined_as_guest || (t.authed && before != after) {
             t.joined_as_guest = false;
+            t.authed = false;
+            t.name = None;
+            out.push(Effect::SignedIn(None));
             self.link = Link::Closing;
             out.push(Effect::CloseSocket);
             return out;
@@ -199,6 +217,7 @@ impl Driver {
         t.authed = false;
         match t.usable(now) {
             Some(token) => {
+                t.join_waits = false;
                 self.send(ClientFrame::Auth { token }, out);
                 true
             }
@@ -297,6 +316,14 @@ impl Driver {
         self.tokens.as_ref().filter(|t| t.joined_as_guest).map(|_| {
             "The page this room is embedded in has not signed you in: reading as a guest.".into()
         })
+    }
+
+    /// The socket closed: whatever waited on it is moot.
+    pub(super) fn token_socket_closed(&mut self) {
+        if let Some(t) = self.tokens.as_mut() {
+            t.join_waits = false;
+            t.authed = false;
+        }
     }
 
     /// A 4001 on an embedded page: the token ended; reconnect, asking for a fresh one.

@@ -238,7 +238,7 @@ fn an_answer_to_an_older_request_is_ignored_and_an_unasked_token_is_taken() {
         .is_empty());
     // The answer to 2 is: the socket joined as a guest, so it starts over.
     let e = p.driver.on_token(Some(2), &minted(1_000.0, 60.0, "u1"));
-    assert_eq!(e, vec![Effect::CloseSocket]);
+    assert_eq!(e, vec![Effect::SignedIn(None), Effect::CloseSocket]);
     let reopen = p.driver.on_close(Some(1000));
     assert!(reopen.iter().any(|e| matches!(e, Effect::ReconnectIn(_))));
     let e = p.driver.on_open(&p.timeline);
@@ -343,7 +343,7 @@ fn a_refused_token_is_dropped_and_asked_for_again_after_a_backoff() {
     // The join after the refused auth went in as a guest: the new token reconnects.
     assert_eq!(
         p.driver.on_token(Some(m), &minted(1_001.0, 60.0, "u1")),
-        vec![Effect::CloseSocket]
+        vec![Effect::SignedIn(None), Effect::CloseSocket]
     );
     // A second refusal while a request is out asks nothing more.
     p.driver.on_close(Some(1000));
@@ -370,4 +370,83 @@ fn a_page_signed_in_by_cookie_ignores_tokens_and_reloads_at_4001() {
     assert_eq!(sent(&e), vec!["join"]);
     assert!(d.on_token(None, &minted(1.0, 60.0, "u1")).is_empty());
     assert_eq!(d.on_close(Some(4001)), vec![Effect::Reauthenticate]);
+}
+
+#[test]
+fn a_token_for_another_user_starts_the_socket_over() {
+    let mut p = Embedded::new(0.0);
+    p.open();
+    p.driver.on_token(Some(1), &minted(1_000.0, 600.0, "u1"));
+    p.authed(1_600_000);
+    // The application's user changed: it pushes B's token. A refresh would be refused
+    // (another `sub`), so the page reconnects and signs in as B.
+    let b = minted(1_010.0, 600.0, "u2");
+    let e = p.driver.on_token(None, &b);
+    assert_eq!(e, vec![Effect::SignedIn(None), Effect::CloseSocket]);
+    p.driver.on_close(Some(1000));
+    assert_eq!(
+        sent(&p.driver.on_open(&p.timeline)),
+        vec![format!("auth {b}"), "join".into()]
+    );
+    // The same user's fresh token is a refresh on the open socket.
+    p.authed(1_600_000);
+    let again = minted(1_020.0, 600.0, "u2");
+    assert_eq!(
+        sent(&p.driver.on_token(None, &again)),
+        vec![format!("auth {again}")]
+    );
+}
+
+#[test]
+fn a_late_answer_with_nothing_out_is_taken_and_an_answered_request_has_no_deadline() {
+    let mut p = Embedded::new(0.0);
+    p.open();
+    // Request 1 times out (the page reads as a guest); its answer comes later, before
+    // the next request: it is the newest token there is.
+    let e = p.timer(1);
+    let [(retry, _)] = timers(&e)[..] else {
+        panic!("{e:?}")
+    };
+    let e = p.driver.on_token(Some(1), &minted(1_000.0, 60.0, "u1"));
+    assert_eq!(e, vec![Effect::SignedIn(None), Effect::CloseSocket]);
+    // The retry timer set before the answer is moot now.
+    assert!(p.timer(retry).is_empty());
+
+    // A request answered while the socket is down: its deadline does nothing.
+    let mut p = Embedded::new(0.0);
+    let e = p.open();
+    let [(deadline, _)] = timers(&e)[..] else {
+        panic!("{e:?}")
+    };
+    p.driver.on_close(None);
+    assert!(p
+        .driver
+        .on_token(Some(1), &minted(1_000.0, 60.0, "u1"))
+        .is_empty());
+    assert!(p.timer(deadline).is_empty(), "no second request");
+}
+
+#[test]
+fn a_join_that_waited_on_a_closed_socket_is_not_sent_again_later() {
+    let mut p = Embedded::new(0.0);
+    p.open();
+    // The socket drops while the join waits; the token arrives while it is down.
+    p.driver.on_close(None);
+    let t = minted(1_000.0, 60.0, "u1");
+    p.driver.on_token(Some(1), &t);
+    let e = p.driver.on_open(&p.timeline);
+    assert_eq!(sent(&e), vec![format!("auth {t}"), "join".into()]);
+    let e = p.authed(1_060_000);
+    let [(n, _)] = timers(&e)[..] else {
+        panic!("{e:?}")
+    };
+    let [m] = requests(&p.timer(n))[..] else {
+        panic!()
+    };
+    let fresh = minted(1_050.0, 60.0, "u1");
+    assert_eq!(
+        sent(&p.driver.on_token(Some(m), &fresh)),
+        vec![format!("auth {fresh}")],
+        "a refresh, not a second join"
+    );
 }

@@ -105,20 +105,35 @@ fn secret(s: &str) -> Result<Secret, String> {
 /// after (no path, no trailing slash), lower-case.
 pub(super) fn origin(s: &str) -> Result<String, String> {
     let s = s.trim().to_ascii_lowercase();
-    let rest = s
-        .strip_prefix("https://")
-        .or_else(|| s.strip_prefix("http://"))
+    let (scheme, rest) = s
+        .split_once("://")
+        .filter(|(scheme, _)| matches!(*scheme, "https" | "http"))
         .ok_or_else(|| format!("{s:?}: an origin starts with https:// or http://"))?;
-    let (host, port) = match rest.find(']') {
-        Some(end) => (&rest[..=end], rest[end + 1..].strip_prefix(':')),
-        None => match rest.rsplit_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (rest, None),
-        },
-    };
+    let (host, port) =
+        match rest.find(']') {
+            Some(end) => match &rest[end + 1..] {
+                "" => (&rest[..=end], None),
+                after => (
+                    &rest[..=end],
+                    Some(after.strip_prefix(':').ok_or_else(|| {
+                        format!("{s:?}: only a :port may follow an IPv6 address")
+                    })?),
+                ),
+            },
+            None => match rest.rsplit_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (rest, None),
+            },
+        };
     if let Some(port) = port {
-        port.parse::<u16>()
+        let port = port
+            .parse::<u16>()
             .map_err(|_| format!("{s:?}: the port must be a number"))?;
+        // Browsers leave the scheme's own port out of an origin: so does this, or no
+        // message from the page would ever match.
+        if (scheme, port) == ("https", 443) || (scheme, port) == ("http", 80) {
+            return origin(&format!("{scheme}://{host}"));
+        }
     }
     let bracketed = host.starts_with('[') && host.ends_with(']');
     let valid = !host.is_empty()
@@ -137,6 +152,13 @@ pub(super) fn origin(s: &str) -> Result<String, String> {
 impl IdentityConfig {
     /// HS256 needs a key as long as its hash (RFC 7518 §3.2): 32 bytes at least.
     pub fn validate(&self) -> Result<(), String> {
+        if !self.embed_origins.is_empty() && self.jwt_secret.is_none() && self.jwt_keys.is_none() {
+            return Err(
+                "--embed-origins needs --jwt-secret or --jwt-keys: embedded rooms sign in \
+                 with the application's tokens"
+                    .into(),
+            );
+        }
         match &self.jwt_secret {
             Some(s) if s.0.len() < 32 => Err(format!(
                 "--jwt-secret must be at least 32 bytes (it has {}); e.g. `openssl rand -base64 48`",

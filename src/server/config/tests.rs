@@ -99,15 +99,20 @@ fn embed_origins_are_origins_and_nothing_else() {
     let c = Config::parse_from([
         "chorus",
         "--embed-origins",
-        "https://App.example.com,http://127.0.0.1:8080,http://[::1]:9000",
+        "https://App.example.com,http://127.0.0.1:8080,http://[::1]:9000,https://b.example:443",
     ]);
     assert_eq!(
         c.identity.embed_origins,
         [
             "https://app.example.com",
             "http://127.0.0.1:8080",
-            "http://[::1]:9000"
+            "http://[::1]:9000",
+            "https://b.example",
         ]
+    );
+    assert!(
+        c.identity.validate().unwrap_err().contains("--jwt-secret"),
+        "tokens are how an embed signs in"
     );
     for bad in [
         "app.example.com",
@@ -116,6 +121,7 @@ fn embed_origins_are_origins_and_nothing_else() {
         "https://app.example.com:port",
         "ftp://app.example.com",
         "https://",
+        "https://[::1]x",
         "*",
     ] {
         assert!(

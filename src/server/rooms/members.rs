@@ -65,10 +65,14 @@ pub async fn roster(
             role,
         })
         .collect();
-    // The owner, then moderators, then members; by name within each.
+    // The owner, then moderators, then members; by name within each, then those known
+    // only by id.
     entries.sort_by(|a, b| {
         b.role.cmp(&a.role).then_with(|| {
-            let key = |e: &Entry| e.name.as_ref().map(|n| n.as_str().to_lowercase());
+            let key = |e: &Entry| {
+                let name = e.name.as_ref().map(|n| n.as_str().to_lowercase());
+                (name.is_none(), name)
+            };
             key(a).cmp(&key(b)).then_with(|| a.user.cmp(&b.user))
         })
     });
