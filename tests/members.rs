@@ -188,6 +188,27 @@ async fn members_on(mode: Mode) {
         "joined",
         "added by name, in any case"
     );
+    // Removed while in the room (on the other node): out at once, told why; added back.
+    let mut in_room = common::site::socket_with_cookie(two, Some(&dave)).await;
+    in_room.send(json!({"type":"join","room":"team"})).await;
+    in_room.recv_type("joined").await;
+    let (_, me) = call(two, "GET", "/api/session", Value::Null, Some(&dave)).await;
+    let dave_id = me["user"].as_str().unwrap().to_string();
+    let removal = format!("room=team&action=remove&user={dave_id}");
+    assert_eq!(
+        form(one, &ann, &removal).await,
+        "/r/team/members?done=remove"
+    );
+    assert_eq!(
+        in_room.recv_type("left").await,
+        json!({"type":"left","room":"team","reason":"removed"})
+    );
+    in_room
+        .send(json!({"type":"publish","room":"team","body":"here?","client_id":"d1"}))
+        .await;
+    assert_eq!(in_room.recv_type("error").await["code"], "not_joined");
+    let again = "room=team&action=add&name=Dave&role=member";
+    assert_eq!(form(one, &ann, again).await, "/r/team/members?done=add");
     assert_eq!(
         form(
             two,

@@ -123,6 +123,10 @@ test("the owner manages members: add by name, make a moderator, remove", async (
   await a.getByRole("button", { name: "Remove" }).click();
   await expect(a.getByText("Removed.")).toBeVisible();
   await expect(roster.locator(".roster-row")).toHaveCount(1);
+  // Bob's open page is out of the room at once and says so.
+  await expect(b.locator(".notice")).toHaveText("You are no longer a member of this room.");
+  await expect(b.getByTestId("status")).toHaveText("Not a member");
+  await b.screenshot({ path: `${shots}/removed-member.png` });
   expect((await b.goto(`/r/${room}`))?.status()).toBe(404);
   // A former member cannot open the member page either.
   expect((await b.goto(`/r/${room}/members`))?.status()).toBe(404);

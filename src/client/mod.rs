@@ -35,6 +35,8 @@ pub enum ConnStatus {
     },
     /// The browser has no network; reconnects as soon as it has.
     Offline,
+    /// The room took this connection out (removed from a private room): no reconnect.
+    Ended,
 }
 
 impl ConnStatus {
@@ -46,6 +48,7 @@ impl ConnStatus {
             Self::Reconnecting { in_secs: 0 } => "Reconnecting…".into(),
             Self::Reconnecting { in_secs } => format!("Reconnecting in {in_secs}s"),
             Self::Offline => "Offline".into(),
+            Self::Ended => "Not a member".into(),
         }
     }
 
@@ -55,7 +58,7 @@ impl ConnStatus {
             Self::Connecting => "connecting",
             Self::Connected => "connected",
             Self::Reconnecting { .. } => "reconnecting",
-            Self::Offline => "offline",
+            Self::Offline | Self::Ended => "offline",
         }
     }
 }

@@ -71,6 +71,14 @@ pub struct Message {
     pub user: Option<UserId>,
 }
 
+/// Why a connection was taken out of a room (`left`'s `reason`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeftReason {
+    /// Removed from a private room's members (an extension: docs/protocol.md).
+    Removed,
+}
+
 /// A frame from a client, after validation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -170,10 +178,13 @@ pub enum ServerFrame {
         /// True when `since` was given and everything after it is replayed next.
         recovered: bool,
     },
-    /// The answer to `leave`.
+    /// The answer to `leave`, or the room taking the connection out (with a reason).
     Left {
         /// The room left.
         room: RoomName,
+        /// Why the room took the connection out; absent for its own `leave`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<LeftReason>,
     },
     /// A stored message, live or replayed.
     Message(Message),

@@ -22,7 +22,7 @@ pub mod page;
 pub use close::{Advice, Close};
 pub use decode::{decode_client_frame, DecodeError};
 pub use error::{ErrorCode, ProtocolError};
-pub use frames::{ClientFrame, HistoryLimit, Message, ServerFrame};
+pub use frames::{ClientFrame, HistoryLimit, LeftReason, Message, ServerFrame};
 pub use names::{Body, ClientId, Epoch, RoomName, Token, UserId, UserName};
 pub use page::MessagesPage;
 

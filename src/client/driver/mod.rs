@@ -227,6 +227,18 @@ impl Driver {
             ServerFrame::Authed {
                 name, expires_at, ..
             } => self.on_authed(name, expires_at, &mut out),
+            ServerFrame::Left {
+                room,
+                reason: Some(_),
+            } if room == self.room => {
+                // Taken out by the room (removed from its members): rejoining would be
+                // refused, so the page stops and says why.
+                out.extend(self.close());
+                out.push(Effect::Status(ConnStatus::Ended));
+                out.push(Effect::Notice(Some(
+                    "You are no longer a member of this room.".into(),
+                )));
+            }
             ServerFrame::Left { .. } => {}
         }
         out

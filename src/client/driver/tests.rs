@@ -396,3 +396,20 @@ fn a_4001_close_asks_for_a_fresh_identity_and_does_not_reconnect() {
         "done: nothing more is tried"
     );
 }
+
+#[test]
+fn taken_out_of_the_room_the_page_stops_and_says_why() {
+    let mut p = Page::new(None, Timeline::default(), 0.0);
+    p.open();
+    p.joined(true);
+    let e = p.frame(ServerFrame::Left {
+        room: room(),
+        reason: Some(crate::protocol::LeftReason::Removed),
+    });
+    assert!(e.contains(&Effect::DropSocket), "{e:?}");
+    assert!(e.contains(&Effect::Status(ConnStatus::Ended)), "{e:?}");
+    assert!(e.iter().any(|e| matches!(e, Effect::Notice(Some(_)))));
+    // Nothing reconnects it.
+    assert!(p.driver.on_close(None).is_empty());
+    assert!(p.driver.wake(true).is_empty());
+}

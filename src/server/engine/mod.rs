@@ -19,7 +19,7 @@
 pub mod local;
 pub mod redis;
 
-use crate::protocol::{Message, RoomName, UserName};
+use crate::protocol::{LeftReason, Message, RoomName, UserId, UserName};
 use crate::server::store::{Store, StoreError};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -58,6 +58,15 @@ pub enum ClusterEvent {
     Resync,
     /// A site session signed out (on any node): its sockets here close with 4001.
     Revoked(crate::server::identity::SessionHash),
+    /// Another node took a user out of a room: so does this one.
+    Evicted {
+        /// The room.
+        room: RoomName,
+        /// The user.
+        user: UserId,
+        /// Why.
+        reason: LeftReason,
+    },
 }
 
 /// The part of a room that the nodes of a cluster share.
@@ -86,6 +95,12 @@ pub trait Engine: Send + Sync + 'static {
     /// Tells the other nodes this node's members of the room (empty: none left). Never
     /// waits; a lost announcement is repaired by the next heartbeat.
     fn announce(&self, room: &RoomName, names: &NameCounts);
+
+    /// Tells the other nodes to take `user`'s connections out of `room` (see
+    /// [`crate::server::hub::Hub::evict`]); nothing to tell on one node. Never waits.
+    fn evict(&self, room: &RoomName, user: &UserId, reason: LeftReason) {
+        let _ = (room, user, reason);
+    }
 
     /// The other nodes' current presence in the room (after a [`ClusterEvent::Resync`]).
     async fn presence(&self, room: &RoomName) -> Result<Vec<NodePresence>, StoreError>;

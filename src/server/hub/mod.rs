@@ -13,12 +13,14 @@
 //! - [`outbound`]: what the hub hands a connection ([`Outbound`], [`ConnHandle`]);
 //! - [`room`]: one room's state and its reorder buffer (the seam between replay and live);
 //! - [`presence`]: who is here, batched into few frames, merged over nodes;
-//! - [`cluster`]: the other nodes (events, heartbeats, resync, gap repair).
+//! - [`cluster`]: the other nodes (events, heartbeats, resync, gap repair);
+//! - [`evict`]: taking a user out of a room on every node.
 //!
 //! The hub runs over an [`Engine`]. With the local engine it is the whole story; with a
 //! shared one (Redis) [`cluster`] applies what the other nodes send.
 
 mod cluster;
+mod evict;
 mod outbound;
 mod presence;
 mod room;
@@ -26,7 +28,7 @@ mod room;
 mod tests;
 
 pub use cluster::REPAIR_AFTER;
-pub use outbound::{ConnHandle, ConnId, Delivery, Encoded, Outbound, PresenceUpdate};
+pub use outbound::{ConnHandle, ConnId, Delivery, Encoded, Eviction, Outbound, PresenceUpdate};
 pub use presence::presence_interval;
 
 use self::room::{Member, Room};
@@ -162,6 +164,18 @@ impl Hub {
         room: &RoomName,
         name: &UserName,
     ) -> Result<JoinInfo, StoreError> {
+        self.join_as(conn, room, name, None).await
+    }
+
+    /// [`Self::join`] for a connection with an identity: `user` is kept with the member,
+    /// so [`Self::evict`] can find it.
+    pub async fn join_as(
+        &self,
+        conn: &ConnHandle,
+        room: &RoomName,
+        name: &UserName,
+        user: Option<&crate::protocol::UserId>,
+    ) -> Result<JoinInfo, StoreError> {
         let entry = self.room(room);
         let loaded = lock(&entry.state).is_loaded();
         if !loaded {
@@ -177,6 +191,7 @@ impl Hub {
             Member {
                 name: name.clone(),
                 conn: conn.clone(),
+                user: user.cloned(),
             },
         );
         self.members_changed(room, &mut st, Some(conn.id));

@@ -34,6 +34,15 @@ pub struct PresenceUpdate {
     pub frame: Encoded,
 }
 
+/// A connection's user was taken out of a room.
+#[derive(Debug)]
+pub struct Eviction {
+    /// The room.
+    pub room: RoomName,
+    /// Why (`left`'s `reason`).
+    pub reason: crate::protocol::LeftReason,
+}
+
 /// What the hub puts into a connection's queue: one pointer (16 bytes with the tag), so
 /// the queue's first block of slots stays small for every idle connection.
 #[derive(Clone, Debug)]
@@ -45,6 +54,8 @@ pub enum Outbound {
     /// The room's history was lost (its epoch changed) while the connection was in it:
     /// the session closes with 1012 so the client reconnects and learns the new epoch.
     Restart(RoomName),
+    /// The connection's user is out of the room: the session leaves it and says `left`.
+    Evicted(Arc<Eviction>),
 }
 
 /// The hub's handle on one connection: its bounded queue and its slow-consumer alarm.

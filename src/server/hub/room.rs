@@ -39,6 +39,8 @@ pub(super) struct Member {
     pub(super) name: UserName,
     /// Where its frames go.
     pub(super) conn: ConnHandle,
+    /// Who it is, when it has an identity (to take a user out of the room).
+    pub(super) user: Option<crate::protocol::UserId>,
 }
 
 #[derive(Default)]

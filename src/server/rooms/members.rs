@@ -6,7 +6,7 @@
 use super::access::RoomAccess;
 use super::http::{directory_error, manager, unavailable};
 use super::{Role, RoomDirectory};
-use crate::protocol::{RoomName, UserId, UserName};
+use crate::protocol::{LeftReason, RoomName, UserId, UserName};
 use crate::server::accounts::service::Accounts;
 use crate::server::api::http_error;
 use crate::server::bodies::{form, json_object, query, see_other};
@@ -189,16 +189,27 @@ async fn remove_member(
         Ok(x) => x,
         Err(r) => return r,
     };
-    match state
-        .session
-        .rooms
-        .directory()
-        .remove_member(&room, &user)
-        .await
-    {
+    match remove(&state, &room, &user).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => unavailable(&e),
     }
+}
+
+/// Removes `user` from `room`'s members; in a private room their connections leave it at
+/// once, on every node (`left` with `reason: "removed"`), unless they are its owner (a
+/// token's right to the room lets them join again).
+async fn remove(state: &AppState, room: &RoomName, user: &UserId) -> Result<(), StoreError> {
+    let rooms = &state.session.rooms;
+    rooms.directory().remove_member(room, user).await?;
+    let settings = rooms.directory().settings(room).await?;
+    let private = settings
+        .as_ref()
+        .is_some_and(|s| s.visibility == super::Visibility::Private);
+    let owner = settings.as_ref().and_then(|s| s.owner.as_ref()) == Some(user);
+    if private && !owner {
+        state.hub.evict(room, user, LeftReason::Removed);
+    }
+    Ok(())
 }
 
 /// The member page's forms: `room`, `action` (`add`: `name` of an account and `role`;
@@ -244,13 +255,7 @@ async fn member_form(
         _ => return back("error", "bad_frame"),
     };
     if action == "remove" {
-        return match state
-            .session
-            .rooms
-            .directory()
-            .remove_member(&room, &user)
-            .await
-        {
+        return match remove(&state, &room, &user).await {
             Ok(()) => back("done", "remove"),
             Err(_) => back("error", "unavailable"),
         };

@@ -162,7 +162,10 @@ impl Session {
             .map(|(r, _)| r.clone())
             .collect();
         for room in renamed {
-            self.hub.join(&self.conn, &room, &name).await?;
+            let user = self.identity.as_ref().map(|i| i.user.clone());
+            self.hub
+                .join_as(&self.conn, &room, &name, user.as_ref())
+                .await?;
             if let Some(j) = self.rooms.get_mut(&room) {
                 j.name = name.clone();
             }
@@ -203,7 +206,8 @@ impl Session {
         epoch: Option<Epoch>,
         previous: Option<u64>,
     ) -> Result<(Reply, u64), Refusal> {
-        let info = self.hub.join(&self.conn, room, name).await?;
+        let user = self.identity.as_ref().map(|i| &i.user);
+        let info = self.hub.join_as(&self.conn, room, name, user).await?;
         let last_seq = info.live_from - 1;
         let mut rest = None;
         if let Some(since) = since {
@@ -268,7 +272,7 @@ impl Session {
         self.rooms.remove(&room);
         self.hub.leave(self.conn.id(), &room);
         self.record_rooms();
-        Ok(ServerFrame::Left { room })
+        Ok(ServerFrame::Left { room, reason: None })
     }
 
     /// Checks a publish and hands it to the hub; the answer is sent when it is stored.

@@ -81,6 +81,20 @@ impl Session {
                 }
                 Ok(0)
             }
+            Outbound::Evicted(e) => {
+                if self.rooms.remove(&e.room).is_some() {
+                    self.hub.leave(self.conn.id(), &e.room);
+                    self.record_rooms();
+                    let left = crate::protocol::ServerFrame::Left {
+                        room: e.room.clone(),
+                        reason: Some(e.reason),
+                    };
+                    sink.feed(WsMessage::Text(left.to_json().into()))
+                        .await
+                        .map_err(End::gone)?;
+                }
+                Ok(0)
+            }
             Outbound::Restart(room) => {
                 self.restart |=
                     self.rooms.contains_key(&room) || self.joining.as_ref() == Some(&room);

@@ -36,6 +36,14 @@ pub struct Bus {
 }
 
 /// A presence announcement as published by `lua/announce.lua`.
+/// An eviction from another node (`e` + JSON on the room's channel).
+#[derive(Deserialize)]
+struct EvictionNote {
+    node: String,
+    user: crate::protocol::UserId,
+    reason: crate::protocol::LeftReason,
+}
+
 #[derive(Deserialize)]
 struct Announcement {
     node: String,
@@ -260,6 +268,15 @@ impl Task {
             Some((b'm', json)) => serde_json::from_slice::<Message>(json)
                 .map(ClusterEvent::Message)
                 .map_err(|e| e.to_string()),
+            Some((b'e', json)) => match serde_json::from_slice::<EvictionNote>(json) {
+                Ok(e) if e.node == self.node => return None,
+                Ok(e) => Ok(ClusterEvent::Evicted {
+                    room,
+                    user: e.user,
+                    reason: e.reason,
+                }),
+                Err(e) => Err(e.to_string()),
+            },
             Some((b'p', json)) => match serde_json::from_slice::<Announcement>(json) {
                 Ok(a) if a.node == self.node => return None,
                 Ok(a) => Ok(ClusterEvent::Presence {

@@ -23,7 +23,7 @@ pub mod store;
 use self::bus::Bus;
 use self::keys::Keys;
 use self::store::{unavailable, RedisStore};
-use crate::protocol::RoomName;
+use crate::protocol::{LeftReason, RoomName, UserId};
 use crate::server::engine::{ClusterEvent, Engine, NameCounts, NodePresence};
 use crate::server::store::{Store, StoreError};
 use async_trait::async_trait;
@@ -193,6 +193,26 @@ impl Engine for RedisEngine {
         // token, so the script can splice both into JSON as they are.
         let json = serde_json::to_string(names).unwrap_or_else(|_| "{}".into());
         self.announcements.announce(room, json);
+    }
+
+    fn evict(&self, room: &RoomName, user: &UserId, reason: LeftReason) {
+        // On the room's channel: only the nodes with members in it hear it. A lost one
+        // leaves the user in until their next join (which checks membership).
+        let payload = format!(
+            "e{}",
+            serde_json::json!({"node": self.node, "user": user, "reason": reason})
+        );
+        let (mut conn, channel) = (self.conn.clone(), self.keys.channel(room));
+        tokio::spawn(async move {
+            let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
+                .arg(channel)
+                .arg(payload)
+                .query_async(&mut conn)
+                .await;
+            if let Err(e) = sent {
+                tracing::warn!(error = %e, "cannot tell the other nodes of an eviction");
+            }
+        });
     }
 
     async fn presence(&self, room: &RoomName) -> Result<Vec<NodePresence>, StoreError> {
