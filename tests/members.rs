@@ -22,6 +22,13 @@ async fn call(
     (status, body)
 }
 
+/// The status of `GET /api/rooms/team/members` as `cookie`.
+async fn list_status(addr: SocketAddr, cookie: Option<&str>) -> u16 {
+    call(addr, "GET", "/api/rooms/team/members", Value::Null, cookie)
+        .await
+        .0
+}
+
 /// Posts the member page's form as `cookie`: where the 303 sends the browser.
 async fn form(addr: SocketAddr, cookie: &str, fields: &str) -> String {
     let origin = format!("http://{addr}");
@@ -117,18 +124,7 @@ async fn members_on(mode: Mode) {
     );
     // A moderator may see it; a stranger finds no room; a guest must sign in; a member
     // may not.
-    assert_eq!(
-        call(
-            two,
-            "GET",
-            "/api/rooms/team/members",
-            Value::Null,
-            Some(&bob)
-        )
-        .await
-        .0,
-        200
-    );
+    assert_eq!(list_status(two, Some(&bob)).await, 200);
     let (s, b) = call(
         one,
         "GET",
@@ -138,12 +134,7 @@ async fn members_on(mode: Mode) {
     )
     .await;
     assert_eq!((s, b["code"].as_str()), (404, Some("not_found")));
-    assert_eq!(
-        call(one, "GET", "/api/rooms/team/members", Value::Null, None)
-            .await
-            .0,
-        401
-    );
+    assert_eq!(list_status(one, None).await, 401);
     let (s, _) = call(
         one,
         "PUT",
@@ -218,18 +209,7 @@ async fn members_on(mode: Mode) {
         .await,
         "/r/team/members?done=role"
     );
-    assert_eq!(
-        call(
-            one,
-            "GET",
-            "/api/rooms/team/members",
-            Value::Null,
-            Some(&cy)
-        )
-        .await
-        .0,
-        200
-    );
+    assert_eq!(list_status(one, Some(&cy)).await, 200);
     assert_eq!(
         form(one, &ann, &format!("room=team&action=remove&user={cy_id}")).await,
         "/r/team/members?done=remove"
@@ -258,18 +238,7 @@ async fn members_on(mode: Mode) {
         .await,
         "/r/team"
     );
-    assert_eq!(
-        call(
-            two,
-            "GET",
-            "/api/rooms/team/members",
-            Value::Null,
-            Some(&bob)
-        )
-        .await
-        .0,
-        200
-    );
+    assert_eq!(list_status(two, Some(&bob)).await, 200);
 
     // The page itself: the list for a manager, "not found" for a member.
     let (s, _, page) = http_full(two, "GET", "/r/team/members", &[("Cookie", &ann)], "").await;
