@@ -18,11 +18,13 @@
 //! Inside `server`: `config` (flags, env, Leptos.toml) · `startup` (build, run) ·
 //! `state` (what handlers share; the pages' read-only `PageReads`) · `http` (routes,
 //! `/ws` upgrade, SSR) · `api` (JSON under `/api/rooms`) · `session/` (one task per
-//! socket: the loop in `mod`, `apply` frame → hub → reply, `pipeline` publishes in
+//! socket: the loop in `mod`, `apply` frame → hub → reply, `moderate` delete / edit / ban / mute, `pipeline` publishes in
 //! flight, `replay`, `forward`) · `hub/` (the registry, join/leave, publish and fan-out in
 //! `mod`; `outbound` what a connection gets; `room` one room and its reorder buffer;
 //! `presence` batching and merging over nodes; `cluster` events, heartbeats, resync,
-//! repair) · `outbox` (a connection's bounded queue) · `store` (history behind the
+//! repair; `notes` what one node asks of every node's connections: evictions, mutes,
+//! amended messages, slow mode) · `moderation` (bans, mutes, slow mode, the audit log:
+//! stores and HTTP) · `outbox` (a connection's bounded queue) · `store` (history behind the
 //! `Store` trait: `sqlite` — schema, group-commit writer, data-directory checks — and
 //! `memory`) · `engine` (what the nodes of a cluster share: `local`, or `redis` —
 //! Lua-scripted store, pub/sub bus, presence across nodes) · `refusal` (errors → protocol

@@ -7,7 +7,7 @@
 //! again. The socket's [driver](crate::client::driver) changes the list only through an
 //! [`Edit`], so its decisions are tested as data.
 
-use crate::protocol::{Body, ClientId, Message, UserName};
+use crate::protocol::{Body, ClientId, Content, Message, UserId, UserName};
 
 /// Where one of the user's own messages stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,8 +29,9 @@ pub struct Line {
     pub seq: Option<u64>,
     /// Sender's name.
     pub from: UserName,
-    /// Text, verbatim (rendered as text, never as HTML).
-    pub body: Body,
+    /// Its text, verbatim (rendered as text, never as HTML), maybe edited; or that it
+    /// was deleted.
+    pub content: Content,
     /// Milliseconds since the Unix epoch.
     pub ts: u64,
     /// Delivery state.
@@ -38,6 +39,8 @@ pub struct Line {
     /// Stored without a `user`: a guest (or a bot) whose name anyone could use. False
     /// while pending (the server decides).
     pub guest: bool,
+    /// Its author's user id, when stored with one: who may edit or delete it.
+    pub user: Option<UserId>,
 }
 
 impl Line {
@@ -48,12 +51,25 @@ impl Line {
             LineState::Sent => "s",
             LineState::Failed(_) => "f",
         };
+        let content = match &self.content {
+            Content::Deleted { .. } => "d".to_owned(),
+            Content::Text { edited_ts, .. } => edited_ts.map_or(String::new(), |t| t.to_string()),
+        };
         format!(
-            "{}:{}:{}",
+            "{}:{}:{}:{}",
             self.client_id.as_str(),
             self.seq.unwrap_or(0),
-            state
+            state,
+            content
         )
+    }
+
+    /// Its text, unless it was deleted.
+    pub fn body(&self) -> Option<&Body> {
+        match &self.content {
+            Content::Text { body, .. } => Some(body),
+            Content::Deleted { .. } => None,
+        }
     }
 
     fn from_message(m: &Message) -> Self {
@@ -61,10 +77,11 @@ impl Line {
             client_id: m.client_id.clone(),
             seq: Some(m.seq),
             from: m.from.clone(),
-            body: m.body.clone(),
+            content: m.content.clone(),
             ts: m.ts,
             state: LineState::Sent,
             guest: m.user.is_none(),
+            user: m.user.clone(),
         }
     }
 }
@@ -101,6 +118,13 @@ pub enum Edit {
     },
     /// The history the list came from is gone: forget it, keep what is unsent.
     ForgetConfirmed,
+    /// A stored message was edited or deleted (`edited` / `deleted` frames).
+    Amend {
+        /// The message.
+        seq: u64,
+        /// What it holds now.
+        content: Content,
+    },
 }
 
 /// Confirmed lines sorted by seq, followed by unconfirmed ones.
@@ -141,6 +165,7 @@ impl Timeline {
             Edit::Ack { client_id, seq } => self.ack(&client_id, seq),
             Edit::Fail { client_id, reason } => self.fail(&client_id, reason),
             Edit::ForgetConfirmed => self.forget_confirmed(),
+            Edit::Amend { seq, content } => self.amend(seq, content),
         }
     }
 
@@ -164,7 +189,7 @@ impl Timeline {
         self.lines
             .iter()
             .filter(|l| l.state == LineState::Pending)
-            .map(|l| (l.client_id.clone(), l.body.clone()))
+            .filter_map(|l| Some((l.client_id.clone(), l.body()?.clone())))
             .collect()
     }
 
@@ -180,7 +205,7 @@ impl Timeline {
         self.lines
             .iter()
             .find(|l| l.state == LineState::Pending && l.client_id == *client_id)
-            .map(|l| l.body.clone())
+            .and_then(|l| l.body().cloned())
     }
 
     /// Shows a message the user just typed, before the server has it.
@@ -189,10 +214,11 @@ impl Timeline {
             client_id,
             seq: None,
             from,
-            body,
+            content: Content::text(body),
             ts,
             state: LineState::Pending,
             guest: false,
+            user: None,
         });
     }
 
@@ -201,6 +227,8 @@ impl Timeline {
     pub fn insert(&mut self, m: &Message) {
         self.resume = self.resume.max(Some(m.seq));
         if self.lines.iter().any(|l| l.seq == Some(m.seq)) {
+            // A later copy (a replay or page read after an edit) may be newer.
+            self.amend(m.seq, m.content.clone());
             return;
         }
         self.lines
@@ -243,6 +271,24 @@ impl Timeline {
         }
     }
 
+    /// A shown message now holds `content`: a deletion always wins (nothing undeletes),
+    /// an edit only over an older text, so copies arriving out of order end on the newest.
+    pub fn amend(&mut self, seq: u64, content: Content) {
+        let Some(line) = self.lines.iter_mut().find(|l| l.seq == Some(seq)) else {
+            return; // Not loaded: a page read later brings it as it now is.
+        };
+        let newer = match (&line.content, &content) {
+            (Content::Deleted { .. }, _) => false,
+            (_, Content::Deleted { .. }) => true,
+            (Content::Text { edited_ts: old, .. }, Content::Text { edited_ts: new, .. }) => {
+                new > old
+            }
+        };
+        if newer {
+            line.content = content;
+        }
+    }
+
     /// Forgets every confirmed row, keeping the user's unsent ones: the history they came
     /// from is not the server's any more (`recovered: false`).
     pub fn forget_confirmed(&mut self) {
@@ -281,7 +327,7 @@ mod tests {
             room: RoomName::parse("r").unwrap(),
             seq,
             from: UserName::parse("ann").unwrap(),
-            body: Body::parse("b").unwrap(),
+            content: Content::text(Body::parse("b").unwrap()),
             ts: 0,
             client_id: ClientId::parse(cid).unwrap(),
             user: None,
@@ -356,5 +402,54 @@ mod tests {
         t.forget_confirmed();
         assert_eq!(seqs(&t), vec![None, None]);
         assert_eq!(t.resume_seq(), None);
+    }
+
+    #[test]
+    fn an_amendment_ends_on_the_newest_content_and_a_deletion_is_final() {
+        let mut t = Timeline::default();
+        t.insert(&msg(1, "a"));
+        let text = |b: &str, at: u64| Content::Text {
+            body: Body::parse(b).unwrap(),
+            edited_ts: Some(at),
+        };
+        t.apply(Edit::Amend {
+            seq: 1,
+            content: text("v2", 20),
+        });
+        t.apply(Edit::Amend {
+            seq: 1,
+            content: text("v1", 10),
+        });
+        assert_eq!(
+            t.lines()[0].body().map(|b| b.as_str()),
+            Some("v2"),
+            "older edit ignored"
+        );
+        let key = t.lines()[0].key();
+        t.insert(&Message {
+            content: text("v3", 30),
+            ..msg(1, "a")
+        });
+        assert_eq!(
+            t.lines()[0].body().map(|b| b.as_str()),
+            Some("v3"),
+            "a newer copy wins"
+        );
+        assert_ne!(t.lines()[0].key(), key, "the row is drawn again");
+        t.apply(Edit::Amend {
+            seq: 1,
+            content: Content::deleted(),
+        });
+        t.insert(&msg(1, "a"));
+        t.apply(Edit::Amend {
+            seq: 1,
+            content: text("v4", 40),
+        });
+        assert_eq!(t.lines()[0].body(), None, "nothing undeletes");
+        t.apply(Edit::Amend {
+            seq: 9,
+            content: Content::deleted(),
+        });
+        assert_eq!(t.lines().len(), 1, "an unknown seq changes nothing");
     }
 }

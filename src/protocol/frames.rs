@@ -6,6 +6,7 @@
 //! frame with several bad fields gets, which a derived deserializer cannot promise.
 
 use crate::protocol::error::ErrorCode;
+pub use crate::protocol::message::{Content, Deleted, Message};
 use crate::protocol::names::{Body, ClientId, Epoch, RoomName, Token, UserId, UserName};
 use serde::{Deserialize, Serialize};
 
@@ -50,33 +51,43 @@ impl From<HistoryLimit> for u64 {
     }
 }
 
-/// A stored message, as sent in `message` frames and inside `history` pages.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Message {
-    /// The room it was published in.
-    pub room: RoomName,
-    /// Its position in the room's history: gapless from 1.
-    pub seq: u64,
-    /// The publisher's name when it was published.
-    pub from: UserName,
-    /// The text, verbatim.
-    pub body: Body,
-    /// Server time of storing, in milliseconds since the Unix epoch.
-    pub ts: u64,
-    /// The publisher's idempotency key.
-    pub client_id: ClientId,
-    /// v1.1: the publisher's user id when it was authenticated; absent for guests and for
-    /// the HTTP API's bots, so nobody can pass for a user by their name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<UserId>,
-}
-
 /// Why a connection was taken out of a room (`left`'s `reason`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LeftReason {
     /// Removed from a private room's members (an extension: docs/protocol.md).
     Removed,
+    /// Banned from the room by a moderator (v1.1 "Moderation").
+    Banned,
+}
+
+/// What a moderator can do to a user in a room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SanctionKind {
+    /// Out of the room: their joins are `forbidden`.
+    Ban,
+    /// In the room, silent: their publishes are `forbidden`.
+    Mute,
+}
+
+impl SanctionKind {
+    /// As on the wire and in the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ban => "ban",
+            Self::Mute => "mute",
+        }
+    }
+
+    /// From [`Self::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "ban" => Some(Self::Ban),
+            "mute" => Some(Self::Mute),
+            _ => None,
+        }
+    }
 }
 
 /// A frame from a client, after validation.
@@ -130,6 +141,43 @@ pub enum ClientFrame {
         /// A JWT from the application's backend.
         token: Token,
     },
+    /// v1.1: erase a message's body (its author, or a moderator).
+    Delete {
+        /// The room.
+        room: RoomName,
+        /// The message.
+        seq: u64,
+    },
+    /// v1.1: replace a message's body (its author only).
+    Edit {
+        /// The room.
+        room: RoomName,
+        /// The message.
+        seq: u64,
+        /// The new text.
+        body: Body,
+    },
+    /// v1.1: keep a user out of a room (moderators), or, with `duration_s: 0`, let them
+    /// back in (an extension).
+    Ban {
+        /// The room.
+        room: RoomName,
+        /// Who.
+        user: UserId,
+        /// For how long; for good when absent.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        duration_s: Option<u64>,
+    },
+    /// v1.1: stop a user publishing in a room (moderators); `duration_s: 0` lifts it.
+    Mute {
+        /// The room.
+        room: RoomName,
+        /// Who.
+        user: UserId,
+        /// For how long; for good when absent.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        duration_s: Option<u64>,
+    },
 }
 
 impl ClientFrame {
@@ -142,7 +190,11 @@ impl ClientFrame {
             } => reference(true, Some(client_id.as_str()), Some(room.as_str())),
             ClientFrame::Join { room, .. }
             | ClientFrame::Leave { room }
-            | ClientFrame::History { room, .. } => reference(false, None, Some(room.as_str())),
+            | ClientFrame::History { room, .. }
+            | ClientFrame::Delete { room, .. }
+            | ClientFrame::Edit { room, .. }
+            | ClientFrame::Ban { room, .. }
+            | ClientFrame::Mute { room, .. } => reference(false, None, Some(room.as_str())),
             ClientFrame::Ping | ClientFrame::Auth { .. } => None,
         }
     }
@@ -226,6 +278,39 @@ pub enum ServerFrame {
         /// The token's `exp`, in ms since the Unix epoch: refresh before it.
         expires_at: u64,
     },
+    /// v1.1: a message's body was erased (by its author or a moderator).
+    Deleted {
+        /// The room.
+        room: RoomName,
+        /// The message.
+        seq: u64,
+        /// The acting user's id, or `"api"` for the HTTP API's key.
+        by: String,
+    },
+    /// v1.1: a message's author replaced its body.
+    Edited {
+        /// The room.
+        room: RoomName,
+        /// The message.
+        seq: u64,
+        /// The new text.
+        body: Body,
+        /// When, in ms since the Unix epoch.
+        edited_ts: u64,
+    },
+    /// An extension (docs/protocol.md): the answer to `ban` and `mute`, to the
+    /// moderator who sent it.
+    Moderated {
+        /// The room.
+        room: RoomName,
+        /// `"ban"` or `"mute"`.
+        act: SanctionKind,
+        /// Who.
+        user: UserId,
+        /// When it ends (ms since the Unix epoch); `null` for good, and the past when
+        /// it was lifted.
+        until: Option<u64>,
+    },
     /// A refused frame.
     Error {
         /// What went wrong, for programs.
@@ -258,111 +343,5 @@ impl ClientFrame {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn msg() -> Message {
-        Message {
-            room: RoomName::parse("lobby").unwrap(),
-            seq: 7,
-            from: UserName::parse("ann").unwrap(),
-            body: Body::parse("hi <b>").unwrap(),
-            ts: 1_700_000_000_000,
-            client_id: ClientId::parse("c1").unwrap(),
-            user: None,
-        }
-    }
-
-    #[test]
-    fn a_users_message_carries_its_user_and_authed_its_expiry() {
-        let m = Message {
-            user: Some(UserId::parse("u:42@site").unwrap()),
-            ..msg()
-        };
-        let v: serde_json::Value =
-            serde_json::from_str(&ServerFrame::Message(m.clone()).to_json()).unwrap();
-        assert_eq!(v["user"], "u:42@site");
-        let back: ServerFrame =
-            serde_json::from_str(&ServerFrame::Message(m.clone()).to_json()).unwrap();
-        assert_eq!(back, ServerFrame::Message(m));
-        let authed = ServerFrame::Authed {
-            user: UserId::parse("u1").unwrap(),
-            name: UserName::parse("Ann").unwrap(),
-            expires_at: 1_700_000_060_000,
-        };
-        let v: serde_json::Value = serde_json::from_str(&authed.to_json()).unwrap();
-        assert_eq!(
-            v,
-            json!({"type":"authed","user":"u1","name":"Ann","expires_at":1_700_000_060_000u64})
-        );
-    }
-
-    #[test]
-    fn message_frame_is_flat() {
-        let v: serde_json::Value =
-            serde_json::from_str(&ServerFrame::Message(msg()).to_json()).unwrap();
-        assert_eq!(
-            v,
-            json!({"type":"message","room":"lobby","seq":7,"from":"ann","body":"hi <b>",
-                   "ts":1_700_000_000_000u64,"client_id":"c1"})
-        );
-    }
-
-    #[test]
-    fn error_frame_fields() {
-        let f = ServerFrame::Error {
-            code: ErrorCode::RateLimited,
-            message: "slow down".into(),
-            reference: Some("c1".into()),
-            retry_after_ms: Some(100),
-        };
-        let v: serde_json::Value = serde_json::from_str(&f.to_json()).unwrap();
-        assert_eq!(
-            v,
-            json!({"type":"error","code":"rate_limited","message":"slow down","ref":"c1","retry_after_ms":100})
-        );
-        let plain = ServerFrame::Error {
-            code: ErrorCode::BadFrame,
-            message: "x".into(),
-            reference: None,
-            retry_after_ms: None,
-        };
-        let v: serde_json::Value = serde_json::from_str(&plain.to_json()).unwrap();
-        assert_eq!(v, json!({"type":"error","code":"bad_frame","message":"x"}));
-    }
-
-    #[test]
-    fn server_frames_round_trip() {
-        let frames = vec![
-            ServerFrame::Joined {
-                room: RoomName::parse("r").unwrap(),
-                epoch: Epoch::new("e1"),
-                last_seq: 0,
-                online: 1,
-                members: vec![UserName::parse("ann").unwrap()],
-                recovered: false,
-            },
-            ServerFrame::Pong,
-            ServerFrame::Message(msg()),
-            ServerFrame::History {
-                room: RoomName::parse("r").unwrap(),
-                messages: vec![msg()],
-                has_more: true,
-            },
-        ];
-        for f in frames {
-            let back: ServerFrame = serde_json::from_str(&f.to_json()).unwrap();
-            assert_eq!(back, f);
-        }
-    }
-
-    #[test]
-    fn history_limit_bounds() {
-        assert!(HistoryLimit::new(0).is_none());
-        assert_eq!(HistoryLimit::new(1).map(HistoryLimit::get), Some(1));
-        assert_eq!(HistoryLimit::new(100).map(HistoryLimit::get), Some(100));
-        assert!(HistoryLimit::new(101).is_none());
-        assert_eq!(HistoryLimit::default().get(), 50);
-    }
-}
+#[path = "frames_tests.rs"]
+mod tests;

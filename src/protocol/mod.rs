@@ -7,7 +7,8 @@
 //! - [`names`]: validated newtypes (`RoomName`, `UserName`, `UserId`, `Body`, `ClientId`,
 //!   `Epoch`, `Token`);
 //!   a value of these types is valid by construction.
-//! - [`frames`]: the frames themselves, [`ClientFrame`] and [`ServerFrame`].
+//! - [`frames`]: the frames themselves, [`ClientFrame`] and [`ServerFrame`];
+//!   [`message`]: a stored message and its [`Content`] (text, edited, or deleted).
 //! - [`decode`]: text → [`ClientFrame`], checking fields in the contract's order.
 //! - [`error`]: [`ErrorCode`] and the decoding error [`ProtocolError`].
 //! - [`page`]: [`MessagesPage`], a page of history over HTTP (API and server rendering).
@@ -16,13 +17,15 @@ pub mod close;
 pub mod decode;
 pub mod error;
 pub mod frames;
+pub mod message;
 pub mod names;
 pub mod page;
 
 pub use close::{Advice, Close};
 pub use decode::{decode_client_frame, DecodeError};
 pub use error::{ErrorCode, ProtocolError};
-pub use frames::{ClientFrame, HistoryLimit, LeftReason, Message, ServerFrame};
+pub use frames::{ClientFrame, HistoryLimit, LeftReason, SanctionKind, ServerFrame};
+pub use message::{Content, Message};
 pub use names::{Body, ClientId, Epoch, RoomName, Token, UserId, UserName};
 pub use page::MessagesPage;
 

@@ -45,6 +45,7 @@ pub mod linger;
 pub mod listener;
 pub mod log_limit;
 pub mod metrics;
+pub mod moderation;
 pub mod origin;
 pub mod outbox;
 pub mod rate_limit;

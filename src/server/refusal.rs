@@ -35,9 +35,19 @@ pub enum Refusal {
     /// A refresh with a token for another user: the connection keeps its identity.
     #[error("a refresh must be for the same user (sub) as the connection's")]
     OtherUser,
-    /// A private room this identity is not a member of (v1.1).
-    #[error("this room is private: only its members may enter")]
+    /// A private room this identity is not a member of, or one it is banned from (v1.1).
+    #[error("this room is private, or you are banned from it")]
     Forbidden,
+    /// The connection's user is muted in the room (v1.1).
+    #[error("you are muted in this room")]
+    Muted,
+    /// The identity may not do this to this message or user (v1.1 moderation); the text
+    /// says what it lacks.
+    #[error("{0}")]
+    NotAllowed(&'static str),
+    /// No such message (or not any more: retention dropped it).
+    #[error("no message {0} in this room")]
+    NotFound(u64),
 }
 
 impl From<StoreError> for Refusal {
@@ -57,7 +67,8 @@ impl Refusal {
             Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Auth(crate::server::identity::AuthError::Expired) => ErrorCode::TokenExpired,
             Self::Auth(_) | Self::GuestsOff | Self::OtherUser => ErrorCode::Unauthorized,
-            Self::Forbidden => ErrorCode::Forbidden,
+            Self::Forbidden | Self::Muted | Self::NotAllowed(_) => ErrorCode::Forbidden,
+            Self::NotFound(_) => ErrorCode::NotFound,
         }
     }
 
@@ -73,6 +84,8 @@ impl Refusal {
             // Over HTTP a private room is not there for a stranger (the handlers answer
             // 404 themselves); the socket's `forbidden` is its own.
             Self::Forbidden => StatusCode::NOT_FOUND,
+            Self::Muted | Self::NotAllowed(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
         }
     }
 

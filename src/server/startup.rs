@@ -13,6 +13,9 @@ use crate::server::engine::{ClusterEvent, Engine};
 use crate::server::http::router;
 use crate::server::hub::Hub;
 use crate::server::listener::HttpLimits;
+use crate::server::moderation::memory::MemoryModeration;
+use crate::server::moderation::sqlite::SqliteModeration;
+use crate::server::moderation::ModerationStore;
 use crate::server::rooms::memory::MemoryRooms;
 use crate::server::rooms::sqlite::SqliteRooms;
 use crate::server::rooms::RoomDirectory;
@@ -100,7 +103,7 @@ impl Application {
             })?;
         let verifier =
             crate::server::identity::jwt::Verifier::from_config(&config.identity)?.map(Arc::new);
-        let (engine, events, (account_store, directory)) = Self::engine(&config)?;
+        let (engine, events, (account_store, directory, moderation)) = Self::engine(&config)?;
         let hub = Hub::new(engine, events);
         let accounts = account_store.map(|store| {
             Arc::new(crate::server::accounts::service::Accounts::new(
@@ -150,7 +153,9 @@ impl Application {
                 replay_stall: config.replay_stall_timeout,
                 verifier,
                 guests: config.identity.guests == crate::server::config::Guests::On,
-                rooms: Arc::new(crate::server::rooms::access::RoomAccess::new(directory)),
+                rooms: Arc::new(crate::server::rooms::access::RoomAccess::new(
+                    directory, moderation,
+                )),
             }),
             shutdown,
             allowed_origins: Arc::new(config.allowed_origins.clone()),
@@ -197,7 +202,11 @@ impl Application {
         (
             Arc<dyn Engine>,
             tokio::sync::mpsc::Receiver<ClusterEvent>,
-            (Option<Arc<dyn AccountStore>>, Arc<dyn RoomDirectory>),
+            (
+                Option<Arc<dyn AccountStore>>,
+                Arc<dyn RoomDirectory>,
+                Arc<dyn ModerationStore>,
+            ),
         ),
         StartupError,
     > {
@@ -206,12 +215,14 @@ impl Application {
             let (engine, events) = RedisEngine::connect(options)?;
             let accounts: Arc<dyn AccountStore> = Arc::new(engine.accounts());
             let rooms: Arc<dyn RoomDirectory> = Arc::new(engine.rooms());
-            return Ok((engine, events, (Some(accounts), rooms)));
+            let moderation: Arc<dyn ModerationStore> = Arc::new(engine.moderation());
+            return Ok((engine, events, (Some(accounts), rooms, moderation)));
         }
-        let (store, accounts, rooms): (
+        let (store, accounts, rooms, moderation): (
             Arc<dyn Store>,
             Arc<dyn AccountStore>,
             Arc<dyn RoomDirectory>,
+            Arc<dyn ModerationStore>,
         ) = match config.store {
             StoreKind::Sqlite => {
                 let store = SqliteStore::open(
@@ -228,16 +239,23 @@ impl Application {
                         .map_err(|e| StartupError::Accounts(e.to_string()))
                 };
                 let (accounts, rooms) = (SqliteAccounts::new(side()?), SqliteRooms::new(side()?));
-                (Arc::new(store), Arc::new(accounts), Arc::new(rooms))
+                let moderation = SqliteModeration::new(side()?);
+                (
+                    Arc::new(store),
+                    Arc::new(accounts),
+                    Arc::new(rooms),
+                    Arc::new(moderation),
+                )
             }
             StoreKind::Memory => (
                 Arc::new(MemoryStore::with_retention(config.retention())),
                 Arc::new(MemoryAccounts::default()),
                 Arc::new(MemoryRooms::default()),
+                Arc::new(MemoryModeration::default()),
             ),
         };
         let (engine, events) = LocalEngine::new(store);
-        Ok((engine, events, (Some(accounts), rooms)))
+        Ok((engine, events, (Some(accounts), rooms, moderation)))
     }
 
     /// The address actually bound (the real port when asked for port 0).

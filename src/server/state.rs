@@ -105,7 +105,7 @@ impl PageReads {
             .messages
             .iter()
             .rev()
-            .take_while(|m| budget.admit(m.body.as_str().len()))
+            .take_while(|m| budget.admit(m.body_len()))
             .count();
         if keep < page.messages.len() {
             page.messages.drain(..page.messages.len() - keep);

@@ -340,7 +340,17 @@ fn MessageRow(line: Line) -> impl IntoView {
                     <time>{move || time.get()}</time>
                     {state_text.map(|t| view! { <span class="state">{t}</span> })}
                 </div>
-                <p class="body">{line.body.to_string()}</p>
+                {match &line.content {
+                    crate::protocol::Content::Text { body, edited_ts } => view! {
+                        <p class="body" dir="auto">
+                            {body.to_string()}
+                            {edited_ts.map(|_| view! { <span class="edited">" (edited)"</span> })}
+                        </p>
+                    }.into_any(),
+                    crate::protocol::Content::Deleted { .. } => view! {
+                        <p class="body deleted">"message deleted"</p>
+                    }.into_any(),
+                }}
             </div>
         </li>
     }

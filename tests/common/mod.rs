@@ -184,6 +184,20 @@ impl TestApp {
         self.client_on(i).await
     }
 
+    /// A single node: stops it and starts a new server on the same data directory (a
+    /// restart), with settings changed by `tweak`.
+    #[allow(dead_code)]
+    pub async fn restart_with(&mut self, tweak: impl Fn(&mut Config)) {
+        assert_eq!(self.nodes.len(), 1, "restarts are for a single node");
+        self.stop().await;
+        let mut config = Config::for_tests(self.data_dir.path());
+        tweak(&mut config);
+        let (addr, node) = start_node(config, None).await;
+        self.addr = addr;
+        self.addrs = vec![addr];
+        self.nodes = vec![node];
+    }
+
     /// Stops every node as SIGTERM would, and waits for them to finish.
     pub async fn stop(&mut self) {
         for node in &mut self.nodes {

@@ -229,17 +229,38 @@ impl Driver {
             } => self.on_authed(name, expires_at, &mut out),
             ServerFrame::Left {
                 room,
-                reason: Some(_),
+                reason: Some(reason),
             } if room == self.room => {
-                // Taken out by the room (removed from its members): rejoining would be
-                // refused, so the page stops and says why.
+                // Taken out by the room (removed from its members, banned): rejoining
+                // would be refused, so the page stops and says why.
                 out.extend(self.close());
                 out.push(Effect::Status(ConnStatus::Ended));
-                out.push(Effect::Notice(Some(
-                    "You are no longer a member of this room.".into(),
-                )));
+                let why = match reason {
+                    crate::protocol::LeftReason::Removed => {
+                        "You are no longer a member of this room."
+                    }
+                    crate::protocol::LeftReason::Banned => "You have been banned from this room.",
+                };
+                out.push(Effect::Notice(Some(why.into())));
             }
             ServerFrame::Left { .. } => {}
+            ServerFrame::Deleted { seq, .. } => out.push(Effect::Timeline(Edit::Amend {
+                seq,
+                content: crate::protocol::Content::deleted(),
+            })),
+            ServerFrame::Edited {
+                seq,
+                body,
+                edited_ts,
+                ..
+            } => out.push(Effect::Timeline(Edit::Amend {
+                seq,
+                content: crate::protocol::Content::Text {
+                    body,
+                    edited_ts: Some(edited_ts),
+                },
+            })),
+            ServerFrame::Moderated { .. } => {}
         }
         out
     }

@@ -17,7 +17,7 @@ fn msg(seq: u64, client_id: &str) -> Message {
         room: room(),
         seq,
         from: UserName::parse("bob").unwrap(),
-        body: body("hi"),
+        content: crate::protocol::Content::text(body("hi")),
         ts: 0,
         client_id: cid(client_id),
         user: None,

@@ -6,7 +6,7 @@
 
 use crate::protocol::error::ProtocolError;
 use crate::protocol::frames::{reference, ClientFrame, HistoryLimit};
-use crate::protocol::names::{Body, ClientId, Epoch, RoomName, Token, UserName};
+use crate::protocol::names::{Body, ClientId, Epoch, RoomName, Token, UserId, UserName};
 use serde_json::{Map, Value};
 
 /// A frame that failed to decode: the error, and what it is about (`ref` on the wire).
@@ -112,6 +112,25 @@ fn decode_object(kind: &str, obj: &Object) -> Result<ClientFrame, ProtocolError>
         "auth" => ClientFrame::Auth {
             token: Token::parse(str_field(obj, "token").ok_or(ProtocolError::NoToken)?)?,
         },
+        "delete" => ClientFrame::Delete {
+            room: room(obj)?,
+            seq: seq(obj)?,
+        },
+        "edit" => ClientFrame::Edit {
+            room: room(obj)?,
+            seq: seq(obj)?,
+            body: Body::parse(str_field(obj, "body").ok_or(ProtocolError::InvalidBody)?)?,
+        },
+        "ban" => ClientFrame::Ban {
+            room: room(obj)?,
+            user: user(obj)?,
+            duration_s: duration(obj)?,
+        },
+        "mute" => ClientFrame::Mute {
+            room: room(obj)?,
+            user: user(obj)?,
+            duration_s: duration(obj)?,
+        },
         other => return Err(ProtocolError::UnknownType(truncate(other, 64))),
     })
 }
@@ -127,6 +146,35 @@ fn str_field<'a>(obj: &'a Object, key: &str) -> Option<&'a str> {
 
 fn room(obj: &Object) -> Result<RoomName, ProtocolError> {
     RoomName::parse(str_field(obj, "room").ok_or(ProtocolError::InvalidRoom)?)
+}
+
+/// The longest ban or mute with a duration: ten years (longer is "for good": omit it).
+pub const MAX_SANCTION_SECS: u64 = 10 * 365 * 24 * 3600;
+
+/// A message's seq: a positive integer.
+fn seq(obj: &Object) -> Result<u64, ProtocolError> {
+    present(obj, "seq")
+        .and_then(Value::as_u64)
+        .filter(|&s| s > 0)
+        .ok_or(ProtocolError::BadFrame("seq must be a positive integer"))
+}
+
+/// A moderated user's id (`invalid_name` when missing or malformed).
+fn user(obj: &Object) -> Result<UserId, ProtocolError> {
+    UserId::parse(str_field(obj, "user").ok_or(ProtocolError::InvalidName)?)
+}
+
+/// A ban's or mute's optional `duration_s`: 0 (lift it) to [`MAX_SANCTION_SECS`].
+fn duration(obj: &Object) -> Result<Option<u64>, ProtocolError> {
+    present(obj, "duration_s")
+        .map(|v| {
+            v.as_u64()
+                .filter(|&d| d <= MAX_SANCTION_SECS)
+                .ok_or(ProtocolError::BadFrame(
+                    "duration_s must be an integer from 0 to 315360000",
+                ))
+        })
+        .transpose()
 }
 
 fn since(obj: &Object) -> Result<Option<u64>, ProtocolError> {

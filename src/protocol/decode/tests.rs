@@ -199,6 +199,25 @@ fn client_frames_encode_to_what_the_decoder_reads() {
             room: RoomName::parse("r").unwrap(),
         },
         ClientFrame::Ping,
+        ClientFrame::Delete {
+            room: RoomName::parse("r").unwrap(),
+            seq: 3,
+        },
+        ClientFrame::Edit {
+            room: RoomName::parse("r").unwrap(),
+            seq: 3,
+            body: Body::parse("y").unwrap(),
+        },
+        ClientFrame::Ban {
+            room: RoomName::parse("r").unwrap(),
+            user: UserId::parse("u1").unwrap(),
+            duration_s: Some(60),
+        },
+        ClientFrame::Mute {
+            room: RoomName::parse("r").unwrap(),
+            user: UserId::parse("u1").unwrap(),
+            duration_s: None,
+        },
     ];
     for f in frames {
         assert_eq!(decode_client_frame(&f.to_json()).unwrap(), f);
@@ -217,4 +236,53 @@ fn odd_inputs_do_not_panic() {
     ] {
         let _ = decode_client_frame(s);
     }
+}
+
+#[test]
+fn moderation_frames_check_their_fields_in_order() {
+    assert_eq!(code(r#"{"type":"delete","seq":1}"#), ErrorCode::InvalidRoom);
+    assert_eq!(code(r#"{"type":"delete","room":"r"}"#), ErrorCode::BadFrame);
+    assert_eq!(
+        code(r#"{"type":"delete","room":"r","seq":0}"#),
+        ErrorCode::BadFrame
+    );
+    assert_eq!(
+        code(r#"{"type":"delete","room":"r","seq":-2}"#),
+        ErrorCode::BadFrame
+    );
+    assert_eq!(
+        code(r#"{"type":"edit","room":"r","seq":1}"#),
+        ErrorCode::InvalidBody
+    );
+    assert_eq!(
+        code(r#"{"type":"edit","room":"r","seq":1,"body":"  "}"#),
+        ErrorCode::InvalidBody
+    );
+    assert_eq!(code(r#"{"type":"ban","room":"r"}"#), ErrorCode::InvalidName);
+    assert_eq!(
+        code(r#"{"type":"ban","room":"r","user":"a b"}"#),
+        ErrorCode::InvalidName
+    );
+    assert_eq!(
+        code(r#"{"type":"mute","room":"r","user":"u","duration_s":-1}"#),
+        ErrorCode::BadFrame
+    );
+    assert_eq!(
+        code(r#"{"type":"mute","room":"r","user":"u","duration_s":1e12}"#),
+        ErrorCode::BadFrame
+    );
+    let e = decode_client_frame(r#"{"type":"delete","room":"r","seq":"x"}"#).unwrap_err();
+    assert_eq!(
+        e.reference.as_deref(),
+        Some("r"),
+        "a refusal names its room"
+    );
+    assert_eq!(
+        decode_client_frame(r#"{"type":"ban","room":"r","user":"u","duration_s":null}"#).unwrap(),
+        ClientFrame::Ban {
+            room: RoomName::parse("r").unwrap(),
+            user: UserId::parse("u").unwrap(),
+            duration_s: None,
+        }
+    );
 }

@@ -58,14 +58,45 @@ pub enum ClusterEvent {
     Resync,
     /// A site session signed out (on any node): its sockets here close with 4001.
     Revoked(crate::server::identity::SessionHash),
-    /// Another node took a user out of a room: so does this one.
-    Evicted {
+    /// Another node acted on a room's connections (an eviction, a mute, an amended
+    /// message): so does this one, for its own.
+    Note {
         /// The room.
         room: RoomName,
-        /// The user.
+        /// What to do.
+        note: RoomNote,
+    },
+}
+
+/// What one node tells the others to do to their connections in a room (see
+/// [`crate::server::hub::Hub::notify`]).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RoomNote {
+    /// Take the user's connections out of the room.
+    Evict {
+        /// Who.
         user: UserId,
-        /// Why.
+        /// Why (`left`'s `reason`).
         reason: LeftReason,
+    },
+    /// The user's publishes are refused until `until` (ms since the Unix epoch; `None`
+    /// for good; a time past lifts it).
+    Mute {
+        /// Who.
+        user: UserId,
+        /// Until when.
+        until: Option<u64>,
+    },
+    /// A frame for every member (`deleted`, `edited`).
+    Frame {
+        /// The frame.
+        frame: crate::protocol::ServerFrame,
+    },
+    /// The room's slow mode changed (seconds between one user's messages; 0: off).
+    SlowMode {
+        /// The new setting.
+        seconds: u32,
     },
 }
 
@@ -96,10 +127,10 @@ pub trait Engine: Send + Sync + 'static {
     /// waits; a lost announcement is repaired by the next heartbeat.
     fn announce(&self, room: &RoomName, names: &NameCounts);
 
-    /// Tells the other nodes to take `user`'s connections out of `room` (see
-    /// [`crate::server::hub::Hub::evict`]); nothing to tell on one node. Never waits.
-    fn evict(&self, room: &RoomName, user: &UserId, reason: LeftReason) {
-        let _ = (room, user, reason);
+    /// Tells the other nodes to apply `note` to their connections in `room` (see
+    /// [`crate::server::hub::Hub::notify`]); nothing to tell on one node. Never waits.
+    fn notify(&self, room: &RoomName, note: &RoomNote) {
+        let _ = (room, note);
     }
 
     /// The other nodes' current presence in the room (after a [`ClusterEvent::Resync`]).

@@ -54,7 +54,7 @@ async fn apply_events(hub: Weak<Inner>, mut events: mpsc::Receiver<ClusterEvent>
             ClusterEvent::Message(msg) => hub.fan_out(msg),
             ClusterEvent::Presence { room, presence } => hub.remote_presence(&room, presence),
             ClusterEvent::Revoked(session) => hub.inner.revocations.revoke(session),
-            ClusterEvent::Evicted { room, user, reason } => hub.evict_here(&room, &user, reason),
+            ClusterEvent::Note { room, note } => hub.notify_here(&room, &note),
             ClusterEvent::Resync => {
                 tokio::spawn(async move { hub.resync().await });
             }

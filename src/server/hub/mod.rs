@@ -14,13 +14,14 @@
 //! - [`room`]: one room's state and its reorder buffer (the seam between replay and live);
 //! - [`presence`]: who is here, batched into few frames, merged over nodes;
 //! - [`cluster`]: the other nodes (events, heartbeats, resync, gap repair);
-//! - [`evict`]: taking a user out of a room on every node.
+//! - [`notes`]: acting on a room's connections on every node (evictions, mutes,
+//!   amended messages, slow mode).
 //!
 //! The hub runs over an [`Engine`]. With the local engine it is the whole story; with a
 //! shared one (Redis) [`cluster`] applies what the other nodes send.
 
 mod cluster;
-mod evict;
+mod notes;
 mod outbound;
 mod presence;
 mod room;
@@ -28,7 +29,9 @@ mod room;
 mod tests;
 
 pub use cluster::REPAIR_AFTER;
-pub use outbound::{ConnHandle, ConnId, Delivery, Encoded, Eviction, Outbound, PresenceUpdate};
+pub use outbound::{
+    ConnHandle, ConnId, Delivery, Encoded, Eviction, MuteChange, Outbound, RoomFrame,
+};
 pub use presence::presence_interval;
 
 use self::room::{Member, Room};

@@ -25,13 +25,23 @@ pub struct Delivery {
     pub frame: Encoded,
 }
 
-/// One presence frame, encoded, on its way to members.
+/// A frame about a room (`presence`, `deleted`, `edited`), encoded once, on its way to
+/// members: sent to a connection only while it is in the room.
 #[derive(Debug)]
-pub struct PresenceUpdate {
+pub struct RoomFrame {
     /// The room it is about.
     pub room: RoomName,
-    /// The `presence` frame's JSON.
+    /// The frame's JSON.
     pub frame: Encoded,
+}
+
+/// A connection's user was muted in a room (or the mute was lifted).
+#[derive(Debug)]
+pub struct MuteChange {
+    /// The room.
+    pub room: RoomName,
+    /// Until when (ms since the Unix epoch); `None` for good; the past when lifted.
+    pub until: Option<u64>,
 }
 
 /// A connection's user was taken out of a room.
@@ -50,7 +60,11 @@ pub enum Outbound {
     /// A room message.
     Message(Arc<Delivery>),
     /// A presence frame for a room.
-    Presence(Arc<PresenceUpdate>),
+    Presence(Arc<RoomFrame>),
+    /// Another frame for a room's members (a message deleted or edited).
+    Notice(Arc<RoomFrame>),
+    /// The connection's user was muted or unmuted in a room.
+    Muted(Arc<MuteChange>),
     /// The room's history was lost (its epoch changed) while the connection was in it:
     /// the session closes with 1012 so the client reconnects and learns the new epoch.
     Restart(RoomName),

@@ -14,7 +14,7 @@
 //! presence frames (re-announced every heartbeat by [`super::cluster`]), and forgets
 //! another node's members when their announcement expires.
 
-use super::outbound::{ConnId, Outbound, PresenceUpdate};
+use super::outbound::{ConnId, Outbound, RoomFrame};
 use super::room::RoomState;
 use super::Hub;
 use crate::protocol::{RoomName, ServerFrame, UserName};
@@ -205,7 +205,7 @@ impl RoomState {
             return false;
         }
         let (online, members) = self.online();
-        let update = Arc::new(PresenceUpdate {
+        let update = Arc::new(RoomFrame {
             room: room.clone(),
             frame: ServerFrame::Presence {
                 room: room.clone(),

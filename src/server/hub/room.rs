@@ -59,6 +59,8 @@ pub(super) struct RoomState {
     pub(super) repair_due: bool,
     /// Someone's publish has counted as the room's first (see `Hub::claim_new_room`).
     pub(super) claimed: bool,
+    /// The room's slow mode on this node.
+    pub(super) slow: super::notes::SlowMode,
 }
 
 impl RoomState {

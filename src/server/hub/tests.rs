@@ -73,7 +73,7 @@ async fn out_of_order_completions_are_reordered() {
         room: room("x"),
         seq,
         from: name("a"),
-        body: Body::parse("b").unwrap(),
+        content: crate::protocol::Content::text(Body::parse("b").unwrap()),
         ts: 0,
         client_id: ClientId::parse("c").unwrap(),
         user: None,

@@ -5,6 +5,7 @@
 use super::{Role, RoomDirectory, RoomSettings, Visibility};
 use crate::protocol::RoomName;
 use crate::server::identity::Identity;
+use crate::server::moderation::{ModerationStore, Sanctions};
 use crate::server::store::StoreError;
 use std::sync::Arc;
 
@@ -15,12 +16,23 @@ pub struct Standing {
     pub settings: Option<RoomSettings>,
     /// Their role (`None`: a stranger, or a guest).
     pub role: Option<Role>,
+    /// Their bans and mutes in force (none for a guest: guests are kept out by making
+    /// the room private or turning guests off).
+    pub sanctions: Sanctions,
 }
 
 impl Standing {
-    /// Whether they may join, read and publish.
+    /// Whether they may join, read and publish: not banned, and the room is public or
+    /// they have a role in it. The owner cannot be banned.
     pub fn may_enter(&self) -> bool {
-        self.visibility() == Visibility::Public || self.role.is_some()
+        let open = self.visibility() == Visibility::Public || self.role.is_some();
+        open && (self.role == Some(Role::Owner) || self.sanctions.ban.is_none())
+    }
+
+    /// Whether they may moderate: delete others' messages, ban, mute (owners,
+    /// moderators, tokens with `moderate`).
+    pub fn may_moderate(&self) -> bool {
+        self.may_manage()
     }
 
     /// Whether they may manage members and invites.
@@ -36,9 +48,10 @@ impl Standing {
     }
 }
 
-/// The rooms' directory, and the rule over it.
+/// The rooms' directory and their moderation, and the rule over them.
 pub struct RoomAccess {
     directory: Arc<dyn RoomDirectory>,
+    moderation: Arc<dyn ModerationStore>,
 }
 
 impl std::fmt::Debug for RoomAccess {
@@ -48,9 +61,17 @@ impl std::fmt::Debug for RoomAccess {
 }
 
 impl RoomAccess {
-    /// Access over `directory`.
-    pub fn new(directory: Arc<dyn RoomDirectory>) -> Self {
-        Self { directory }
+    /// Access over `directory` and `moderation`.
+    pub fn new(directory: Arc<dyn RoomDirectory>, moderation: Arc<dyn ModerationStore>) -> Self {
+        Self {
+            directory,
+            moderation,
+        }
+    }
+
+    /// Bans, mutes, slow mode and the audit log.
+    pub fn moderation(&self) -> &dyn ModerationStore {
+        self.moderation.as_ref()
     }
 
     /// The directory itself (for the API that changes it).
@@ -70,14 +91,20 @@ impl RoomAccess {
             return Ok(Standing {
                 settings,
                 role: None,
+                sanctions: Sanctions::default(),
             });
         };
         if settings.as_ref().and_then(|s| s.owner.as_ref()) == Some(&who.user) {
             return Ok(Standing {
                 settings,
                 role: Some(Role::Owner),
+                sanctions: Sanctions::default(),
             });
         }
+        let sanctions = self
+            .moderation
+            .sanctions(room, &who.user, crate::server::store::now_ms())
+            .await?;
         let granted = who.rooms.in_room(room);
         let by_token = if granted.moderate {
             Some(Role::Moderator)
@@ -94,6 +121,7 @@ impl RoomAccess {
         Ok(Standing {
             settings,
             role: stored.max(by_token),
+            sanctions,
         })
     }
 }

@@ -207,7 +207,13 @@ async fn remove(state: &AppState, room: &RoomName, user: &UserId) -> Result<(), 
         .is_some_and(|s| s.visibility == super::Visibility::Private);
     let owner = settings.as_ref().and_then(|s| s.owner.as_ref()) == Some(user);
     if private && !owner {
-        state.hub.evict(room, user, LeftReason::Removed);
+        state.hub.notify(
+            room,
+            crate::server::engine::RoomNote::Evict {
+                user: user.clone(),
+                reason: LeftReason::Removed,
+            },
+        );
     }
     Ok(())
 }

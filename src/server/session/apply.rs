@@ -6,12 +6,14 @@
 use super::pipeline::Publishing;
 use super::replay::{ReplayRest, REPLAY_PAGE, REPLAY_PAGE_BYTES};
 use super::{send, End, FrameSink, JoinedRoom, Session};
+use crate::protocol::SanctionKind;
 use crate::protocol::{
     Body, ClientFrame, ClientId, DecodeError, Epoch, HistoryLimit, ProtocolError, RoomName,
     ServerFrame, Token, UserName,
 };
 use crate::server::identity::AuthError;
 use crate::server::refusal::Refusal;
+use crate::server::rooms::access::Standing;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -94,6 +96,26 @@ impl Session {
             } => self.history(room, before, limit).await.map(Reply::from),
             ClientFrame::Ping => Ok(ServerFrame::Pong.into()),
             ClientFrame::Auth { token } => self.auth(token).await.map(Reply::from),
+            ClientFrame::Delete { room, seq } => self.delete(room, seq).await.map(Reply::from),
+            ClientFrame::Edit { room, seq, body } => {
+                self.edit(room, seq, body).await.map(Reply::from)
+            }
+            ClientFrame::Ban {
+                room,
+                user,
+                duration_s,
+            } => self
+                .sanction(room, user, SanctionKind::Ban, duration_s)
+                .await
+                .map(Reply::from),
+            ClientFrame::Mute {
+                room,
+                user,
+                duration_s,
+            } => self
+                .sanction(room, user, SanctionKind::Mute, duration_s)
+                .await
+                .map(Reply::from),
         }
     }
 
@@ -110,15 +132,16 @@ impl Session {
         Ok(name)
     }
 
-    /// `forbidden` unless this connection may enter `room` (a private room's members).
-    async fn may_enter(&self, room: &RoomName) -> Result<(), Refusal> {
+    /// `forbidden` unless this connection may enter `room` (a private room's members,
+    /// nobody banned); its standing there when it may.
+    pub(super) async fn may_enter(&self, room: &RoomName) -> Result<Standing, Refusal> {
         let standing = self
             .cfg
             .rooms
             .standing(room, self.identity.as_ref())
             .await?;
         if standing.may_enter() {
-            Ok(())
+            Ok(standing)
         } else {
             Err(Refusal::Forbidden)
         }
@@ -181,7 +204,8 @@ impl Session {
         epoch: Option<Epoch>,
     ) -> Result<Reply, Refusal> {
         let name = self.speaker(name)?;
-        self.may_enter(&room).await?;
+        let standing = self.may_enter(&room).await?;
+        let slow_mode = self.cfg.rooms.moderation().slow_mode(&room).await?;
         let previous = self.rooms.get(&room).map(|j| j.last_sent);
         if previous.is_none() && self.rooms.len() >= self.cfg.max_rooms {
             return Err(Refusal::TooManyRooms(self.cfg.max_rooms));
@@ -191,7 +215,14 @@ impl Session {
         let result = self.join_room(&room, &name, since, epoch, previous).await;
         self.joining = None;
         let (reply, last_sent) = result?;
-        self.rooms.insert(room, JoinedRoom { name, last_sent });
+        self.hub.set_slow_mode_here(&room, slow_mode);
+        let joined = JoinedRoom {
+            name,
+            last_sent,
+            muted: standing.sanctions.mute,
+            moderator: standing.may_moderate(),
+        };
+        self.rooms.insert(room, joined);
         self.record_rooms();
         Ok(reply)
     }
@@ -289,8 +320,13 @@ impl Session {
         let Some(joined) = self.rooms.get(&room) else {
             return Err(Refusal::NotJoined);
         };
+        let now_ms = crate::server::store::now_ms();
+        if joined.muted.is_some_and(|m| m.holds_at(now_ms)) {
+            return Err(Refusal::Muted);
+        }
         let from = joined.name.clone();
         let user = self.identity.as_ref().map(|i| i.user.clone());
+        let moderator = joined.moderator;
         // This connection was sent a message of the room: it has one, so no publish of
         // ours can be its first (and the hub's room lock is not needed to know).
         let has_messages = joined.last_sent > 0;
@@ -300,6 +336,14 @@ impl Session {
             .budgets
             .publish(self.client, now)
             .map_err(rate_limited)?;
+        if !moderator {
+            let speaker = user
+                .as_ref()
+                .map_or_else(|| self.client.to_string(), |u| format!("u:{u}"));
+            self.hub
+                .slow_mode_pass(&room, &speaker, Instant::now().into_std())
+                .map_err(rate_limited)?;
+        }
         if !has_messages && self.hub.claim_new_room(&room) {
             // The first message of a room puts it on disk (for the retention time).
             if let Err(wait) = self.cfg.budgets.new_room(self.client, now) {
@@ -346,7 +390,7 @@ impl Session {
 }
 
 /// A token from `bucket`, or `rate_limited` with the wait until one is there.
-fn take(bucket: &mut crate::server::rate_limit::TokenBucket) -> Result<(), Refusal> {
+pub(super) fn take(bucket: &mut crate::server::rate_limit::TokenBucket) -> Result<(), Refusal> {
     bucket
         .try_take(Instant::now().into_std())
         .map_err(rate_limited)

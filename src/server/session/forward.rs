@@ -73,7 +73,7 @@ impl Session {
                     .map_err(End::gone)?;
                 Ok(1)
             }
-            Outbound::Presence(p) => {
+            Outbound::Presence(p) | Outbound::Notice(p) => {
                 if self.rooms.contains_key(&p.room) {
                     sink.feed(WsMessage::Text(p.frame.clone()))
                         .await
@@ -92,6 +92,15 @@ impl Session {
                     sink.feed(WsMessage::Text(left.to_json().into()))
                         .await
                         .map_err(End::gone)?;
+                }
+                Ok(0)
+            }
+            Outbound::Muted(m) => {
+                if let Some(joined) = self.rooms.get_mut(&m.room) {
+                    joined.muted = Some(m.until.map_or(
+                        crate::server::moderation::Until::Forever,
+                        crate::server::moderation::Until::At,
+                    ));
                 }
                 Ok(0)
             }

@@ -20,6 +20,7 @@
 mod apply;
 mod cut;
 mod forward;
+mod moderate;
 mod pipeline;
 mod replay;
 #[cfg(test)]
@@ -151,6 +152,10 @@ struct JoinedRoom {
     name: UserName,
     /// The highest seq of this room sent on this connection.
     last_sent: u64,
+    /// Its user's mute in the room, as read at the join and changed live since.
+    muted: Option<crate::server::moderation::Until>,
+    /// May moderate the room (then slow mode does not apply to it).
+    moderator: bool,
 }
 
 struct Session {

@@ -42,9 +42,10 @@ fn config() -> SessionConfig {
         replay_stall: Duration::from_secs(10),
         verifier: None,
         guests: true,
-        rooms: Arc::new(crate::server::rooms::access::RoomAccess::new(Arc::new(
-            crate::server::rooms::memory::MemoryRooms::default(),
-        ))),
+        rooms: Arc::new(crate::server::rooms::access::RoomAccess::new(
+            Arc::new(crate::server::rooms::memory::MemoryRooms::default()),
+            Arc::new(crate::server::moderation::memory::MemoryModeration::default()),
+        )),
     }
 }
 

@@ -2,7 +2,7 @@
 //! hub can rely on the same behaviour over memory, SQLite, or anything added later.
 
 use super::{Appended, Draft, HistoryPage, Range, RoomMeta, Store, StoreError};
-use crate::protocol::{Body, ClientId, RoomName, UserName};
+use crate::protocol::{Body, ClientId, Message, RoomName, UserName};
 use async_trait::async_trait;
 use futures::FutureExt;
 use std::sync::Arc;
@@ -53,7 +53,11 @@ pub async fn seqs_are_gapless_per_room_and_dedup_by_client_id(s: Arc<dyn Store>)
     );
     let m = &page.messages[0];
     assert_eq!(
-        (m.from.as_str(), m.body.as_str(), m.client_id.as_str()),
+        (
+            m.from.as_str(),
+            m.body().map_or("", |b| b.as_str()),
+            m.client_id.as_str()
+        ),
         ("ann", "hi", "1")
     );
 }
@@ -206,6 +210,19 @@ impl Store for LateToQueue {
     ) -> Result<HistoryPage, StoreError> {
         self.0.history(room, before, limit).await
     }
+
+    async fn message(&self, room: &RoomName, seq: u64) -> Result<Option<Message>, StoreError> {
+        self.0.message(room, seq).await
+    }
+
+    async fn amend(
+        &self,
+        room: &RoomName,
+        seq: u64,
+        change: crate::server::store::Amendment,
+    ) -> Result<Option<Message>, StoreError> {
+        self.0.amend(room, seq, change).await
+    }
 }
 
 /// A range stops once its bodies reach the byte budget, and always holds at least one.
@@ -314,4 +331,65 @@ pub async fn users_are_stored_with_their_messages(s: Arc<dyn Store>) {
     assert_eq!(users, vec![Some("u:ann@site"), None]);
     let r = s.range(&room("who"), 0, 10, 10, usize::MAX).await.unwrap();
     assert_eq!(r.messages, h.messages);
+}
+
+/// Deletes and edits: every read (one message, a range, a history page) returns the
+/// message as it now is; the seq stays, an unknown seq is `None`, a deleted message
+/// cannot be edited back, and idempotency still finds the original by its `client_id`.
+pub async fn amendments_change_what_every_read_returns(s: Arc<dyn Store>) {
+    use crate::server::store::Amendment;
+    let r = room("amend");
+    for cid in ["a1", "a2", "a3"] {
+        s.append(draft("amend", cid)).await.unwrap();
+    }
+    let edited = s
+        .amend(
+            &r,
+            2,
+            Amendment::Edit {
+                body: Body::parse("better").unwrap(),
+                ts: 77,
+            },
+        )
+        .await
+        .unwrap()
+        .expect("seq 2 is stored");
+    assert_eq!(edited.body().map(|b| b.as_str()), Some("better"));
+    assert_eq!(edited.edited_ts(), Some(77));
+    let gone = s.amend(&r, 1, Amendment::Delete).await.unwrap().unwrap();
+    assert!(gone.is_deleted() && gone.body().is_none());
+    assert_eq!((gone.seq, gone.from.as_str()), (1, "ann"));
+    let again = s
+        .amend(
+            &r,
+            1,
+            Amendment::Edit {
+                body: Body::parse("back").unwrap(),
+                ts: 78,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(again.is_deleted(), "a deleted message stays deleted");
+    assert_eq!(s.amend(&r, 9, Amendment::Delete).await.unwrap(), None);
+    assert_eq!(s.message(&r, 9).await.unwrap(), None);
+    assert_eq!(s.message(&room("nowhere"), 1).await.unwrap(), None);
+    assert_eq!(s.message(&r, 2).await.unwrap(), Some(edited.clone()));
+    let h = s.history(&r, None, 10).await.unwrap();
+    assert_eq!(
+        h.messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    assert!(h.messages[0].is_deleted());
+    assert_eq!(h.messages[1], edited);
+    assert_eq!(h.messages[2].body().map(|b| b.as_str()), Some("hi"));
+    let range = s.range(&r, 0, 10, 10, usize::MAX).await.unwrap();
+    assert_eq!(range.messages, h.messages);
+    assert_eq!(
+        s.append(draft("amend", "a1")).await.unwrap(),
+        Appended::Duplicate { seq: 1 },
+        "a deleted message's client_id still answers a retry"
+    );
+    assert_eq!(s.meta(&r).await.unwrap().last_seq, 3);
 }

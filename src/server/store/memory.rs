@@ -1,7 +1,9 @@
 //! [`MemoryStore`]: room history in process memory.
 
-use super::{new_epoch, now_ms, Appended, Draft, HistoryPage, Range, RoomMeta, Store, StoreError};
-use crate::protocol::{ClientId, Epoch, Message, RoomName};
+use super::{
+    new_epoch, now_ms, Amendment, Appended, Draft, HistoryPage, Range, RoomMeta, Store, StoreError,
+};
+use crate::protocol::{ClientId, Content, Epoch, Message, RoomName};
 use crate::sync::lock;
 use async_trait::async_trait;
 use std::collections::{HashMap, VecDeque};
@@ -41,6 +43,12 @@ impl RoomLog {
     /// The seq of the oldest retained message (`last_seq + 1` when none is).
     fn first_seq(&self) -> u64 {
         self.messages.front().map_or(self.last_seq + 1, |m| m.seq)
+    }
+
+    fn get(&self, seq: u64) -> Option<&Message> {
+        self.messages
+            .get(self.index_of(seq))
+            .filter(|m| m.seq == seq)
     }
 
     fn index_of(&self, seq: u64) -> usize {
@@ -112,7 +120,7 @@ impl Store for MemoryStore {
             room: draft.room,
             seq: log.last_seq,
             from: draft.from,
-            body: draft.body,
+            content: Content::text(draft.body),
             ts: now_ms(),
             client_id: draft.client_id,
             user: draft.user,
@@ -151,6 +159,32 @@ impl Store for MemoryStore {
         }))
     }
 
+    async fn message(&self, room: &RoomName, seq: u64) -> Result<Option<Message>, StoreError> {
+        Ok(self.read(room, |log| log.get(seq).cloned()))
+    }
+
+    async fn amend(
+        &self,
+        room: &RoomName,
+        seq: u64,
+        change: Amendment,
+    ) -> Result<Option<Message>, StoreError> {
+        let mut rooms = lock(&self.rooms);
+        let Some(log) = rooms.get_mut(room) else {
+            return Ok(None);
+        };
+        let i = log.index_of(seq);
+        let Some(msg) = log.messages.get_mut(i).filter(|m| m.seq == seq) else {
+            return Ok(None);
+        };
+        let before = size(msg);
+        change.apply(msg);
+        let after = size(msg);
+        let amended = msg.clone();
+        log.bytes = log.bytes - before + after;
+        Ok(Some(amended))
+    }
+
     async fn history(
         &self,
         room: &RoomName,
@@ -170,7 +204,8 @@ impl Store for MemoryStore {
 
 /// A message's bytes for the byte cap.
 fn size(m: &Message) -> u64 {
-    super::stored_size(m.from.as_str(), m.body.as_str(), m.client_id.as_str())
+    let body = m.body().map_or("", |b| b.as_str());
+    super::stored_size(m.from.as_str(), body, m.client_id.as_str())
 }
 
 #[cfg(test)]
@@ -192,6 +227,7 @@ mod tests {
         c::appends_take_their_place_on_the_first_poll(store(100)).await;
         c::range_is_bounded_by_bytes(store(100)).await;
         c::users_are_stored_with_their_messages(store(100)).await;
+        c::amendments_change_what_every_read_returns(store(100)).await;
         c::retention_by_bytes(std::sync::Arc::new(MemoryStore::with_retention(
             crate::server::store::Retention {
                 max_bytes: 1000,

@@ -37,6 +37,36 @@ pub struct Draft {
     pub user: Option<UserId>,
 }
 
+/// A change to a stored message's content (v1.1 "Moderation").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Amendment {
+    /// Erase its body for good; the seq, sender and time stay.
+    Delete,
+    /// Replace its body (a deleted message stays deleted).
+    Edit {
+        /// The new text.
+        body: Body,
+        /// When (ms since the Unix epoch): the message's `edited_ts`.
+        ts: u64,
+    },
+}
+
+impl Amendment {
+    /// `msg` with this change made (what every store stores).
+    pub fn apply(&self, msg: &mut Message) {
+        match self {
+            Self::Delete => msg.content = crate::protocol::Content::deleted(),
+            Self::Edit { body, ts } if !msg.is_deleted() => {
+                msg.content = crate::protocol::Content::Text {
+                    body: body.clone(),
+                    edited_ts: Some(*ts),
+                }
+            }
+            Self::Edit { .. } => {}
+        }
+    }
+}
+
 /// What [`Store::append`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Appended {
@@ -219,6 +249,19 @@ pub trait Store: Send + Sync + 'static {
         max_bytes: usize,
     ) -> Result<Range, StoreError>;
 
+    /// The stored message `seq` of the room, if it is there (not dropped by retention).
+    async fn message(&self, room: &RoomName, seq: u64) -> Result<Option<Message>, StoreError>;
+
+    /// Changes a stored message's content durably (an erased body is gone from the
+    /// storage, not only hidden: see each store) and returns it as it now is; `None`
+    /// when no such message is stored.
+    async fn amend(
+        &self,
+        room: &RoomName,
+        seq: u64,
+        change: Amendment,
+    ) -> Result<Option<Message>, StoreError>;
+
     /// Finishes what was queued and leaves the storage complete, at shutdown. The
     /// default has nothing to do.
     async fn close(&self) -> Result<(), StoreError> {
@@ -279,7 +322,7 @@ pub fn within_bytes(messages: impl IntoIterator<Item = Message>, max_bytes: usiz
     let mut budget = ByteBudget::new(max_bytes);
     messages
         .into_iter()
-        .take_while(|m| budget.admit(m.body.as_str().len()))
+        .take_while(|m| budget.admit(m.body_len()))
         .collect()
 }
 
@@ -294,7 +337,7 @@ impl HistoryPage {
             .messages
             .iter()
             .rev()
-            .take_while(|m| budget.admit(m.body.as_str().len()))
+            .take_while(|m| budget.admit(m.body_len()))
             .count();
         let mut messages = self.messages;
         messages.drain(..total - kept);
@@ -340,7 +383,9 @@ mod tests {
             room: draft("a", "x").room,
             seq,
             from: draft("a", "x").from,
-            body: crate::protocol::Body::parse(&"b".repeat(len)).unwrap(),
+            content: crate::protocol::Content::text(
+                crate::protocol::Body::parse(&"b".repeat(len)).unwrap(),
+            ),
             ts: 0,
             client_id: crate::protocol::ClientId::parse(&format!("c{seq}")).unwrap(),
             user: None,

@@ -36,12 +36,11 @@ pub struct Bus {
 }
 
 /// A presence announcement as published by `lua/announce.lua`.
-/// An eviction from another node (`e` + JSON on the room's channel).
+/// A room note from another node (`n` + JSON on the room's channel).
 #[derive(Deserialize)]
-struct EvictionNote {
+struct NoteFromNode {
     node: String,
-    user: crate::protocol::UserId,
-    reason: crate::protocol::LeftReason,
+    note: crate::server::engine::RoomNote,
 }
 
 #[derive(Deserialize)]
@@ -268,13 +267,9 @@ impl Task {
             Some((b'm', json)) => serde_json::from_slice::<Message>(json)
                 .map(ClusterEvent::Message)
                 .map_err(|e| e.to_string()),
-            Some((b'e', json)) => match serde_json::from_slice::<EvictionNote>(json) {
-                Ok(e) if e.node == self.node => return None,
-                Ok(e) => Ok(ClusterEvent::Evicted {
-                    room,
-                    user: e.user,
-                    reason: e.reason,
-                }),
+            Some((b'n', json)) => match serde_json::from_slice::<NoteFromNode>(json) {
+                Ok(n) if n.node == self.node => return None,
+                Ok(n) => Ok(ClusterEvent::Note { room, note: n.note }),
                 Err(e) => Err(e.to_string()),
             },
             Some((b'p', json)) => match serde_json::from_slice::<Announcement>(json) {

@@ -92,6 +92,21 @@ impl Keys {
         format!("{}:invites", self.channel(room))
     }
 
+    /// Hash `kind:user` → end (ms; 0 for good) of a room's bans and mutes.
+    pub fn room_sanctions(&self, room: &RoomName) -> String {
+        format!("{}:sanctions", self.channel(room))
+    }
+
+    /// Hash `slow_mode_s` of a room's moderation settings.
+    pub fn room_policy(&self, room: &RoomName) -> String {
+        format!("{}:policy", self.channel(room))
+    }
+
+    /// List of a room's audit log (JSON acts, oldest first).
+    pub fn room_audit(&self, room: &RoomName) -> String {
+        format!("{}:audit", self.channel(room))
+    }
+
     /// The room an invite (its hash in hex) is for.
     pub fn invite(&self, hex: &str) -> String {
         format!("{}:invite:{hex}", self.prefix)

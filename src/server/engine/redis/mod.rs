@@ -23,8 +23,8 @@ pub mod store;
 use self::bus::Bus;
 use self::keys::Keys;
 use self::store::{unavailable, RedisStore};
-use crate::protocol::{LeftReason, RoomName, UserId};
-use crate::server::engine::{ClusterEvent, Engine, NameCounts, NodePresence};
+use crate::protocol::RoomName;
+use crate::server::engine::{ClusterEvent, Engine, NameCounts, NodePresence, RoomNote};
 use crate::server::store::{Store, StoreError};
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -149,6 +149,11 @@ impl RedisEngine {
         crate::server::rooms::redis::RedisRooms::new(self.conn.clone(), self.keys.clone())
     }
 
+    /// Bans, mutes, slow mode and the audit log in this Redis.
+    pub fn moderation(&self) -> crate::server::moderation::redis::RedisModeration {
+        crate::server::moderation::redis::RedisModeration::new(self.conn.clone(), self.keys.clone())
+    }
+
     async fn send_announcement(&self, room: &RoomName, names: &str) -> Result<(), StoreError> {
         let _: i64 = redis::cmd("EVAL")
             .arg(ANNOUNCE)
@@ -195,13 +200,11 @@ impl Engine for RedisEngine {
         self.announcements.announce(room, json);
     }
 
-    fn evict(&self, room: &RoomName, user: &UserId, reason: LeftReason) {
-        // On the room's channel: only the nodes with members in it hear it. A lost one
-        // leaves the user in until their next join (which checks membership).
-        let payload = format!(
-            "e{}",
-            serde_json::json!({"node": self.node, "user": user, "reason": reason})
-        );
+    fn notify(&self, room: &RoomName, note: &RoomNote) {
+        // On the room's channel: only the nodes with members in it hear it. At most
+        // once, as presence: a lost eviction leaves the user in until their next join
+        // (which checks again), a lost amendment shows at the next page or replay.
+        let payload = format!("n{}", serde_json::json!({"node": self.node, "note": note}));
         let (mut conn, channel) = (self.conn.clone(), self.keys.channel(room));
         tokio::spawn(async move {
             let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
@@ -210,7 +213,7 @@ impl Engine for RedisEngine {
                 .query_async(&mut conn)
                 .await;
             if let Err(e) = sent {
-                tracing::warn!(error = %e, "cannot tell the other nodes of an eviction");
+                tracing::warn!(error = %e, "cannot tell the other nodes of a room note");
             }
         });
     }

@@ -5,7 +5,8 @@
 //! - `P:{room}:log`: sorted set, score = seq, member = the message's JSON;
 //! - `P:{room}:ids`: sorted set, score = seq, member = client_id (idempotency, trimmed
 //!   with the log);
-//! - channel `P:{room}`: `m` + message JSON for every stored message, `p` + presence.
+//! - channel `P:{room}`: `m` + message JSON for every stored message, `p` + presence,
+//!   `n` + a note to the nodes (evictions, mutes, amended messages: `RoomNote`).
 //!
 //! `lua/append.lua` assigns the seq, stores, trims and publishes in one script: scripts
 //! run alone in Redis, so seqs are gapless, a seq is in the log before any node hears of
@@ -28,6 +29,7 @@ use std::sync::Arc;
 const APPEND: &str = include_str!("lua/append.lua");
 const META: &str = include_str!("lua/meta.lua");
 const RANGE: &str = include_str!("lua/range.lua");
+const AMEND: &str = include_str!("lua/amend.lua");
 
 /// [`Store`] over one Redis.
 #[derive(Clone)]
@@ -86,6 +88,19 @@ fn parse_message(json: &str) -> Result<Message, StoreError> {
 }
 
 impl RedisStore {
+    /// The stored JSON of message `seq`, if the log holds it.
+    async fn stored(&self, room: &RoomName, seq: u64) -> Result<Option<String>, StoreError> {
+        let mut found: Vec<String> = redis::cmd("ZRANGE")
+            .arg(self.keys.log(room))
+            .arg(seq)
+            .arg(seq)
+            .arg("BYSCORE")
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(found.pop())
+    }
+
     /// A store on `conn` (which reconnects by itself) under the key prefix in `keys`.
     pub fn new(conn: ConnectionManager, keys: Keys, retention: Retention) -> Self {
         Self {
@@ -173,7 +188,7 @@ impl Store for RedisStore {
                     room: draft.room,
                     seq: *seq,
                     from: draft.from,
-                    body: draft.body,
+                    content: crate::protocol::Content::text(draft.body),
                     ts: *ts,
                     client_id: draft.client_id,
                     user: draft.user,
@@ -245,6 +260,50 @@ impl Store for RedisStore {
         Ok(HistoryPage { messages, has_more })
     }
 
+    async fn message(&self, room: &RoomName, seq: u64) -> Result<Option<Message>, StoreError> {
+        Ok(match self.stored(room, seq).await? {
+            Some(json) => Some(parse_message(&json)?),
+            None => None,
+        })
+    }
+
+    /// Replaces the log's member for `seq` in a script that first checks it is still the
+    /// one read (a concurrent amendment of the same message makes it read again). The old
+    /// text leaves Redis's memory with the member; on Redis's own disk it is gone after
+    /// its next RDB save or AOF rewrite (`docs/operations.md`).
+    async fn amend(
+        &self,
+        room: &RoomName,
+        seq: u64,
+        change: crate::server::store::Amendment,
+    ) -> Result<Option<Message>, StoreError> {
+        for _ in 0..8 {
+            let Some(json) = self.stored(room, seq).await? else {
+                return Ok(None);
+            };
+            let mut msg = parse_message(&json)?;
+            change.apply(&mut msg);
+            let new = serde_json::to_string(&msg).map_err(|e| corrupt("message", e))?;
+            let replaced: u8 = redis::cmd("EVAL")
+                .arg(AMEND)
+                .arg(2)
+                .arg(self.keys.meta(room))
+                .arg(self.keys.log(room))
+                .arg(seq)
+                .arg(&json)
+                .arg(&new)
+                .query_async(&mut self.conn.clone())
+                .await
+                .map_err(unavailable)?;
+            if replaced == 1 {
+                return Ok(Some(msg));
+            }
+        }
+        Err(StoreError::TimedOut(
+            "amending a message changed by others meanwhile",
+        ))
+    }
+
     async fn ready(&self) -> Result<(), StoreError> {
         let _: String = redis::cmd("PING")
             .query_async(&mut self.conn.clone())
@@ -314,6 +373,7 @@ mod tests {
         c::appends_take_their_place_on_the_first_poll(store(&server, 1000).await).await;
         c::range_is_bounded_by_bytes(store(&server, 1001).await).await;
         c::users_are_stored_with_their_messages(store(&server, 1002).await).await;
+        c::amendments_change_what_every_read_returns(store(&server, 1002).await).await;
         c::retention_by_bytes(Arc::new(RedisStore::new(
             server.connection().await,
             Keys::new("bytes"),

@@ -9,6 +9,7 @@
 //! - Refuses to start on a data directory it cannot trust ([`open`]): a corrupt or
 //!   foreign file, a newer schema, or another Chorus process already using it.
 
+mod amend;
 mod open;
 mod readers;
 mod retention;
@@ -19,8 +20,10 @@ mod writer;
 pub use open::OpenError;
 
 use self::readers::Readers;
-use super::{Appended, ByteBudget, Draft, HistoryPage, Range, RoomMeta, Store, StoreError};
-use crate::protocol::{Body, ClientId, Epoch, Message, RoomName, UserId, UserName};
+use super::{
+    Amendment, Appended, ByteBudget, Draft, HistoryPage, Range, RoomMeta, Store, StoreError,
+};
+use crate::protocol::{Body, ClientId, Content, Epoch, Message, RoomName, UserId, UserName};
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension};
 use std::path::Path;
@@ -175,6 +178,27 @@ async fn expire_periodically(jobs: mpsc::WeakSender<Job>, every: Duration) {
     }
 }
 
+/// Retries the journal's truncation after an amendment found it busy: every 200 ms for
+/// up to a minute (readers hold snapshots for milliseconds), then the next amendment
+/// or the shutdown's checkpoint does it.
+async fn erase_later(jobs: mpsc::WeakSender<Job>) {
+    for _ in 0..300 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let Some(jobs) = jobs.upgrade() else { return };
+        let (reply, rx) = oneshot::channel();
+        if jobs.send(Job::EraseJournal { reply }).await.is_err() {
+            return;
+        }
+        drop(jobs);
+        if matches!(rx.await, Ok(Ok(true))) {
+            return;
+        }
+    }
+    tracing::warn!(
+        "could not truncate the journal after erasing a message; it will be at the next checkpoint"
+    );
+}
+
 /// A stored value that does not parse back (the file was edited or damaged) is a read
 /// error, not a panic.
 fn decode_err<T, E: std::error::Error + Send + Sync + 'static>(
@@ -206,7 +230,7 @@ fn room_row(
 }
 
 /// Reads messages of one room selected by `sql` (its columns: seq, sender, body, ts,
-/// client_id, sender_user; parameters: room id, then `args`).
+/// client_id, sender_user, edited_ts, deleted; parameters: room id, then `args`).
 fn messages(
     tx: &rusqlite::Transaction<'_>,
     room: &RoomName,
@@ -222,15 +246,25 @@ fn messages(
             get_u64(r, 3)?,
             r.get::<_, String>(4)?,
             r.get::<_, Option<String>>(5)?,
+            r.get::<_, Option<i64>>(6)?,
+            r.get::<_, bool>(7)?,
         ))
     })?;
     rows.map(|row| {
-        let (seq, from, body, ts, client_id, user) = row?;
+        let (seq, from, body, ts, client_id, user, edited_ts, deleted) = row?;
+        let content = if deleted {
+            Content::deleted()
+        } else {
+            Content::Text {
+                body: decode_err(Body::parse(&body))?,
+                edited_ts: edited_ts.map(|t| t.max(0) as u64),
+            }
+        };
         Ok(Message {
             room: room.clone(),
             seq,
             from: decode_err(UserName::parse(&from))?,
-            body: decode_err(Body::parse(&body))?,
+            content,
             ts,
             client_id: decode_err(ClientId::parse(&client_id))?,
             user: user.map(|u| decode_err(UserId::parse(&u))).transpose()?,
@@ -292,6 +326,36 @@ impl Store for SqliteStore {
         rx.await.map_err(|_| writer_gone())?
     }
 
+    async fn message(&self, room: &RoomName, seq: u64) -> Result<Option<Message>, StoreError> {
+        let room = room.clone();
+        self.readers
+            .read(move |tx| amend::one(tx, &room, seq))
+            .await
+    }
+
+    async fn amend(
+        &self,
+        room: &RoomName,
+        seq: u64,
+        change: Amendment,
+    ) -> Result<Option<Message>, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.submit(Job::Amend {
+            room: room.clone(),
+            seq,
+            change,
+            reply,
+        })
+        .await?;
+        let (amended, erased) = rx.await.map_err(|_| writer_gone())??;
+        if !erased {
+            // A reader held the journal: the text is erased in the pages but an old copy
+            // is still in the WAL. Checkpoint again until it goes through.
+            tokio::spawn(erase_later(self.jobs.downgrade()));
+        }
+        Ok(amended)
+    }
+
     async fn range(
         &self,
         room: &RoomName,
@@ -334,7 +398,7 @@ impl Store for SqliteStore {
                     Some(last) => messages(
                         tx,
                         &room,
-                        "SELECT seq, sender, body, ts, client_id, sender_user FROM messages
+                        "SELECT seq, sender, body, ts, client_id, sender_user, edited_ts, deleted FROM messages
                          WHERE room_id = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq",
                         params![id, after as i64, last],
                     )?,
@@ -366,7 +430,7 @@ impl Store for SqliteStore {
                 let mut page = messages(
                     tx,
                     &room,
-                    "SELECT seq, sender, body, ts, client_id, sender_user FROM messages
+                    "SELECT seq, sender, body, ts, client_id, sender_user, edited_ts, deleted FROM messages
                      WHERE room_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3",
                     params![id, before, limit as i64],
                 )?;
@@ -388,5 +452,7 @@ impl Store for SqliteStore {
     }
 }
 
+#[cfg(test)]
+mod erase_tests;
 #[cfg(test)]
 mod tests;

@@ -167,8 +167,12 @@ fn private_file(path: &Path, create: bool) -> std::io::Result<()> {
 
 /// Settings every connection gets. `synchronous = FULL` makes each commit wait for the
 /// disk, which is what an `ack` promises; group commit is what keeps it fast.
+/// `secure_delete` zeroes what a delete or update frees (a deleted message's body, an
+/// edited one's old text, a signed-out session) in the pages it writes, so the text is
+/// gone from the file once the journal is checkpointed (see `amend`).
 fn configure(conn: &Connection, busy_timeout: Duration) -> rusqlite::Result<()> {
     conn.busy_timeout(busy_timeout)?;
+    conn.pragma_update(None, "secure_delete", "ON")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(())

@@ -112,6 +112,42 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX invites_by_room ON invites (room, expires_ms);
     "#,
+    // 6 → 7: moderation (v1.1): deleted and edited messages (a deleted one keeps its row
+    // with an empty body), bans and mutes, the audit log, slow mode.
+    r#"
+    ALTER TABLE messages ADD COLUMN edited_ts INTEGER;
+    ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+
+    CREATE TABLE sanctions (
+        room     TEXT NOT NULL,
+        user     TEXT NOT NULL,
+        -- 'ban' or 'mute'.
+        kind     TEXT NOT NULL,
+        -- When it ends (ms since the Unix epoch); NULL: for good.
+        until_ms INTEGER,
+        PRIMARY KEY (room, user, kind)
+    ) WITHOUT ROWID;
+    CREATE INDEX sanctions_by_end ON sanctions (until_ms) WHERE until_ms IS NOT NULL;
+
+    CREATE TABLE audit (
+        id     INTEGER PRIMARY KEY,
+        room   TEXT NOT NULL,
+        act    TEXT NOT NULL,
+        actor  TEXT NOT NULL,
+        target TEXT,
+        seq    INTEGER,
+        ts     INTEGER NOT NULL,
+        -- The act's particulars as JSON (a duration, a role, a setting), or NULL.
+        detail TEXT
+    );
+    CREATE INDEX audit_by_room ON audit (room, id);
+
+    -- Rooms' moderation settings (any room may have them, with or without settings).
+    CREATE TABLE room_policy (
+        room        TEXT PRIMARY KEY,
+        slow_mode_s INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The migrations, for tests that build a database of an older version.

@@ -113,7 +113,7 @@ async fn history_epoch_and_idempotency_survive_a_restart() {
             panic!("new message")
         };
         assert_eq!(m.seq, 11);
-        (s.meta(&room("a")).await.unwrap().epoch, m.body)
+        (s.meta(&room("a")).await.unwrap().epoch, m.content)
     };
     let s = open_in(dir.path(), 0);
     let meta = s.meta(&room("a")).await.unwrap();
@@ -130,7 +130,7 @@ async fn history_epoch_and_idempotency_survive_a_restart() {
     );
     assert_eq!(seq(s.append(draft("a", "new")).await.unwrap()), 12);
     let h = s.history(&room("a"), Some(12), 1).await.unwrap();
-    assert_eq!(h.messages[0].body, body);
+    assert_eq!(h.messages[0].content, body);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -32,6 +32,18 @@ pub(super) enum Job {
         draft: Draft,
         reply: oneshot::Sender<Result<Appended, StoreError>>,
     },
+    /// Delete or edit one stored message; answers it as it now is, and whether the
+    /// journal was truncated after (the old text is then off the disk).
+    Amend {
+        room: RoomName,
+        seq: u64,
+        change: crate::server::store::Amendment,
+        reply: oneshot::Sender<Result<(Option<Message>, bool), StoreError>>,
+    },
+    /// Truncate the journal (after an amendment found it busy); answers whether it went.
+    EraseJournal {
+        reply: oneshot::Sender<Result<bool, StoreError>>,
+    },
     /// Delete messages older than the retention's max age; answers how many went.
     Expire {
         reply: oneshot::Sender<Result<u64, StoreError>>,
@@ -77,6 +89,14 @@ pub(super) struct RoomRow {
     kept_bytes: u64,
 }
 
+/// One queued amendment: room, seq, change, and where to answer.
+type AmendJob = (
+    RoomName,
+    u64,
+    crate::server::store::Amendment,
+    oneshot::Sender<Result<(Option<Message>, bool), StoreError>>,
+);
+
 /// Rooms whose rows the writer keeps in memory at most (about 100 bytes each); past it
 /// the cache starts again empty and refills from the database as rooms publish.
 const MAX_CACHED_ROOMS: usize = 100_000;
@@ -103,8 +123,17 @@ impl Writer {
         let mut expiries = Vec::new();
         let mut closes = Vec::new();
         let mut probes = Vec::new();
+        let mut amends = Vec::new();
+        let mut erases = Vec::new();
         for job in batch.drain(..) {
             match job {
+                Job::Amend {
+                    room,
+                    seq,
+                    change,
+                    reply,
+                } => amends.push((room, seq, change, reply)),
+                Job::EraseJournal { reply } => erases.push(reply),
                 Job::Append { draft, reply } => {
                     drafts.push(draft);
                     replies.push(reply);
@@ -136,6 +165,12 @@ impl Writer {
                 }
             }
         }
+        if !amends.is_empty() {
+            self.amend_all(amends);
+        }
+        for reply in erases {
+            let _ = reply.send(super::amend::erase_journal(&self.conn).map_err(StoreError::from));
+        }
         for reply in probes {
             let r = self
                 .conn
@@ -159,6 +194,22 @@ impl Writer {
         for reply in expiries {
             let r = self.expire(now_ms()).map_err(StoreError::from);
             let _ = reply.send(r);
+        }
+    }
+
+    /// Applies each amendment in a transaction of its own, then truncates the journal
+    /// once for all of them, and answers.
+    fn amend_all(&mut self, amends: Vec<AmendJob>) {
+        let mut results = Vec::with_capacity(amends.len());
+        for (room, seq, change, reply) in amends {
+            let r = super::amend::amend(&mut self.conn, &room, seq, &change);
+            // The room's cached byte count is stale now.
+            self.rooms.remove(&room);
+            results.push((reply, r.map_err(StoreError::from)));
+        }
+        let erased = super::amend::erase_journal(&self.conn).unwrap_or(false);
+        for (reply, r) in results {
+            let _ = reply.send(r.map(|m| (m, erased)));
         }
     }
 
@@ -216,8 +267,8 @@ impl Writer {
                 if row.kept_bytes == 0 {
                     holding += 1;
                 }
-                row.kept_bytes +=
-                    stored_size(m.from.as_str(), m.body.as_str(), m.client_id.as_str());
+                let body = m.body().map_or("", |b| b.as_str());
+                row.kept_bytes += stored_size(m.from.as_str(), body, m.client_id.as_str());
                 touched.insert(room);
             }
             out.push(Ok(appended));
@@ -363,7 +414,7 @@ fn append_one(
         room: draft.room,
         seq: seq as u64,
         from: draft.from,
-        body: draft.body,
+        content: crate::protocol::Content::text(draft.body),
         ts,
         client_id: draft.client_id,
         user: draft.user,
