@@ -249,6 +249,30 @@ async fn members_on(mode: Mode) {
     assert!(!page.contains(">Cy<"), "removed");
     let (s, _, _) = http_full(one, "GET", "/r/team/members", &[("Cookie", &dave)], "").await;
     assert_eq!(s, 404);
+
+    // Every role change is in the room's audit log, in order, with who made it.
+    let (s, audit) = call(two, "GET", "/api/rooms/team/audit", Value::Null, Some(&ann)).await;
+    assert_eq!(s, 200, "{audit}");
+    let acts: Vec<(&str, &str)> = audit["acts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["act"].as_str().unwrap(), a["by"].as_str().unwrap()))
+        .collect();
+    let (a, b) = (ann_id.as_str(), bob_id.as_str());
+    assert_eq!(
+        acts,
+        [
+            ("set_role", a),
+            ("set_role", "api"),
+            ("set_role", b),
+            ("set_role", a),
+            ("remove_member", a),
+            ("set_role", a),
+            ("set_role", a),
+            ("remove_member", a),
+        ]
+    );
 }
 
 #[tokio::test]

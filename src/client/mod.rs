@@ -35,8 +35,12 @@ pub enum ConnStatus {
     },
     /// The browser has no network; reconnects as soon as it has.
     Offline,
-    /// The room took this connection out (removed from a private room): no reconnect.
-    Ended,
+    /// The room took this connection out (removed from a private room, or banned): no
+    /// reconnect.
+    Ended {
+        /// Banned (else removed from the members).
+        banned: bool,
+    },
 }
 
 impl ConnStatus {
@@ -48,7 +52,8 @@ impl ConnStatus {
             Self::Reconnecting { in_secs: 0 } => "Reconnecting…".into(),
             Self::Reconnecting { in_secs } => format!("Reconnecting in {in_secs}s"),
             Self::Offline => "Offline".into(),
-            Self::Ended => "Not a member".into(),
+            Self::Ended { banned: false } => "Not a member".into(),
+            Self::Ended { banned: true } => "Banned".into(),
         }
     }
 
@@ -58,7 +63,7 @@ impl ConnStatus {
             Self::Connecting => "connecting",
             Self::Connected => "connected",
             Self::Reconnecting { .. } => "reconnecting",
-            Self::Offline | Self::Ended => "offline",
+            Self::Offline | Self::Ended { .. } => "offline",
         }
     }
 }
@@ -170,6 +175,14 @@ impl RoomClient {
         socket::send(self.id, body);
         #[cfg(not(feature = "hydrate"))]
         let _ = body;
+    }
+
+    /// Edits or deletes a message, or bans or mutes someone, if the room is live.
+    pub fn act(&self, act: driver::Act) {
+        #[cfg(feature = "hydrate")]
+        socket::act(self.id, act);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = act;
     }
 
     /// Asks for the page of history before the oldest message shown.

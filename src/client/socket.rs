@@ -102,6 +102,10 @@ pub(super) fn send(id: u64, body: Body) {
     handle(id, |d, _| d.send_message(body, client_id, now));
 }
 
+pub(super) fn act(id: u64, act: super::driver::Act) {
+    handle(id, |d, _| d.act(act));
+}
+
 pub(super) fn load_older(id: u64) {
     handle(id, |d, v| v.timeline.with_untracked(|t| d.load_older(t)));
 }

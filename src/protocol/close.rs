@@ -31,6 +31,9 @@ pub enum Close {
     /// The connection's identity expired (its token's `exp` passed without a fresh one)
     /// or was revoked (its session signed out): v1.1's 4001.
     Reauthenticate,
+    /// The server's operator closed this connection (`/admin`): reconnect and resume, as
+    /// after a restart (an extension: docs/protocol.md).
+    Disconnected,
 }
 
 /// What a client should do after a close.
@@ -51,7 +54,7 @@ pub enum Advice {
 
 impl Close {
     /// Every close, for tables and tests.
-    pub const ALL: [Close; 9] = [
+    pub const ALL: [Close; 10] = [
         Close::TooBig,
         Close::InvalidUtf8,
         Close::ProtocolError,
@@ -61,6 +64,7 @@ impl Close {
         Close::HistoryReset,
         Close::ReplayFailed,
         Close::Reauthenticate,
+        Close::Disconnected,
     ];
 
     /// The close code on the wire.
@@ -71,7 +75,7 @@ impl Close {
             Close::ProtocolError => 1002,
             Close::SlowConsumer => 4008,
             Close::Idle => 1001,
-            Close::ServerRestart | Close::HistoryReset => 1012,
+            Close::ServerRestart | Close::HistoryReset | Close::Disconnected => 1012,
             Close::ReplayFailed => 1011,
             Close::Reauthenticate => 4001,
         }
@@ -89,6 +93,7 @@ impl Close {
             Close::HistoryReset => "room history was reset",
             Close::ReplayFailed => "history unavailable during replay",
             Close::Reauthenticate => "identity expired; authenticate again",
+            Close::Disconnected => "disconnected by the operator",
         }
     }
 
@@ -96,9 +101,11 @@ impl Close {
     pub const fn advice(self) -> Advice {
         match self {
             Close::TooBig | Close::InvalidUtf8 | Close::ProtocolError => Advice::FixRequest,
-            Close::SlowConsumer | Close::Idle | Close::ServerRestart | Close::ReplayFailed => {
-                Advice::Resume
-            }
+            Close::SlowConsumer
+            | Close::Idle
+            | Close::ServerRestart
+            | Close::ReplayFailed
+            | Close::Disconnected => Advice::Resume,
             Close::HistoryReset => Advice::Rejoin,
             Close::Reauthenticate => Advice::Reauthenticate,
         }
@@ -124,6 +131,7 @@ mod tests {
                 (1012, "room history was reset"),
                 (1011, "history unavailable during replay"),
                 (4001, "identity expired; authenticate again"),
+                (1012, "disconnected by the operator"),
             ]
         );
     }

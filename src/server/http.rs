@@ -39,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::server::rooms::http::routes())
         .merge(crate::server::rooms::members::routes())
         .merge(crate::server::moderation::http::routes())
+        .merge(crate::server::admin::http::routes())
         .merge(crate::server::rooms::forms::routes())
         .with_state(state.clone())
         .merge(pages(&state))

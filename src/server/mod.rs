@@ -31,6 +31,7 @@
 
 pub mod accounts;
 pub mod address_budget;
+pub mod admin;
 pub mod api;
 pub mod bodies;
 pub mod client_addr;

@@ -124,9 +124,18 @@ impl Application {
             .map_err(|source| StartupError::Bind { addr, source })?;
         leptos_options.site_addr = addr;
         let (trigger, shutdown) = shutdown::channel();
+        let rooms = Arc::new(crate::server::rooms::access::RoomAccess::new(
+            directory, moderation,
+        ));
         let trusted_proxies = Arc::new(crate::server::client_addr::TrustedProxies::new(
             config.trusted_proxies.clone(),
         ));
+        let operator = crate::server::admin::Operator::new(
+            crate::server::admin::Admins::new(&config.identity.admins),
+            hub.clone(),
+            accounts.clone(),
+            rooms.clone(),
+        );
         let state = AppState {
             leptos_options,
             hub,
@@ -153,9 +162,7 @@ impl Application {
                 replay_stall: config.replay_stall_timeout,
                 verifier,
                 guests: config.identity.guests == crate::server::config::Guests::On,
-                rooms: Arc::new(crate::server::rooms::access::RoomAccess::new(
-                    directory, moderation,
-                )),
+                rooms: rooms.clone(),
             }),
             shutdown,
             allowed_origins: Arc::new(config.allowed_origins.clone()),
@@ -173,6 +180,7 @@ impl Application {
             accounts,
             cookie_secure: config.identity.cookie_secure == crate::server::config::Switch::On,
             embed_origins: Arc::from(config.identity.embed_origins.clone()),
+            operator,
         };
         Ok(Self {
             listener,

@@ -45,6 +45,8 @@ pub struct AppState {
     pub cookie_secure: bool,
     /// Applications that may frame `/embed/{room}` (`--embed-origins`).
     pub embed_origins: Arc<[String]>,
+    /// The operator's view (`/admin`).
+    pub operator: Arc<crate::server::admin::Operator>,
 }
 
 /// The most of a request body the server reads (`/api` and the pages' server functions),
@@ -65,6 +67,7 @@ impl AppState {
             accounts: self.accounts.clone(),
             rooms: self.session.rooms.clone(),
             embed_origins: self.embed_origins.clone(),
+            operator: self.operator.clone(),
         }
     }
 }
@@ -81,6 +84,7 @@ pub struct PageReads {
     accounts: Option<Arc<crate::server::accounts::service::Accounts>>,
     rooms: Arc<crate::server::rooms::access::RoomAccess>,
     embed_origins: Arc<[String]>,
+    operator: Arc<crate::server::admin::Operator>,
 }
 
 impl PageReads {
@@ -158,6 +162,86 @@ impl PageReads {
             .await
             .inspect_err(|e| tracing::warn!(error = %e.report(), "cannot read a room's members"))
             .ok()
+    }
+
+    /// `room`'s slow mode and audit log (with the names of the accounts in it), if the
+    /// request's user may moderate it; `None` otherwise, or if the store cannot say.
+    pub async fn moderation_log(
+        &self,
+        headers: &axum::http::HeaderMap,
+        room: &RoomName,
+    ) -> Option<(
+        u32,
+        Vec<crate::server::moderation::Act>,
+        std::collections::HashMap<crate::protocol::UserId, crate::protocol::UserName>,
+    )> {
+        let who = self.identity(headers).await;
+        let s = self.rooms.standing(room, who.as_ref()).await.ok()?;
+        if !s.may_moderate() {
+            return None;
+        }
+        let m = self.rooms.moderation();
+        let (slow, acts) = (m.slow_mode(room).await.ok()?, m.acts(room).await.ok()?);
+        let mut users: Vec<crate::protocol::UserId> = acts
+            .iter()
+            .flat_map(|a| [crate::protocol::UserId::parse(&a.by).ok(), a.target.clone()])
+            .flatten()
+            .collect();
+        users.sort();
+        users.dedup();
+        let names = match self.accounts.as_deref() {
+            Some(a) => a.names(&users).await.unwrap_or_default(),
+            None => Default::default(),
+        };
+        Some((slow, acts, names))
+    }
+
+    /// The operator's page, if the request's user is an operator (`--admins`): every
+    /// node's numbers, the busiest rooms, and `room`'s connections on this node.
+    pub async fn admin_page(
+        &self,
+        headers: &axum::http::HeaderMap,
+        room: Option<String>,
+    ) -> Option<crate::ui::admin::AdminPage> {
+        use crate::ui::admin::{AdminPage, ConnRow, NodeRow};
+        self.operator.signed_in(headers).await?;
+        let o = self.operator.overview().await;
+        let room = room.and_then(|r| RoomName::parse(&r).ok()).map(|r| {
+            let conns = self
+                .operator
+                .room_connections(&r)
+                .into_iter()
+                .map(|c| ConnRow {
+                    node: self.operator.node().to_owned(),
+                    id: c.info.id,
+                    name: c.name.to_string(),
+                    user: c.info.user.map(|u| u.to_string()),
+                    address: c.info.addr.to_string(),
+                    since: c.info.since_ms,
+                })
+                .collect();
+            (r.to_string(), conns)
+        });
+        Some(AdminPage {
+            nodes: o
+                .nodes
+                .into_iter()
+                .map(|n| NodeRow {
+                    node: n.node,
+                    connections: n.connections,
+                    rooms: n.rooms,
+                    in_per_s: n.messages_in_per_s,
+                    out_per_s: n.messages_out_per_s,
+                    commit_ms: n.commit_ms,
+                })
+                .collect(),
+            busiest: o
+                .busiest
+                .into_iter()
+                .map(|(r, n)| (r.to_string(), n))
+                .collect(),
+            room,
+        })
     }
 
     /// The room an unexpired invite code is for (for `/i/{code}`, before accepting).

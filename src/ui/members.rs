@@ -83,6 +83,7 @@ fn outcome(error: Option<String>, done: Option<String>) -> Option<(bool, &'stati
             false,
             match d.as_str() {
                 "add" => "Added.",
+                "slow_mode" => "Slow mode saved.",
                 "remove" => "Removed. They can no longer join the room.",
                 _ => "Saved.",
             },
@@ -131,6 +132,7 @@ fn Manager(room: RoomName, rows: Vec<MemberRow>) -> impl IntoView {
                     <button type="submit" class="primary">"Add"</button>
                 </form>
                 <p class="muted">"People you remove can no longer join; to let someone in without an account name, send an invite link from the room."</p>
+                <crate::ui::room_log::RoomLog room=room_s.clone()/>
             </section>
         </main>
     }

@@ -8,11 +8,14 @@
 //!   ([`embed`]: the room for an application's page to frame and sign in).
 
 pub mod account;
+pub mod admin;
 pub mod composer;
 pub mod embed;
 pub mod lobby;
 pub mod members;
+pub mod moderation;
 pub mod room;
+pub mod room_log;
 pub mod rooms;
 pub mod snapshot;
 
@@ -123,6 +126,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=lobby::Lobby ssr=SsrMode::Async/>
                 <Route path=path!("/r/:room") view=room::RoomPage ssr=SsrMode::Async/>
                 <Route path=path!("/r/:room/members") view=members::MembersPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin") view=admin::AdminView ssr=SsrMode::Async/>
                 <Route path=path!("/signin") view=account::SignIn/>
                 <Route path=path!("/signup") view=account::SignUp/>
                 <Route path=path!("/i/:code") view=rooms::InvitePage ssr=SsrMode::Async/>

@@ -6,6 +6,7 @@ use crate::client::{storage, Line, LineState, RoomClient, RoomView};
 use crate::protocol::{Body, MessagesPage, RoomName, UserName};
 use crate::sync::lock;
 use crate::ui::composer::{Composer, NamePrompt};
+use crate::ui::moderation::{Powers, RowActions, RowBody, SenderName};
 use crate::ui::snapshot::room_page;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -109,6 +110,40 @@ fn Room(room: RoomName, first: Option<MessagesPage>) -> impl IntoView {
         });
     }
     let current = move || *lock(&client);
+    let standing = Resource::new(
+        {
+            let room = room.clone();
+            move || room.clone()
+        },
+        crate::ui::rooms::room_standing,
+    );
+    // The controls need the socket: shown once hydrated, so the server's HTML and the
+    // first render in the browser agree.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    provide_context(Powers {
+        me: Signal::derive(move || {
+            hydrated
+                .get()
+                .then(|| me.get().and_then(Result::ok).flatten().map(|m| m.user))
+                .flatten()
+        }),
+        moderator: Signal::derive(move || {
+            hydrated.get()
+                && standing
+                    .get()
+                    .and_then(Result::ok)
+                    .is_some_and(|s| s.manager)
+        }),
+        act: Callback::new({
+            let current = current.clone();
+            move |act| {
+                if let Some(c) = current() {
+                    c.act(act)
+                }
+            }
+        }),
+    });
     let title = format!("#{room} · Chorus");
     // Whether the list follows new messages; sending one of your own brings you back down.
     let follow = RwSignal::new(true);
@@ -117,7 +152,7 @@ fn Room(room: RoomName, first: Option<MessagesPage>) -> impl IntoView {
         <Title text=title/>
         // Presence is only as fresh as the connection: dimmed while not live.
         <div class=move || format!("room conn-{}", view_state.status.get().class())>
-            <RoomHeader room=room.clone() view_state me/>
+            <RoomHeader room=room.clone() view_state me standing/>
             <crate::ui::rooms::InviteLink/>
             <p class="noscript-hint">"JavaScript is off: this is the room as it was when the page loaded. Reload to see newer messages; to take part, turn JavaScript on."</p>
             <Members view_state/>
@@ -128,7 +163,12 @@ fn Room(room: RoomName, first: Option<MessagesPage>) -> impl IntoView {
             {move || view_state.notice.get().map(|n| view! { <p class="notice" role="alert">{n}</p> })}
             {
                 let current = current.clone();
+                let ended = move || matches!(view_state.status.get(), crate::client::ConnStatus::Ended { .. });
                 move || match name.get() {
+                    // Out of the room (removed, banned): nothing can be sent any more.
+                    Some(_) if ended() => view! {
+                        <p class="ended-note">"You can no longer post in this room."</p>
+                    }.into_any(),
                     Some(n) => view! {
                         <Composer name=n on_send=Callback::new({
                             let current = current.clone();
@@ -152,15 +192,9 @@ fn RoomHeader(
     room: RoomName,
     view_state: RoomView,
     me: Resource<Result<Option<crate::ui::account::Me>, ServerFnError>>,
+    standing: Resource<Result<crate::ui::rooms::ReaderStanding, ServerFnError>>,
 ) -> impl IntoView {
     let next = format!("/r/{room}");
-    let standing = Resource::new(
-        {
-            let room = room.clone();
-            move || room.clone()
-        },
-        crate::ui::rooms::room_standing,
-    );
     let badges_room = room.clone();
     view! {
         <header class="room-head">
@@ -328,30 +362,23 @@ fn MessageRow(line: Line) -> impl IntoView {
     let ts = line.ts;
     let time = RwSignal::new(clock_utc(ts, now_ms()));
     Effect::new(move |_| time.set(clock(ts)));
+    let editing = RwSignal::new(false);
+    let (for_name, for_body, for_actions) = (line.clone(), line.clone(), line.clone());
     view! {
         <li class=format!("msg {state_class}") data-seq=line.seq.map(|s| s.to_string())>
             <span class="avatar" aria-hidden="true">{initial}</span>
             <div class="msg-main">
                 <div class="meta">
-                    <span class="from">{line.from.to_string()}</span>
+                    <SenderName line=for_name/>
                     {line.guest.then(|| view! {
                         <span class="guest" title="Not signed in: anyone can use this name">"guest"</span>
                     })}
                     <time>{move || time.get()}</time>
                     {state_text.map(|t| view! { <span class="state">{t}</span> })}
                 </div>
-                {match &line.content {
-                    crate::protocol::Content::Text { body, edited_ts } => view! {
-                        <p class="body" dir="auto">
-                            {body.to_string()}
-                            {edited_ts.map(|_| view! { <span class="edited">" (edited)"</span> })}
-                        </p>
-                    }.into_any(),
-                    crate::protocol::Content::Deleted { .. } => view! {
-                        <p class="body deleted">"message deleted"</p>
-                    }.into_any(),
-                }}
+                <RowBody line=for_body editing/>
             </div>
+            <RowActions line=for_actions editing/>
         </li>
     }
     .into_any()

@@ -20,10 +20,12 @@
 //!   once, or checks an open-looking socket with a ping and replaces it when no pong
 //!   comes within [`PONG_DEADLINE_MS`].
 
+mod acts;
 mod effect;
 mod refusals;
 mod token;
 
+pub use acts::Act;
 pub use effect::{
     backoff_ms, Effect, Timer, BASE_BACKOFF_MS, MAX_BACKOFF_MS, PONG_DEADLINE_MS, RETRY_PACE_MS,
 };
@@ -234,7 +236,8 @@ impl Driver {
                 // Taken out by the room (removed from its members, banned): rejoining
                 // would be refused, so the page stops and says why.
                 out.extend(self.close());
-                out.push(Effect::Status(ConnStatus::Ended));
+                let banned = reason == crate::protocol::LeftReason::Banned;
+                out.push(Effect::Status(ConnStatus::Ended { banned }));
                 let why = match reason {
                     crate::protocol::LeftReason::Removed => {
                         "You are no longer a member of this room."

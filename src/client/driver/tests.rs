@@ -407,7 +407,10 @@ fn taken_out_of_the_room_the_page_stops_and_says_why() {
         reason: Some(crate::protocol::LeftReason::Removed),
     });
     assert!(e.contains(&Effect::DropSocket), "{e:?}");
-    assert!(e.contains(&Effect::Status(ConnStatus::Ended)), "{e:?}");
+    assert!(
+        e.contains(&Effect::Status(ConnStatus::Ended { banned: false })),
+        "{e:?}"
+    );
     assert!(e.iter().any(|e| matches!(e, Effect::Notice(Some(_)))));
     // Nothing reconnects it.
     assert!(p.driver.on_close(None).is_empty());

@@ -48,10 +48,20 @@ pub struct IdentityConfig {
     #[arg(long, env = "CHORUS_EMBED_ORIGINS", value_delimiter = ',', value_parser = origin)]
     pub embed_origins: Vec<String>,
 
+    /// Accounts (by name, comma-separated) that may use the operator's view `/admin`
+    #[arg(long, env = "CHORUS_ADMINS", value_delimiter = ',', value_parser = admin_name)]
+    pub admins: Vec<crate::protocol::UserName>,
+
     /// New accounts one client address may make per hour
     #[arg(long, env = "CHORUS_SIGNUPS_PER_IP_PER_HOUR", default_value_t = 5,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub signups_per_ip_per_hour: u32,
+}
+
+/// An account name in `--admins`.
+fn admin_name(s: &str) -> Result<crate::protocol::UserName, String> {
+    crate::protocol::UserName::parse(s.trim())
+        .map_err(|e| format!("{s:?} is not an account name: {e}"))
 }
 
 /// An on/off option.

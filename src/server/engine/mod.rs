@@ -58,6 +58,8 @@ pub enum ClusterEvent {
     Resync,
     /// A site session signed out (on any node): its sockets here close with 4001.
     Revoked(crate::server::identity::SessionHash),
+    /// The operator acted on the whole server (`/admin`).
+    Admin(AdminCommand),
     /// Another node acted on a room's connections (an eviction, a mute, an amended
     /// message): so does this one, for its own.
     Note {
@@ -98,6 +100,30 @@ pub enum RoomNote {
         /// The new setting.
         seconds: u32,
     },
+    /// The room's history was deleted (`/admin`): it has a new epoch and starts at seq 1;
+    /// its members are closed with 1012 and rejoin.
+    Reset {
+        /// The new epoch.
+        epoch: crate::protocol::Epoch,
+    },
+}
+
+/// The operator's action for every node (`/admin`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AdminCommand {
+    /// Close connection `conn` of node `node` (the others ignore it).
+    Disconnect {
+        /// The node holding it.
+        node: String,
+        /// Its id there.
+        conn: u64,
+    },
+    /// Close every connection of `user` (banned from every room).
+    DisconnectUser {
+        /// Who.
+        user: UserId,
+    },
 }
 
 /// The part of a room that the nodes of a cluster share.
@@ -131,6 +157,21 @@ pub trait Engine: Send + Sync + 'static {
     /// [`crate::server::hub::Hub::notify`]); nothing to tell on one node. Never waits.
     fn notify(&self, room: &RoomName, note: &RoomNote) {
         let _ = (room, note);
+    }
+
+    /// Shares this node's numbers (JSON) for the operator's view; nothing on one node.
+    fn share_numbers(&self, node: &str, json: &str) {
+        let _ = (node, json);
+    }
+
+    /// Every node's latest numbers as shared (JSON each); none on one node.
+    async fn numbers(&self) -> Result<Vec<String>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    /// Sends the operator's action to the other nodes; nothing to send on one node.
+    fn admin(&self, cmd: &AdminCommand) {
+        let _ = cmd;
     }
 
     /// The other nodes' current presence in the room (after a [`ClusterEvent::Resync`]).

@@ -55,6 +55,14 @@ async fn apply_events(hub: Weak<Inner>, mut events: mpsc::Receiver<ClusterEvent>
             ClusterEvent::Presence { room, presence } => hub.remote_presence(&room, presence),
             ClusterEvent::Revoked(session) => hub.inner.revocations.revoke(session),
             ClusterEvent::Note { room, note } => hub.notify_here(&room, &note),
+            ClusterEvent::Admin(crate::server::engine::AdminCommand::Disconnect { node, conn }) => {
+                if node == hub.node_id() {
+                    hub.disconnect_here(conn);
+                }
+            }
+            ClusterEvent::Admin(crate::server::engine::AdminCommand::DisconnectUser { user }) => {
+                hub.disconnect_user_here(&user);
+            }
             ClusterEvent::Resync => {
                 tokio::spawn(async move { hub.resync().await });
             }

@@ -24,6 +24,7 @@ mod cluster;
 mod notes;
 mod outbound;
 mod presence;
+mod registry;
 mod room;
 #[cfg(test)]
 mod tests;
@@ -33,6 +34,7 @@ pub use outbound::{
     ConnHandle, ConnId, Delivery, Encoded, Eviction, MuteChange, Outbound, RoomFrame,
 };
 pub use presence::presence_interval;
+pub use registry::{ConnInfo, Registration, RoomConn};
 
 use self::room::{Member, Room};
 use crate::protocol::{Epoch, Message, MessagesPage, RoomName, ServerFrame, UserName};
@@ -89,6 +91,9 @@ struct Inner {
     /// The sockets of each site session on this node (closed at sign-out, here or on
     /// another node: [`ClusterEvent::Revoked`]).
     revocations: Arc<crate::server::identity::revocations::Revocations>,
+    /// Every open connection of this node (lock order: after `rooms` and any room's
+    /// `state`; held only to read or change the map).
+    conns: Mutex<HashMap<ConnId, registry::Registered>>,
 }
 
 impl Hub {
@@ -104,6 +109,7 @@ impl Hub {
                 rooms: Mutex::new(HashMap::new()),
                 next_conn: AtomicU64::new(1),
                 revocations: Default::default(),
+                conns: Mutex::new(HashMap::new()),
             }),
         };
         cluster::start(&hub, events);

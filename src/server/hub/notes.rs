@@ -79,7 +79,31 @@ impl Hub {
             RoomNote::SlowMode { seconds } => {
                 st.slow.every = Duration::from_secs(u64::from(*seconds));
             }
+            RoomNote::Reset { epoch } => {
+                if st.is_loaded() {
+                    st.restart(room, epoch.clone(), 0);
+                }
+            }
         }
+    }
+
+    /// This node's id.
+    pub fn node_id(&self) -> &str {
+        self.inner.engine.node_id()
+    }
+
+    /// The engine (for the operator's view: numbers and actions across nodes).
+    pub fn engine(&self) -> Arc<dyn crate::server::engine::Engine> {
+        self.inner.engine.clone()
+    }
+
+    /// Deletes `room`'s whole history in the store; its new meta (tell the nodes with
+    /// [`RoomNote::Reset`]).
+    pub async fn purge(
+        &self,
+        room: &RoomName,
+    ) -> Result<crate::server::store::RoomMeta, StoreError> {
+        self.inner.store.purge(room).await
     }
 
     /// The stored message `seq` of `room`, as it now is.

@@ -70,6 +70,8 @@ pub enum Outbound {
     Restart(RoomName),
     /// The connection's user is out of the room: the session leaves it and says `left`.
     Evicted(Arc<Eviction>),
+    /// The operator closes the connection (1012: it reconnects and resumes).
+    Disconnect,
 }
 
 /// The hub's handle on one connection: its bounded queue and its slow-consumer alarm.

@@ -5,7 +5,7 @@
 use super::{Act, ActKind, MAX_SLOW_MODE_S};
 use crate::protocol::{RoomName, ServerFrame};
 use crate::server::api::http_error;
-use crate::server::bodies::json_object;
+use crate::server::bodies::{form, json_object, query, see_other};
 use crate::server::engine::RoomNote;
 use crate::server::identity::caller::{caller, Caller};
 use crate::server::state::AppState;
@@ -14,7 +14,7 @@ use axum::body::Body as HttpBody;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, put};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
@@ -24,6 +24,51 @@ pub fn routes() -> Router<AppState> {
         .route("/api/rooms/{room}/audit", get(audit))
         .route("/api/rooms/{room}/messages/{seq}", delete(delete_message))
         .route("/api/rooms/{room}/slow_mode", put(slow_mode))
+        .route("/account/slow_mode", post(slow_mode_form))
+}
+
+/// The settings page's form: `room`, `seconds` → 303 back to `/r/{room}/members` with
+/// `?done=slow_mode` (or `?error=…`); someone who may not moderate goes back to the room.
+async fn slow_mode_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: HttpBody,
+) -> Response {
+    let f = match form(body, &headers, state.body_limits).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let Ok(room) = RoomName::parse(f.get("room").map(String::as_str).unwrap_or("")) else {
+        return see_other("/");
+    };
+    let page = format!("/r/{room}/members");
+    let (room, who, may) = match caller_in(&state, room.as_str(), &headers).await {
+        Ok(x) => x,
+        Err(_) => return see_other("/"),
+    };
+    if !may || matches!(who, Caller::Guest) {
+        return see_other(&format!("/r/{room}"));
+    }
+    let seconds = f
+        .get("seconds")
+        .and_then(|s| s.trim().parse::<u32>().ok())
+        .filter(|s| *s <= MAX_SLOW_MODE_S);
+    let Some(seconds) = seconds else {
+        return see_other(&format!("{page}?{}", query(&[("error", "bad_frame")])));
+    };
+    if set_slow_mode(&state, &room, seconds).await.is_err() {
+        return see_other(&format!("{page}?{}", query(&[("error", "unavailable")])));
+    }
+    let act = Act {
+        act: ActKind::SlowMode,
+        by: actor(&who).unwrap_or_default(),
+        target: None,
+        seq: None,
+        ts: now_ms(),
+        detail: Some(format!("{seconds} s")),
+    };
+    record(&state, &room, &act).await;
+    see_other(&format!("{page}?{}", query(&[("done", "slow_mode")])))
 }
 
 fn not_found(what: &str) -> Response {
@@ -37,6 +82,12 @@ fn unavailable(e: &crate::server::store::StoreError) -> Response {
         "unavailable",
         "the store cannot take this now; retry",
     )
+}
+
+/// Who is acting in this request, as the audit log names them (`"api"`, a user id, or
+/// `"guest"`), for handlers outside this module.
+pub async fn actor_name(state: &AppState, headers: &HeaderMap) -> String {
+    actor(&caller(state, headers).await).unwrap_or_else(|| "guest".into())
 }
 
 /// Who acts, as the audit log and `deleted`'s `by` name them.

@@ -20,6 +20,7 @@ struct State {
     sanctions: HashMap<(RoomName, UserId, SanctionKind), Until>,
     slow: HashMap<RoomName, u32>,
     acts: HashMap<RoomName, VecDeque<Act>>,
+    server_bans: HashMap<UserId, Until>,
 }
 
 #[async_trait]
@@ -37,10 +38,25 @@ impl ModerationStore for MemoryModeration {
                 .copied()
                 .filter(|u: &Until| u.holds_at(now_ms))
         };
+        let everywhere = st
+            .server_bans
+            .get(user)
+            .copied()
+            .filter(|u| u.holds_at(now_ms));
         Ok(Sanctions {
-            ban: get(SanctionKind::Ban),
+            ban: everywhere.or(get(SanctionKind::Ban)),
             mute: get(SanctionKind::Mute),
+            everywhere: everywhere.is_some(),
         })
+    }
+
+    async fn set_server_ban(&self, user: &UserId, until: Option<Until>) -> Result<(), StoreError> {
+        let mut st = lock(&self.state);
+        match until {
+            Some(u) => st.server_bans.insert(user.clone(), u),
+            None => st.server_bans.remove(user),
+        };
+        Ok(())
     }
 
     async fn sanction(
@@ -150,6 +166,20 @@ pub async fn conformance(m: &dyn ModerationStore) {
         m.sanctions(&r, &ann, now).await.unwrap().mute,
         Some(Until::At(now + 5)),
         "a new one replaces the old"
+    );
+    let cy = UserId::parse("u-cy").unwrap();
+    m.set_server_ban(&cy, Some(Until::Forever)).await.unwrap();
+    for room in [&r, &other] {
+        assert_eq!(
+            m.sanctions(room, &cy, now).await.unwrap().ban,
+            Some(Until::Forever),
+            "every room"
+        );
+    }
+    m.set_server_ban(&cy, None).await.unwrap();
+    assert_eq!(
+        m.sanctions(&r, &cy, now).await.unwrap(),
+        Sanctions::default()
     );
     assert_eq!(m.slow_mode(&r).await.unwrap(), 0);
     m.set_slow_mode(&r, 30).await.unwrap();

@@ -45,6 +45,8 @@ pub enum ActKind {
     RemoveMember,
     /// Changed the room's slow mode.
     SlowMode,
+    /// Deleted the room's whole history (the operator).
+    Purge,
 }
 
 impl ActKind {
@@ -60,6 +62,7 @@ impl ActKind {
             Self::SetRole => "set_role",
             Self::RemoveMember => "remove_member",
             Self::SlowMode => "slow_mode",
+            Self::Purge => "purge",
         }
     }
 
@@ -75,6 +78,7 @@ impl ActKind {
             Self::SetRole,
             Self::RemoveMember,
             Self::SlowMode,
+            Self::Purge,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -136,6 +140,8 @@ pub struct Sanctions {
     pub ban: Option<Until>,
     /// Muted until.
     pub mute: Option<Until>,
+    /// The ban is the operator's, in every room (it holds for rooms' owners too).
+    pub everywhere: bool,
 }
 
 impl Sanctions {
@@ -157,7 +163,8 @@ impl Sanctions {
 /// (they end by themselves, however long the server was down).
 #[async_trait]
 pub trait ModerationStore: Send + Sync + 'static {
-    /// `user`'s sanctions in `room` that hold at `now_ms`.
+    /// `user`'s sanctions in `room` that hold at `now_ms`; a server-wide ban counts as a
+    /// ban in every room.
     async fn sanctions(
         &self,
         room: &RoomName,
@@ -181,6 +188,9 @@ pub trait ModerationStore: Send + Sync + 'static {
         user: &UserId,
         kind: SanctionKind,
     ) -> Result<(), StoreError>;
+
+    /// Bans `user` from every room (the operator's, `/admin`); `None` lifts it.
+    async fn set_server_ban(&self, user: &UserId, until: Option<Until>) -> Result<(), StoreError>;
 
     /// The room's slow mode: seconds between one user's messages (0: off).
     async fn slow_mode(&self, room: &RoomName) -> Result<u32, StoreError>;

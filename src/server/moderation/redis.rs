@@ -43,10 +43,14 @@ impl ModerationStore for RedisModeration {
         user: &UserId,
         now_ms: u64,
     ) -> Result<Sanctions, StoreError> {
-        let (ban, mute): (Option<u64>, Option<u64>) = redis::cmd("HMGET")
+        let ((ban, mute), everywhere): ((Option<u64>, Option<u64>), Option<u64>) = redis::pipe()
+            .cmd("HMGET")
             .arg(self.keys.room_sanctions(room))
             .arg(field(SanctionKind::Ban, user))
             .arg(field(SanctionKind::Mute, user))
+            .cmd("HGET")
+            .arg(self.keys.server_bans())
+            .arg(user.as_str())
             .query_async(&mut self.conn.clone())
             .await
             .map_err(unavailable)?;
@@ -55,8 +59,9 @@ impl ModerationStore for RedisModeration {
                 .filter(|u| u.holds_at(now_ms))
         };
         Ok(Sanctions {
-            ban: read(ban),
+            ban: read(everywhere).or(read(ban)),
             mute: read(mute),
+            everywhere: read(everywhere).is_some(),
         })
     }
 
@@ -103,6 +108,27 @@ impl ModerationStore for RedisModeration {
             .arg(self.keys.room_sanctions(room))
             .arg(field(kind, user))
             .query_async::<i64>(&mut self.conn.clone())
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
+    }
+
+    async fn set_server_ban(&self, user: &UserId, until: Option<Until>) -> Result<(), StoreError> {
+        let cmd = match until {
+            Some(u) => {
+                let mut c = redis::cmd("HSET");
+                c.arg(self.keys.server_bans())
+                    .arg(user.as_str())
+                    .arg(u.as_ms().unwrap_or(0));
+                c
+            }
+            None => {
+                let mut c = redis::cmd("HDEL");
+                c.arg(self.keys.server_bans()).arg(user.as_str());
+                c
+            }
+        };
+        cmd.query_async::<i64>(&mut self.conn.clone())
             .await
             .map(|_| ())
             .map_err(unavailable)

@@ -37,18 +37,28 @@ impl ModerationStore for SqliteModeration {
         self.conn
             .run(move |c| {
                 let mut out = Sanctions::default();
+                // The server-wide ban is stored under the room '' (no room's name).
                 let mut stmt = c.prepare_cached(
-                    "SELECT kind, until_ms FROM sanctions WHERE room = ?1 AND user = ?2
-                     AND (until_ms IS NULL OR until_ms > ?3)",
+                    "SELECT kind, until_ms, room = '' FROM sanctions WHERE room IN (?1, '')
+                     AND user = ?2 AND (until_ms IS NULL OR until_ms > ?3)",
                 )?;
                 let rows = stmt.query_map(params![room, user, now_ms as i64], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?))
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<i64>>(1)?,
+                        r.get::<_, bool>(2)?,
+                    ))
                 })?;
                 for row in rows {
-                    let (kind, until) = row?;
+                    let (kind, until, everywhere) = row?;
+                    out.everywhere |= everywhere;
                     let until = until.map_or(Until::Forever, |t| Until::At(t.max(0) as u64));
                     match SanctionKind::parse(&kind).ok_or_else(|| bad("sanction kind"))? {
-                        SanctionKind::Ban => out.ban = Some(until),
+                        // A ban for good (here or server-wide) outranks one with an end.
+                        SanctionKind::Ban if out.ban != Some(Until::Forever) => {
+                            out.ban = Some(until)
+                        }
+                        SanctionKind::Ban => {}
                         SanctionKind::Mute => out.mute = Some(until),
                     }
                 }
@@ -96,6 +106,26 @@ impl ModerationStore for SqliteModeration {
                     params![room, user, kind.as_str()],
                 )
                 .map(|_| ())
+            })
+            .await
+    }
+
+    async fn set_server_ban(&self, user: &UserId, until: Option<Until>) -> Result<(), StoreError> {
+        let user = user.to_string();
+        self.conn
+            .run(move |c| {
+                match until {
+                    Some(u) => c.execute(
+                        "INSERT INTO sanctions (room, user, kind, until_ms) VALUES ('', ?1, 'ban', ?2)
+                         ON CONFLICT (room, user, kind) DO UPDATE SET until_ms = excluded.until_ms",
+                        params![user, u.as_ms().map(|t| t as i64)],
+                    )?,
+                    None => c.execute(
+                        "DELETE FROM sanctions WHERE room = '' AND user = ?1 AND kind = 'ban'",
+                        [user],
+                    )?,
+                };
+                Ok(())
             })
             .await
     }

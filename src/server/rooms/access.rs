@@ -26,7 +26,8 @@ impl Standing {
     /// they have a role in it. The owner cannot be banned.
     pub fn may_enter(&self) -> bool {
         let open = self.visibility() == Visibility::Public || self.role.is_some();
-        open && (self.role == Some(Role::Owner) || self.sanctions.ban.is_none())
+        let exempt = self.role == Some(Role::Owner) && !self.sanctions.everywhere;
+        open && (exempt || self.sanctions.ban.is_none())
     }
 
     /// Whether they may moderate: delete others' messages, ban, mute (owners,
@@ -94,17 +95,17 @@ impl RoomAccess {
                 sanctions: Sanctions::default(),
             });
         };
-        if settings.as_ref().and_then(|s| s.owner.as_ref()) == Some(&who.user) {
-            return Ok(Standing {
-                settings,
-                role: Some(Role::Owner),
-                sanctions: Sanctions::default(),
-            });
-        }
         let sanctions = self
             .moderation
             .sanctions(room, &who.user, crate::server::store::now_ms())
             .await?;
+        if settings.as_ref().and_then(|s| s.owner.as_ref()) == Some(&who.user) {
+            return Ok(Standing {
+                settings,
+                role: Some(Role::Owner),
+                sanctions,
+            });
+        }
         let granted = who.rooms.in_room(room);
         let by_token = if granted.moderate {
             Some(Role::Moderator)

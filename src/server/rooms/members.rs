@@ -10,6 +10,8 @@ use crate::protocol::{LeftReason, RoomName, UserId, UserName};
 use crate::server::accounts::service::Accounts;
 use crate::server::api::http_error;
 use crate::server::bodies::{form, json_object, query, see_other};
+use crate::server::moderation::http::actor_name;
+use crate::server::moderation::{Act, ActKind};
 use crate::server::state::AppState;
 use crate::server::store::StoreError;
 use axum::body::Body as HttpBody;
@@ -147,7 +149,7 @@ async fn add_member(
             "role must be \"member\" or \"moderator\"",
         );
     };
-    match set_member(&state, &room, &user, role).await {
+    match set_member(&state, &room, &user, role, &headers).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(r) => r,
     }
@@ -159,6 +161,7 @@ async fn set_member(
     room: &RoomName,
     user: &UserId,
     role: Role,
+    headers: &HeaderMap,
 ) -> Result<(), Response> {
     let directory = state.session.rooms.directory();
     let owner = directory
@@ -176,7 +179,17 @@ async fn set_member(
     directory
         .set_member(room, user, role)
         .await
-        .map_err(directory_error)
+        .map_err(directory_error)?;
+    let act = Act {
+        act: ActKind::SetRole,
+        by: actor_name(state, headers).await,
+        target: Some(user.clone()),
+        seq: None,
+        ts: crate::server::store::now_ms(),
+        detail: Some(role.as_str().to_owned()),
+    };
+    crate::server::moderation::http::record(state, room, &act).await;
+    Ok(())
 }
 
 /// `DELETE /api/rooms/{room}/members/{user}` → 204.
@@ -189,7 +202,7 @@ async fn remove_member(
         Ok(x) => x,
         Err(r) => return r,
     };
-    match remove(&state, &room, &user).await {
+    match remove(&state, &room, &user, &headers).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => unavailable(&e),
     }
@@ -198,9 +211,23 @@ async fn remove_member(
 /// Removes `user` from `room`'s members; in a private room their connections leave it at
 /// once, on every node (`left` with `reason: "removed"`), unless they are its owner (a
 /// token's right to the room lets them join again).
-async fn remove(state: &AppState, room: &RoomName, user: &UserId) -> Result<(), StoreError> {
+async fn remove(
+    state: &AppState,
+    room: &RoomName,
+    user: &UserId,
+    headers: &HeaderMap,
+) -> Result<(), StoreError> {
     let rooms = &state.session.rooms;
     rooms.directory().remove_member(room, user).await?;
+    let act = Act {
+        act: ActKind::RemoveMember,
+        by: actor_name(state, headers).await,
+        target: Some(user.clone()),
+        seq: None,
+        ts: crate::server::store::now_ms(),
+        detail: None,
+    };
+    crate::server::moderation::http::record(state, room, &act).await;
     let settings = rooms.directory().settings(room).await?;
     let private = settings
         .as_ref()
@@ -261,7 +288,7 @@ async fn member_form(
         _ => return back("error", "bad_frame"),
     };
     if action == "remove" {
-        return match remove(&state, &room, &user).await {
+        return match remove(&state, &room, &user, &headers).await {
             Ok(()) => back("done", "remove"),
             Err(_) => back("error", "unavailable"),
         };
@@ -269,7 +296,7 @@ async fn member_form(
     let Some(role) = requested_role(Some(field("role")).filter(|r| !r.is_empty())) else {
         return back("error", "bad_frame");
     };
-    match set_member(&state, &room, &user, role).await {
+    match set_member(&state, &room, &user, role, &headers).await {
         Ok(()) => back("done", action),
         Err(r) if r.status() == StatusCode::BAD_REQUEST => back("error", "owner"),
         Err(r) if r.status() == StatusCode::TOO_MANY_REQUESTS => back("error", "full"),

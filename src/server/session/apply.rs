@@ -177,6 +177,7 @@ impl Session {
         ) + verifier.leeway();
         self.identity_ends = Some(Instant::now() + ends_in);
         let name = identity.name.clone();
+        self.hub.set_user(self.conn.id(), &identity.user);
         self.identity = Some(identity);
         let renamed: Vec<RoomName> = self
             .rooms

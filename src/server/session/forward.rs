@@ -104,6 +104,7 @@ impl Session {
                 }
                 Ok(0)
             }
+            Outbound::Disconnect => Err(End::Close(Close::Disconnected)),
             Outbound::Restart(room) => {
                 self.restart |=
                     self.rooms.contains_key(&room) || self.joining.as_ref() == Some(&room);

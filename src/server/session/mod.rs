@@ -182,7 +182,11 @@ struct Session {
     revocation: Option<crate::server::identity::revocations::Revocation>,
     /// Held while the session lives: the open-connections gauge and the per-address
     /// connection slot.
-    _held: (metrics::ConnectionGauge, Permit),
+    _held: (
+        metrics::ConnectionGauge,
+        Permit,
+        crate::server::hub::Registration,
+    ),
 }
 
 /// Serves one socket, given as its two halves (axum's `WebSocket::split()`, or channels in
@@ -209,6 +213,11 @@ pub fn serve<Si: FrameSink, St: FrameStream>(
     } = upgrade;
     let gauge = metrics::connection_opened();
     let (conn, rx) = hub.connect(cfg.outbound_queue);
+    let registration = hub.register(
+        &conn,
+        permit.ip(),
+        admitted.as_ref().map(|a| a.identity.user.clone()),
+    );
     // `rooms` is filled in as the connection joins and leaves, so every log line of the
     // connection says where it is.
     let span = info_span!("conn", id = conn.id(), %peer, rooms = tracing::field::Empty);
@@ -235,7 +244,7 @@ pub fn serve<Si: FrameSink, St: FrameStream>(
         conn,
         rooms: HashMap::new(),
         joining: None,
-        _held: (gauge, permit),
+        _held: (gauge, permit, registration),
     };
     session.serve(sink, stream, rx, shutdown).instrument(span)
 }

@@ -215,6 +215,10 @@ impl Store for LateToQueue {
         self.0.message(room, seq).await
     }
 
+    async fn purge(&self, room: &RoomName) -> Result<RoomMeta, StoreError> {
+        self.0.purge(room).await
+    }
+
     async fn amend(
         &self,
         room: &RoomName,
@@ -392,4 +396,35 @@ pub async fn amendments_change_what_every_read_returns(s: Arc<dyn Store>) {
         "a deleted message's client_id still answers a retry"
     );
     assert_eq!(s.meta(&r).await.unwrap().last_seq, 3);
+}
+
+/// Deleting a room's history: nothing is left, the epoch is new, seqs start at 1 again,
+/// old client_ids are new again, and other rooms are untouched.
+pub async fn a_purged_room_starts_again_under_a_new_epoch(s: Arc<dyn Store>) {
+    let r = room("purged");
+    for cid in ["p1", "p2"] {
+        s.append(draft("purged", cid)).await.unwrap();
+    }
+    s.append(draft("bystander", "b1")).await.unwrap();
+    let before = s.meta(&r).await.unwrap();
+    let meta = s.purge(&r).await.unwrap();
+    assert_ne!(meta.epoch, before.epoch);
+    assert_eq!(meta.last_seq, 0);
+    assert_eq!(s.meta(&r).await.unwrap(), meta);
+    assert!(s.history(&r, None, 10).await.unwrap().messages.is_empty());
+    assert_eq!(s.message(&r, 1).await.unwrap(), None);
+    assert_eq!(
+        seq(s.append(draft("purged", "p2")).await.unwrap()),
+        1,
+        "a new history"
+    );
+    assert_eq!(s.meta(&room("bystander")).await.unwrap().last_seq, 1);
+    assert_eq!(
+        s.history(&room("bystander"), None, 10)
+            .await
+            .unwrap()
+            .messages
+            .len(),
+        1
+    );
 }

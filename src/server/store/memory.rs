@@ -27,6 +27,8 @@ pub struct MemoryStore {
     max_rooms: u64,
     epoch: Epoch,
     rooms: Mutex<HashMap<RoomName, RoomLog>>,
+    /// Rooms whose history was deleted (`purge`): their own epoch from then on.
+    purged: Mutex<HashMap<RoomName, Epoch>>,
 }
 
 #[derive(Default)]
@@ -65,6 +67,7 @@ impl MemoryStore {
             max_rooms: 0,
             epoch: new_epoch(),
             rooms: Mutex::new(HashMap::new()),
+            purged: Mutex::new(HashMap::new()),
         }
     }
 
@@ -82,6 +85,14 @@ impl MemoryStore {
         }
     }
 
+    /// The room's epoch: the store's, or its own once its history was deleted.
+    fn epoch_of(&self, room: &RoomName) -> Epoch {
+        lock(&self.purged)
+            .get(room)
+            .cloned()
+            .unwrap_or_else(|| self.epoch.clone())
+    }
+
     /// Reads a room; one without messages reads as an empty log.
     fn read<T>(&self, room: &RoomName, f: impl FnOnce(&RoomLog) -> T) -> T {
         match lock(&self.rooms).get(room) {
@@ -95,7 +106,7 @@ impl MemoryStore {
 impl Store for MemoryStore {
     async fn meta(&self, room: &RoomName) -> Result<RoomMeta, StoreError> {
         Ok(RoomMeta {
-            epoch: self.epoch.clone(),
+            epoch: self.epoch_of(room),
             last_seq: self.read(room, |log| log.last_seq),
         })
     }
@@ -157,6 +168,21 @@ impl Store for MemoryStore {
             );
             Range { messages, complete }
         }))
+    }
+
+    async fn purge(&self, room: &RoomName) -> Result<RoomMeta, StoreError> {
+        let mut rooms = lock(&self.rooms);
+        let had = rooms.remove(room).is_some();
+        let mut purged = lock(&self.purged);
+        if had || purged.contains_key(room) {
+            purged.insert(room.clone(), new_epoch());
+        }
+        drop(purged);
+        drop(rooms);
+        Ok(RoomMeta {
+            epoch: self.epoch_of(room),
+            last_seq: 0,
+        })
     }
 
     async fn message(&self, room: &RoomName, seq: u64) -> Result<Option<Message>, StoreError> {
@@ -228,6 +254,7 @@ mod tests {
         c::range_is_bounded_by_bytes(store(100)).await;
         c::users_are_stored_with_their_messages(store(100)).await;
         c::amendments_change_what_every_read_returns(store(100)).await;
+        c::a_purged_room_starts_again_under_a_new_epoch(store(100)).await;
         c::retention_by_bytes(std::sync::Arc::new(MemoryStore::with_retention(
             crate::server::store::Retention {
                 max_bytes: 1000,

@@ -262,6 +262,10 @@ pub trait Store: Send + Sync + 'static {
         change: Amendment,
     ) -> Result<Option<Message>, StoreError>;
 
+    /// Deletes the room's whole history and gives it a new epoch (seqs start at 1
+    /// again); returns its new meta. The text is erased as a deletion's is.
+    async fn purge(&self, room: &RoomName) -> Result<RoomMeta, StoreError>;
+
     /// Finishes what was queued and leaves the storage complete, at shutdown. The
     /// default has nothing to do.
     async fn close(&self) -> Result<(), StoreError> {

@@ -191,7 +191,7 @@ impl Task {
     ) -> Ended {
         let (mut sink, mut stream) = pubsub.split();
         // Sign-outs, always; then every room this node has members in.
-        let mut channels: Vec<String> = vec![self.keys.revoked()];
+        let mut channels: Vec<String> = vec![self.keys.revoked(), self.keys.admin()];
         channels.extend(self.rooms.iter().map(|r| self.keys.channel(r)));
         if self.confirm(sink.subscribe(channels)).await.is_err() {
             return Ended::Lost;
@@ -260,6 +260,21 @@ impl Task {
         if msg.get_channel_name() == self.keys.revoked() {
             let hex = std::str::from_utf8(msg.get_payload_bytes()).ok()?;
             return crate::server::accounts::redis::unhex(hex).map(ClusterEvent::Revoked);
+        }
+        if msg.get_channel_name() == self.keys.admin() {
+            #[derive(Deserialize)]
+            struct FromNode {
+                node: String,
+                cmd: crate::server::engine::AdminCommand,
+            }
+            return match serde_json::from_slice::<FromNode>(msg.get_payload_bytes()) {
+                Ok(f) if f.node == self.node => None,
+                Ok(f) => Some(ClusterEvent::Admin(f.cmd)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "ignoring an unreadable operator's action");
+                    None
+                }
+            };
         }
         let room = self.keys.room_of_channel(msg.get_channel_name())?;
         let payload = msg.get_payload_bytes();

@@ -97,6 +97,21 @@ impl Keys {
         format!("{}:sanctions", self.channel(room))
     }
 
+    /// Hash user → end (ms; 0 for good) of the server-wide bans.
+    pub fn server_bans(&self) -> String {
+        format!("{}:server-bans", self.prefix)
+    }
+
+    /// Hash node → its latest numbers (JSON with a timestamp), for `/admin`.
+    pub fn node_stats(&self) -> String {
+        format!("{}:nodes", self.prefix)
+    }
+
+    /// The channel the operator's actions go to every node on.
+    pub fn admin(&self) -> String {
+        format!("{}:admin", self.prefix)
+    }
+
     /// Hash `slow_mode_s` of a room's moderation settings.
     pub fn room_policy(&self, room: &RoomName) -> String {
         format!("{}:policy", self.channel(room))

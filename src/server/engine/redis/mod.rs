@@ -24,7 +24,9 @@ use self::bus::Bus;
 use self::keys::Keys;
 use self::store::{unavailable, RedisStore};
 use crate::protocol::RoomName;
-use crate::server::engine::{ClusterEvent, Engine, NameCounts, NodePresence, RoomNote};
+use crate::server::engine::{
+    AdminCommand, ClusterEvent, Engine, NameCounts, NodePresence, RoomNote,
+};
 use crate::server::store::{Store, StoreError};
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -214,6 +216,43 @@ impl Engine for RedisEngine {
                 .await;
             if let Err(e) = sent {
                 tracing::warn!(error = %e, "cannot tell the other nodes of a room note");
+            }
+        });
+    }
+
+    fn share_numbers(&self, node: &str, json: &str) {
+        let (mut conn, key) = (self.conn.clone(), self.keys.node_stats());
+        let (node, json) = (node.to_owned(), json.to_owned());
+        tokio::spawn(async move {
+            let _: redis::RedisResult<i64> = redis::cmd("HSET")
+                .arg(key)
+                .arg(node)
+                .arg(json)
+                .query_async(&mut conn)
+                .await;
+        });
+    }
+
+    async fn numbers(&self) -> Result<Vec<String>, StoreError> {
+        let all: Vec<(String, String)> = redis::cmd("HGETALL")
+            .arg(self.keys.node_stats())
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(all.into_iter().map(|(_, json)| json).collect())
+    }
+
+    fn admin(&self, cmd: &AdminCommand) {
+        let payload = serde_json::json!({"node": self.node, "cmd": cmd}).to_string();
+        let (mut conn, channel) = (self.conn.clone(), self.keys.admin());
+        tokio::spawn(async move {
+            let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
+                .arg(channel)
+                .arg(payload)
+                .query_async(&mut conn)
+                .await;
+            if let Err(e) = sent {
+                tracing::warn!(error = %e, "cannot tell the other nodes of an operator's action");
             }
         });
     }

@@ -28,6 +28,7 @@ fn config(secret: bool, keys: Option<PathBuf>) -> IdentityConfig {
         session_ttl: Duration::from_secs(3600),
         signups_per_ip_per_hour: 5,
         embed_origins: Vec::new(),
+        admins: Vec::new(),
     }
 }
 

@@ -2,6 +2,7 @@
 //! that the erased text is gone from the bytes on disk.
 
 use super::*;
+use crate::protocol::Body;
 use crate::server::store::conformance::{self as c, draft};
 use std::sync::Arc;
 
@@ -34,6 +35,10 @@ async fn conforms() {
     let s: Arc<dyn Store> =
         Arc::new(SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap());
     c::amendments_change_what_every_read_returns(s).await;
+    let dir = tempfile::tempdir().unwrap();
+    let s: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap());
+    c::a_purged_room_starts_again_under_a_new_epoch(s).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

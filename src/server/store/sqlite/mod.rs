@@ -11,8 +11,10 @@
 
 mod amend;
 mod open;
+mod purge;
 mod readers;
 mod retention;
+mod rows;
 pub mod schema;
 pub mod side;
 mod writer;
@@ -20,12 +22,14 @@ mod writer;
 pub use open::OpenError;
 
 use self::readers::Readers;
+use self::rows::decode_err;
+use self::rows::{messages, room_row};
 use super::{
     Amendment, Appended, ByteBudget, Draft, HistoryPage, Range, RoomMeta, Store, StoreError,
 };
-use crate::protocol::{Body, ClientId, Content, Epoch, Message, RoomName, UserId, UserName};
+use crate::protocol::{Epoch, Message, RoomName};
 use async_trait::async_trait;
-use rusqlite::{params, OptionalExtension};
+use rusqlite::params;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -199,80 +203,6 @@ async fn erase_later(jobs: mpsc::WeakSender<Job>) {
     );
 }
 
-/// A stored value that does not parse back (the file was edited or damaged) is a read
-/// error, not a panic.
-fn decode_err<T, E: std::error::Error + Send + Sync + 'static>(
-    r: Result<T, E>,
-) -> rusqlite::Result<T> {
-    r.map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
-    })
-}
-
-/// Seqs and times are stored as SQLite integers (i64); a negative one is damage.
-fn get_u64(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<u64> {
-    let v: i64 = row.get(i)?;
-    u64::try_from(v).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Integer, e.into())
-    })
-}
-
-/// The room's row: (id, epoch, last_seq, dropped_through).
-fn room_row(
-    tx: &rusqlite::Transaction<'_>,
-    room: &RoomName,
-) -> rusqlite::Result<Option<(i64, String, u64, u64)>> {
-    tx.prepare_cached("SELECT id, epoch, last_seq, dropped_through FROM rooms WHERE name = ?1")?
-        .query_row([room.as_str()], |r| {
-            Ok((r.get(0)?, r.get(1)?, get_u64(r, 2)?, get_u64(r, 3)?))
-        })
-        .optional()
-}
-
-/// Reads messages of one room selected by `sql` (its columns: seq, sender, body, ts,
-/// client_id, sender_user, edited_ts, deleted; parameters: room id, then `args`).
-fn messages(
-    tx: &rusqlite::Transaction<'_>,
-    room: &RoomName,
-    sql: &str,
-    args: impl rusqlite::Params,
-) -> rusqlite::Result<Vec<Message>> {
-    let mut stmt = tx.prepare_cached(sql)?;
-    let rows = stmt.query_map(args, |r| {
-        Ok((
-            get_u64(r, 0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            get_u64(r, 3)?,
-            r.get::<_, String>(4)?,
-            r.get::<_, Option<String>>(5)?,
-            r.get::<_, Option<i64>>(6)?,
-            r.get::<_, bool>(7)?,
-        ))
-    })?;
-    rows.map(|row| {
-        let (seq, from, body, ts, client_id, user, edited_ts, deleted) = row?;
-        let content = if deleted {
-            Content::deleted()
-        } else {
-            Content::Text {
-                body: decode_err(Body::parse(&body))?,
-                edited_ts: edited_ts.map(|t| t.max(0) as u64),
-            }
-        };
-        Ok(Message {
-            room: room.clone(),
-            seq,
-            from: decode_err(UserName::parse(&from))?,
-            content,
-            ts,
-            client_id: decode_err(ClientId::parse(&client_id))?,
-            user: user.map(|u| decode_err(UserId::parse(&u))).transpose()?,
-        })
-    })
-    .collect()
-}
-
 #[async_trait]
 impl Store for SqliteStore {
     async fn meta(&self, room: &RoomName) -> Result<RoomMeta, StoreError> {
@@ -354,6 +284,16 @@ impl Store for SqliteStore {
             tokio::spawn(erase_later(self.jobs.downgrade()));
         }
         Ok(amended)
+    }
+
+    async fn purge(&self, room: &RoomName) -> Result<RoomMeta, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.submit(Job::Purge {
+            room: room.clone(),
+            reply,
+        })
+        .await?;
+        rx.await.map_err(|_| writer_gone())?
     }
 
     async fn range(

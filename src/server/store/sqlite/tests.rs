@@ -1,6 +1,7 @@
 //! SQLite store tests, each on a real database file in a fresh directory.
 
 use super::*;
+use crate::protocol::Body;
 use crate::server::store::conformance::{self as c, draft, seq};
 use rusqlite::Connection;
 use std::sync::Arc;

@@ -40,6 +40,11 @@ pub(super) enum Job {
         change: crate::server::store::Amendment,
         reply: oneshot::Sender<Result<(Option<Message>, bool), StoreError>>,
     },
+    /// Delete a room's whole history and give it a new epoch; answers its new meta.
+    Purge {
+        room: RoomName,
+        reply: oneshot::Sender<Result<crate::server::store::RoomMeta, StoreError>>,
+    },
     /// Truncate the journal (after an amendment found it busy); answers whether it went.
     EraseJournal {
         reply: oneshot::Sender<Result<bool, StoreError>>,
@@ -134,6 +139,13 @@ impl Writer {
                     reply,
                 } => amends.push((room, seq, change, reply)),
                 Job::EraseJournal { reply } => erases.push(reply),
+                Job::Purge { room, reply } => {
+                    let r = super::purge::purge(&mut self.conn, &room, &self.epoch);
+                    // The room's cached row and the count of rooms holding messages
+                    // are stale now.
+                    self.forget();
+                    let _ = reply.send(r.map_err(StoreError::from));
+                }
                 Job::Append { draft, reply } => {
                     drafts.push(draft);
                     replies.push(reply);
