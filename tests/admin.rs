@@ -133,10 +133,11 @@ async fn operator_on(mode: Mode) {
     }
     assert_eq!(nodes, app.addrs.len(), "every node is shown");
 
-    // Ann's connection, on the node that holds it: disconnect → 1012, then she comes
-    // back as the same user.
+    // The room's connections, asked of node one: Ann's (on node two) and the guest's
+    // (on node one) are both listed. Disconnect Ann's → 1012, then she comes back as
+    // the same user.
     let (s, list) = api(
-        two,
+        one,
         "GET",
         "/api/admin/rooms/ops/connections",
         Value::Null,
@@ -153,6 +154,14 @@ async fn operator_on(mode: Mode) {
         .expect("Ann's connection is listed");
     assert_eq!(conn["name"], "Ann");
     assert!(conn["address"].as_str().unwrap().starts_with("127."));
+    let names: Vec<&str> = list["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(names.len(), 2, "every node's connections: {list}");
+    assert!(names.contains(&"gus"), "{list}");
     let path = format!(
         "/api/admin/connections/{}/{}/disconnect",
         conn["node"].as_str().unwrap(),
@@ -249,7 +258,7 @@ async fn operator_on(mode: Mode) {
     for text in [
         "Live numbers",
         "Busiest rooms",
-        "Connections in #",
+        "Connections in ",
         "Ban a user from every room",
         "Delete history",
     ] {

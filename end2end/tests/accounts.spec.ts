@@ -1,4 +1,5 @@
 import { test, expect, type Browser, type Page } from "@playwright/test";
+import { signUp } from "../support/accounts";
 import { enter, live, person, send, uniqueRoom } from "../support/room";
 
 // Accounts as people use them: sign up in one browser, sign in in another, chat under
@@ -8,13 +9,6 @@ const shots = "test-results/screenshots";
 
 /** A name unique to this run (accounts outlive a test on the shared server). */
 const uniqueName = (label: string) => `${label}${Date.now().toString(36).slice(-5)}`;
-
-async function signUp(page: Page, name: string, password: string, next = "/") {
-  await page.goto(`/signup?next=${encodeURIComponent(next)}`);
-  await page.getByLabel("Name").fill(name);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Create account" }).click();
-}
 
 async function signIn(page: Page, name: string, password: string, next = "/") {
   await page.goto(`/signin?next=${encodeURIComponent(next)}`);
@@ -34,7 +28,7 @@ test("sign up here, sign in there, chat as yourselves, sign out", async ({ brows
   const bob = uniqueName("Bob");
 
   const a = await freshPage(browser);
-  await signUp(a.page, ann, "ann's long password", `/r/${room}`);
+  await signUp(a.page, ann, { password: "ann's long password", next: `/r/${room}` });
   await expect(a.page).toHaveURL(new RegExp(`/r/${room}$`));
   await expect(a.page.locator("body[data-hydrated]")).toBeAttached();
   await live(a.page);
@@ -45,7 +39,7 @@ test("sign up here, sign in there, chat as yourselves, sign out", async ({ brows
 
   // Bob makes his account, signs out, and signs in again in a fresh browser.
   const b0 = await freshPage(browser);
-  await signUp(b0.page, bob, "bob's long password");
+  await signUp(b0.page, bob, { password: "bob's long password" });
   await expect(b0.page.locator(".user-bar .me")).toHaveText(bob);
   await b0.context.close();
   const b = await freshPage(browser);
@@ -88,12 +82,12 @@ test("sign up here, sign in there, chat as yourselves, sign out", async ({ brows
 test("the forms work without JavaScript, and look right on desktop, phone and dark", async ({ browser }) => {
   const name = uniqueName("Noa");
   const { page } = await freshPage(browser, { javaScriptEnabled: false });
-  await signUp(page, name, "a long enough password");
+  await signUp(page, name, { password: "a long enough password" });
   await expect(page.locator(".user-bar .me")).toHaveText(name);
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page.getByRole("link", { name: "Sign in" })).toBeVisible();
   // The name is taken in any case; the server says so on the page itself.
-  await signUp(page, name.toUpperCase(), "another long password");
+  await signUp(page, name.toUpperCase(), { password: "another long password" });
   await expect(page.getByRole("alert")).toHaveText("That name is taken. Pick another one.");
   await signIn(page, name, "not the password");
   await expect(page.getByRole("alert")).toHaveText("Wrong name or password.");

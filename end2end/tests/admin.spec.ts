@@ -1,5 +1,6 @@
 import { test, expect, type Browser, type Page } from "@playwright/test";
 import { OwnServer } from "../support/server";
+import { newAccount } from "../support/accounts";
 import { live, send } from "../support/room";
 
 // The operator's view on a server of its own (run with --admins): the numbers, a busy
@@ -17,15 +18,9 @@ test.afterAll(async () => {
   await server?.dispose();
 });
 
-async function signUp(browser: Browser, name: string, options = {}): Promise<Page> {
-  const page = await (await browser.newContext({ baseURL: server.url, ...options })).newPage();
-  await page.goto("/signup");
-  await page.getByLabel("Name").fill(name);
-  await page.getByLabel("Password").fill(`${name}'s long password`);
-  await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page.locator("body[data-hydrated]")).toBeAttached();
-  return page;
-}
+/** A signed-up page on this spec's own server. */
+const signUp = (browser: Browser, name: string, options = {}) =>
+  newAccount(browser, name, { baseURL: server.url, ...options });
 
 test("the operator sees the server, a room's connections, and disconnects one", async ({ browser }) => {
   const room = `ops-${Date.now().toString(36)}`;

@@ -1,4 +1,5 @@
-import { test, expect, type Browser, type Page } from "@playwright/test";
+import { test, expect, type Page } from "@playwright/test";
+import { newAccount } from "../support/accounts";
 import { enter, live, person, send } from "../support/room";
 
 // Moderation as people use it: the author fixes a typo, the room's owner takes down a
@@ -6,16 +7,6 @@ import { enter, live, person, send } from "../support/room";
 
 const shots = "test-results/screenshots";
 const unique = (label: string) => `${label}${Date.now().toString(36).slice(-5)}`;
-
-async function signUp(browser: Browser, name: string, options = {}): Promise<Page> {
-  const page = await (await browser.newContext(options)).newPage();
-  await page.goto("/signup");
-  await page.getByLabel("Name").fill(name);
-  await page.getByLabel("Password").fill(`${name}'s long password`);
-  await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page.locator("body[data-hydrated]")).toBeAttached();
-  return page;
-}
 
 /** The row of the message saying `text`. */
 const row = (page: Page, text: string) => page.locator(".msg", { hasText: text });
@@ -26,13 +17,13 @@ test("the author edits, the owner deletes spam and bans; everyone sees it live",
   const bob = unique("Bob");
 
   // Ann makes a public room: she owns it, so she moderates it.
-  const a = await signUp(browser, ann);
+  const a = await newAccount(browser, ann);
   await a.getByText("Create a room").click();
   await a.getByLabel("Room name").fill(room);
   await a.getByRole("button", { name: "Create room" }).click();
   await expect(a).toHaveURL(new RegExp(`/r/${room}$`));
   await live(a);
-  const b = await signUp(browser, bob, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const b = await newAccount(browser, bob, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   await b.goto(`/r/${room}`);
   await live(b);
   const g = await enter(await person(browser, "Spammer"), `/r/${room}`);

@@ -1,4 +1,5 @@
 import { test, expect, type Browser, type Page } from "@playwright/test";
+import { signUp } from "../support/accounts";
 import { live, send } from "../support/room";
 
 // A private room as people use one: create it, invite, the invitee makes an account,
@@ -10,13 +11,6 @@ const unique = (label: string) => `${label}${Date.now().toString(36).slice(-5)}`
 async function fresh(browser: Browser, options = {}) {
   const context = await browser.newContext(options);
   return context.newPage();
-}
-
-async function signUp(page: Page, name: string, next = "/") {
-  await page.goto(`/signup?next=${encodeURIComponent(next)}`);
-  await page.getByLabel("Name").fill(name);
-  await page.getByLabel("Password").fill(`${name}'s long password`);
-  await page.getByRole("button", { name: "Create account" }).click();
 }
 
 test("create a private room, invite someone, chat; guests see nothing", async ({ browser }) => {

@@ -206,22 +206,26 @@ impl PageReads {
         use crate::ui::admin::{AdminPage, ConnRow, NodeRow};
         self.operator.signed_in(headers).await?;
         let o = self.operator.overview().await;
-        let room = room.and_then(|r| RoomName::parse(&r).ok()).map(|r| {
-            let conns = self
-                .operator
-                .room_connections(&r)
-                .into_iter()
-                .map(|c| ConnRow {
-                    node: self.operator.node().to_owned(),
-                    id: c.info.id,
-                    name: c.name.to_string(),
-                    user: c.info.user.map(|u| u.to_string()),
-                    address: c.info.addr.to_string(),
-                    since: c.info.since_ms,
-                })
-                .collect();
-            (r.to_string(), conns)
-        });
+        let room = match room.and_then(|r| RoomName::parse(&r).ok()) {
+            Some(r) => {
+                let conns = self
+                    .operator
+                    .room_connections(&r)
+                    .await
+                    .into_iter()
+                    .map(|c| ConnRow {
+                        node: c.node,
+                        id: c.id,
+                        name: c.name.to_string(),
+                        user: c.user.map(|u| u.to_string()),
+                        address: c.address.to_string(),
+                        since: c.since,
+                    })
+                    .collect();
+                Some((r.to_string(), conns))
+            }
+            None => None,
+        };
         Some(AdminPage {
             nodes: o
                 .nodes

@@ -180,7 +180,7 @@ fn Dashboard(page: AdminPage) -> impl IntoView {
             </section>
             {page.room.map(|(room, conns)| view! {
                 <section class="card admin-card" aria-labelledby="conns-h">
-                    <h2 id="conns-h">"Connections in #"{room.clone()}</h2>
+                    <h2 id="conns-h">"Connections in "<span class="room-ref">"#"{room.clone()}</span></h2>
                     <p class="muted">"On this node. Disconnecting closes the socket; the client reconnects by itself."</p>
                     <table class="admin-table" aria-label="Connections">
                         <thead><tr>
@@ -220,7 +220,7 @@ fn Dashboard(page: AdminPage) -> impl IntoView {
                             <option value="3600">"1 hour"</option>
                             <option value="86400">"1 day"</option>
                             <option value="604800">"1 week"</option>
-                            <option value="" selected>"Good"</option>
+                            <option value="" selected>"For good"</option>
                         </select>
                     </div>
                     <button type="submit" class="primary">"Ban"</button>

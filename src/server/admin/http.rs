@@ -76,16 +76,9 @@ async fn overview(State(state): State<AppState>, headers: HeaderMap) -> Response
     Json(overview_json(&state.operator.overview().await)).into_response()
 }
 
-/// A room's connections on this node, as JSON.
-pub fn connections_json(op: &Operator, room: &RoomName) -> Value {
-    let list: Vec<Value> = op
-        .room_connections(room)
-        .into_iter()
-        .map(|c| {
-            json!({"node": op.node(), "id": c.info.id, "name": c.name, "user": c.info.user,
-                   "address": c.info.addr.to_string(), "since": c.info.since_ms})
-        })
-        .collect();
+/// A room's connections on every node, as JSON (`node`: the node that answered).
+pub async fn connections_json(op: &Operator, room: &RoomName) -> Value {
+    let list = op.room_connections(room).await;
     json!({"room": room, "node": op.node(), "connections": list})
 }
 
@@ -100,7 +93,7 @@ async fn connections(
     let Ok(room) = RoomName::parse(&room) else {
         return not_found();
     };
-    Json(connections_json(&state.operator, &room)).into_response()
+    Json(connections_json(&state.operator, &room).await).into_response()
 }
 
 async fn disconnect(

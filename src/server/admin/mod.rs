@@ -101,9 +101,25 @@ impl Operator {
         Overview { nodes, busiest }
     }
 
-    /// `room`'s connections on this node.
-    pub fn room_connections(&self, room: &RoomName) -> Vec<crate::server::hub::RoomConn> {
-        self.hub.room_connections(room)
+    /// `room`'s connections on every node that answers within a short wait (this one
+    /// first), oldest first on each. A node whose answer is unreadable is left out.
+    pub async fn room_connections(&self, room: &RoomName) -> Vec<crate::server::hub::RoomConn> {
+        let mut all = self.hub.room_connections(room);
+        let others = match self.hub.engine().ask_room(room).await {
+            Ok(answers) => answers,
+            Err(e) => {
+                tracing::warn!(error = %e.report(), "cannot ask the other nodes for a room's connections");
+                Vec::new()
+            }
+        };
+        let mut theirs: Vec<crate::server::hub::RoomConn> = others
+            .iter()
+            .filter_map(|json| serde_json::from_str::<Vec<crate::server::hub::RoomConn>>(json).ok())
+            .flatten()
+            .collect();
+        theirs.sort_by(|a, b| (&a.node, a.since, a.id).cmp(&(&b.node, b.since, b.id)));
+        all.extend(theirs);
+        all
     }
 
     /// This node's id (connections are named by node and id).

@@ -124,6 +124,14 @@ pub enum AdminCommand {
         /// Who.
         user: UserId,
     },
+    /// List your connections in `room` (JSON [`crate::server::hub::RoomConn`]s) and
+    /// answer with [`Engine::reply`] to `reply` (see [`Engine::ask_room`]).
+    ListRoom {
+        /// The room.
+        room: RoomName,
+        /// Where the answer goes (the engine's own name for it).
+        reply: String,
+    },
 }
 
 /// The part of a room that the nodes of a cluster share.
@@ -172,6 +180,18 @@ pub trait Engine: Send + Sync + 'static {
     /// Sends the operator's action to the other nodes; nothing to send on one node.
     fn admin(&self, cmd: &AdminCommand) {
         let _ = cmd;
+    }
+
+    /// Every other node's connections in `room` (a JSON list each), as many as answer
+    /// within a short wait ([`AdminCommand::ListRoom`]); none on one node.
+    async fn ask_room(&self, room: &RoomName) -> Result<Vec<String>, StoreError> {
+        let _ = room;
+        Ok(Vec::new())
+    }
+
+    /// Answers another node's [`AdminCommand::ListRoom`]. Never waits.
+    fn reply(&self, to: &str, json: String) {
+        let _ = (to, json);
     }
 
     /// The other nodes' current presence in the room (after a [`ClusterEvent::Resync`]).

@@ -63,6 +63,11 @@ async fn apply_events(hub: Weak<Inner>, mut events: mpsc::Receiver<ClusterEvent>
             ClusterEvent::Admin(crate::server::engine::AdminCommand::DisconnectUser { user }) => {
                 hub.disconnect_user_here(&user);
             }
+            ClusterEvent::Admin(crate::server::engine::AdminCommand::ListRoom { room, reply }) => {
+                let list = serde_json::to_string(&hub.room_connections(&room))
+                    .unwrap_or_else(|_| "[]".into());
+                hub.inner.engine.reply(&reply, list);
+            }
             ClusterEvent::Resync => {
                 tokio::spawn(async move { hub.resync().await });
             }

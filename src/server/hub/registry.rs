@@ -19,13 +19,23 @@ pub struct ConnInfo {
     pub since_ms: u64,
 }
 
-/// A connection in one room, as the operator's room view lists it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A connection in one room, as the operator's room view lists it; the same JSON in
+/// `/api/admin/rooms/{room}/connections` and between nodes (a cluster's list is every
+/// node's answer merged).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RoomConn {
-    /// The connection.
-    pub info: ConnInfo,
+    /// The node holding it (connections are named by node and id).
+    pub node: String,
+    /// Its id on that node.
+    pub id: ConnId,
     /// How it is shown in the room.
     pub name: UserName,
+    /// Its user, once it has an identity.
+    pub user: Option<UserId>,
+    /// The client's address.
+    pub address: IpAddr,
+    /// When it opened (ms since the Unix epoch).
+    pub since: u64,
 }
 
 /// A registered connection: its info and its queue (to close it).
@@ -121,12 +131,16 @@ impl Hub {
             .into_iter()
             .filter_map(|(id, name)| {
                 conns.get(&id).map(|r| RoomConn {
-                    info: r.info.clone(),
+                    node: self.node_id().to_owned(),
+                    id,
                     name,
+                    user: r.info.user.clone(),
+                    address: r.info.addr,
+                    since: r.info.since_ms,
                 })
             })
             .collect();
-        out.sort_by_key(|c| (c.info.since_ms, c.info.id));
+        out.sort_by_key(|c| (c.since, c.id));
         out
     }
 }

@@ -56,18 +56,9 @@ async fn slow_mode_form(
     let Some(seconds) = seconds else {
         return see_other(&format!("{page}?{}", query(&[("error", "bad_frame")])));
     };
-    if set_slow_mode(&state, &room, seconds).await.is_err() {
+    if set_slow_mode(&state, &room, seconds, &who).await.is_err() {
         return see_other(&format!("{page}?{}", query(&[("error", "unavailable")])));
     }
-    let act = Act {
-        act: ActKind::SlowMode,
-        by: actor(&who).unwrap_or_default(),
-        target: None,
-        seq: None,
-        ts: now_ms(),
-        detail: Some(format!("{seconds} s")),
-    };
-    record(&state, &room, &act).await;
     see_other(&format!("{page}?{}", query(&[("done", "slow_mode")])))
 }
 
@@ -235,27 +226,19 @@ async fn slow_mode(
         );
     };
     let seconds = seconds as u32;
-    if let Err(e) = set_slow_mode(&state, &room, seconds).await {
+    if let Err(e) = set_slow_mode(&state, &room, seconds, &who).await {
         return unavailable(&e);
     }
-    let act = Act {
-        act: ActKind::SlowMode,
-        by: actor(&who).unwrap_or_default(),
-        target: None,
-        seq: None,
-        ts: now_ms(),
-        detail: Some(format!("{seconds} s")),
-    };
-    record(&state, &room, &act).await;
     StatusCode::NO_CONTENT.into_response()
 }
 
-/// Stores the room's slow mode and applies it on every node (shared with the settings
-/// form).
-pub async fn set_slow_mode(
+/// Stores the room's slow mode, applies it on every node and logs it as `who`'s act
+/// (the API and the settings form both come here).
+async fn set_slow_mode(
     state: &AppState,
     room: &RoomName,
     seconds: u32,
+    who: &Caller,
 ) -> Result<(), crate::server::store::StoreError> {
     state
         .session
@@ -264,6 +247,15 @@ pub async fn set_slow_mode(
         .set_slow_mode(room, seconds)
         .await?;
     state.hub.notify(room, RoomNote::SlowMode { seconds });
+    let act = Act {
+        act: ActKind::SlowMode,
+        by: actor(who).unwrap_or_default(),
+        target: None,
+        seq: None,
+        ts: now_ms(),
+        detail: Some(format!("{seconds} s")),
+    };
+    record(state, room, &act).await;
     Ok(())
 }
 

@@ -112,6 +112,18 @@ impl Keys {
         format!("{}:admin", self.prefix)
     }
 
+    /// List of the other nodes' answers to one question (`id`: fresh per question).
+    pub fn reply(&self, id: &str) -> String {
+        format!("{}:reply:{id}", self.prefix)
+    }
+
+    /// Whether `key` is one of [`Keys::reply`]'s.
+    pub fn is_reply(&self, key: &str) -> bool {
+        key.strip_prefix(&self.prefix)
+            .and_then(|k| k.strip_prefix(":reply:"))
+            .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric()))
+    }
+
     /// Hash `slow_mode_s` of a room's moderation settings.
     pub fn room_policy(&self, room: &RoomName) -> String {
         format!("{}:policy", self.channel(room))
@@ -146,5 +158,14 @@ mod tests {
         assert_eq!(k.room_of_channel("chorus:{lobby-1}"), Some(r));
         assert_eq!(k.room_of_channel("other:{lobby-1}"), None);
         assert_eq!(k.room_of_channel("chorus:{bad room}"), None);
+        assert!(k.is_reply(&k.reply("00ff")));
+        for foreign in [
+            "chorus:reply:",
+            "chorus:{lobby-1}",
+            "other:reply:00ff",
+            "chorus:reply:a b",
+        ] {
+            assert!(!k.is_reply(foreign), "{foreign}");
+        }
     }
 }

@@ -38,6 +38,12 @@ use tokio::sync::mpsc;
 const ANNOUNCE: &str = include_str!("lua/announce.lua");
 const PRESENCE: &str = include_str!("lua/presence.lua");
 
+/// How long [`Engine::ask_room`] waits for the other nodes' answers.
+const ASK_WAIT: Duration = Duration::from_millis(800);
+
+/// How long an answer's list outlives a questioner that never collects it.
+const REPLY_TTL: Duration = Duration::from_secs(10);
+
 /// Cluster events waiting for the hub before the subscription stops reading.
 const EVENT_BUFFER: usize = 8192;
 
@@ -156,6 +162,18 @@ impl RedisEngine {
         crate::server::moderation::redis::RedisModeration::new(self.conn.clone(), self.keys.clone())
     }
 
+    /// Sends `pipe` on its own task, logging a failure (as "cannot {what}"): for what a
+    /// node tells the others without waiting, where each caller says why a lost one is
+    /// harmless or repaired.
+    fn fire(&self, pipe: redis::Pipeline, what: &'static str) {
+        let mut conn = self.conn.clone();
+        tokio::spawn(async move {
+            if let Err(e) = pipe.query_async::<redis::Value>(&mut conn).await {
+                tracing::warn!(error = %e, "cannot {what}");
+            }
+        });
+    }
+
     async fn send_announcement(&self, room: &RoomName, names: &str) -> Result<(), StoreError> {
         let _: i64 = redis::cmd("EVAL")
             .arg(ANNOUNCE)
@@ -207,30 +225,20 @@ impl Engine for RedisEngine {
         // once, as presence: a lost eviction leaves the user in until their next join
         // (which checks again), a lost amendment shows at the next page or replay.
         let payload = format!("n{}", serde_json::json!({"node": self.node, "note": note}));
-        let (mut conn, channel) = (self.conn.clone(), self.keys.channel(room));
-        tokio::spawn(async move {
-            let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
-                .arg(channel)
-                .arg(payload)
-                .query_async(&mut conn)
-                .await;
-            if let Err(e) = sent {
-                tracing::warn!(error = %e, "cannot tell the other nodes of a room note");
-            }
-        });
+        let mut pipe = redis::pipe();
+        pipe.cmd("PUBLISH")
+            .arg(self.keys.channel(room))
+            .arg(payload);
+        self.fire(pipe, "tell the other nodes of a room note");
     }
 
     fn share_numbers(&self, node: &str, json: &str) {
-        let (mut conn, key) = (self.conn.clone(), self.keys.node_stats());
-        let (node, json) = (node.to_owned(), json.to_owned());
-        tokio::spawn(async move {
-            let _: redis::RedisResult<i64> = redis::cmd("HSET")
-                .arg(key)
-                .arg(node)
-                .arg(json)
-                .query_async(&mut conn)
-                .await;
-        });
+        let mut pipe = redis::pipe();
+        pipe.cmd("HSET")
+            .arg(self.keys.node_stats())
+            .arg(node)
+            .arg(json);
+        self.fire(pipe, "share this node's numbers");
     }
 
     async fn numbers(&self) -> Result<Vec<String>, StoreError> {
@@ -244,17 +252,68 @@ impl Engine for RedisEngine {
 
     fn admin(&self, cmd: &AdminCommand) {
         let payload = serde_json::json!({"node": self.node, "cmd": cmd}).to_string();
-        let (mut conn, channel) = (self.conn.clone(), self.keys.admin());
-        tokio::spawn(async move {
-            let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
-                .arg(channel)
-                .arg(payload)
+        let mut pipe = redis::pipe();
+        pipe.cmd("PUBLISH").arg(self.keys.admin()).arg(payload);
+        self.fire(pipe, "tell the other nodes of an operator's action");
+    }
+
+    /// Publishes the question with a fresh reply list's key; each node that hears it
+    /// pushes its answer there. `PUBLISH` says how many nodes heard it (this one
+    /// included, which ignores its own), so the wait ends as soon as all of them have
+    /// answered, or after [`ASK_WAIT`] for a node that died in between.
+    async fn ask_room(&self, room: &RoomName) -> Result<Vec<String>, StoreError> {
+        let reply = self.keys.reply(crate::server::store::new_epoch().as_str());
+        let cmd = AdminCommand::ListRoom {
+            room: room.clone(),
+            reply: reply.clone(),
+        };
+        let payload = serde_json::json!({"node": self.node, "cmd": cmd}).to_string();
+        let mut conn = self.conn.clone();
+        let heard: i64 = redis::cmd("PUBLISH")
+            .arg(self.keys.admin())
+            .arg(payload)
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        let others = usize::try_from(heard - 1).unwrap_or(0);
+        if others == 0 {
+            return Ok(Vec::new());
+        }
+        let deadline = tokio::time::Instant::now() + ASK_WAIT;
+        let answers = loop {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            let answers: Vec<String> = redis::cmd("LRANGE")
+                .arg(&reply)
+                .arg(0)
+                .arg(-1)
                 .query_async(&mut conn)
-                .await;
-            if let Err(e) = sent {
-                tracing::warn!(error = %e, "cannot tell the other nodes of an operator's action");
+                .await
+                .map_err(unavailable)?;
+            if answers.len() >= others || tokio::time::Instant::now() >= deadline {
+                break answers;
             }
-        });
+        };
+        let mut pipe = redis::pipe();
+        pipe.cmd("DEL").arg(&reply);
+        self.fire(pipe, "delete an answered question's replies");
+        Ok(answers)
+    }
+
+    fn reply(&self, to: &str, json: String) {
+        // Only ever a reply list: a node never writes a key it is merely told to.
+        if !self.keys.is_reply(to) {
+            tracing::warn!(key = to, "ignoring a question with a foreign reply key");
+            return;
+        }
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("RPUSH")
+            .arg(to)
+            .arg(json)
+            .cmd("PEXPIRE")
+            .arg(to)
+            .arg(REPLY_TTL.as_millis() as u64);
+        self.fire(pipe, "answer another node's question");
     }
 
     async fn presence(&self, room: &RoomName) -> Result<Vec<NodePresence>, StoreError> {

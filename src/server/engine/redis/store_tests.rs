@@ -87,7 +87,7 @@ async fn a_room_whose_log_expired_frees_its_place_at_the_census() {
         server.connection().await,
         Keys::new("census"),
         Retention {
-            max_age: Some(Duration::from_millis(300)),
+            max_age: Some(Duration::from_millis(1500)),
             max_rooms: 1,
             ..Retention::default()
         },
@@ -98,7 +98,7 @@ async fn a_room_whose_log_expired_frees_its_place_at_the_census() {
         Err(StoreError::RoomsFull { max: 1 })
     ));
     assert_eq!(s.census().await.unwrap(), 1, "a still holds");
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(1600)).await;
     assert_eq!(s.census().await.unwrap(), 0, "a's log expired");
     assert_eq!(c::seq(s.append(c::draft("b", "1")).await.unwrap()), 1);
     // a, its log gone, is a new room now: the cap refuses it. b counts its bytes afresh.
@@ -130,20 +130,20 @@ async fn old_messages_expire_by_age_with_their_client_ids() {
         server.connection().await,
         Keys::new("age"),
         Retention {
-            max_age: Some(Duration::from_millis(300)),
+            max_age: Some(Duration::from_millis(1500)),
             ..Retention::default()
         },
     );
     let room = RoomName::parse("r").unwrap();
     c::seq(s.append(c::draft("r", "old")).await.unwrap());
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(1600)).await;
     assert_eq!(c::seq(s.append(c::draft("r", "new")).await.unwrap()), 2);
     let r = s.range(&room, 0, u64::MAX, 10, usize::MAX).await.unwrap();
     assert_eq!(r.messages.len(), 1, "the old message is gone");
     assert!(!r.complete);
     // Its id went with it: the same client_id is a new message now.
     assert_eq!(c::seq(s.append(c::draft("r", "old")).await.unwrap()), 3);
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(1600)).await;
     let page = s.history(&room, None, 10).await.unwrap();
     assert!(page.messages.is_empty(), "an idle room's log expires whole");
     assert_eq!(s.meta(&room).await.unwrap().last_seq, 3, "but seqs go on");

@@ -248,7 +248,7 @@ async fn messages_past_the_max_age_expire_and_replays_from_before_say_so() {
         dir.path(),
         SqliteOptions {
             retention: Retention {
-                max_age: Some(Duration::from_millis(300)),
+                max_age: Some(Duration::from_millis(1500)),
                 ..Retention::default()
             },
             expire_every: Duration::from_secs(3600),
@@ -259,7 +259,7 @@ async fn messages_past_the_max_age_expire_and_replays_from_before_say_so() {
     for i in 0..3 {
         s.append(draft("a", &format!("old{i}"))).await.unwrap();
     }
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(1600)).await;
     s.append(draft("a", "new")).await.unwrap();
     assert_eq!(s.expire().await.unwrap(), 3);
     let r = s.range(&room("a"), 0, 10, 10, usize::MAX).await.unwrap();
@@ -288,7 +288,9 @@ async fn expiry_visits_only_the_rooms_with_old_messages() {
         SqliteOptions {
             retention: Retention {
                 max_messages: 2,
-                max_age: Some(Duration::from_millis(300)),
+                // Long enough that the appends below, even on a loaded CI
+                // machine, finish well inside it.
+                max_age: Some(Duration::from_secs(3)),
                 ..Retention::default()
             },
             expire_every: Duration::from_secs(3600),
@@ -297,7 +299,9 @@ async fn expiry_visits_only_the_rooms_with_old_messages() {
     )
     .unwrap();
     s.append(draft("old", "o1")).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    // Every room created from here on is younger than this instant.
+    let cutoff = crate::server::store::now_ms() as i64;
     for i in 0..5 {
         s.append(draft(&format!("fresh{i}"), "f")).await.unwrap();
     }
@@ -309,7 +313,7 @@ async fn expiry_visits_only_the_rooms_with_old_messages() {
     let expiring: Vec<String> = conn
         .prepare("SELECT name FROM rooms WHERE oldest_ts < ?1")
         .unwrap()
-        .query_map([crate::server::store::now_ms() as i64 - 300], |r| r.get(0))
+        .query_map([cutoff], |r| r.get(0))
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
@@ -367,7 +371,7 @@ async fn a_room_whose_messages_expired_frees_its_place_under_the_cap_and_the_cou
     let dir = tempfile::tempdir().unwrap();
     let opts = SqliteOptions {
         retention: Retention {
-            max_age: Some(Duration::from_millis(300)),
+            max_age: Some(Duration::from_millis(1500)),
             max_rooms: 1,
             ..Retention::default()
         },
@@ -381,7 +385,7 @@ async fn a_room_whose_messages_expired_frees_its_place_under_the_cap_and_the_cou
             s.append(draft("b", "1")).await,
             Err(StoreError::RoomsFull { max: 1 })
         ));
-        tokio::time::sleep(Duration::from_millis(400)).await;
+        tokio::time::sleep(Duration::from_millis(1600)).await;
         assert_eq!(s.expire().await.unwrap(), 1);
         assert_eq!(
             seq(s.append(draft("b", "1")).await.unwrap()),
