@@ -138,6 +138,16 @@ async fn a_wrong_password_and_an_unknown_name_look_the_same_and_failures_are_thr
     assert!(b["retry_after_ms"].as_u64().unwrap() > 60_000);
 }
 
+/// A nameless join makes a guest a reader (docs/protocol.md, "Readers"), whose publish
+/// is `invalid_name`; a user's would be stored.
+async fn assert_reads_as_a_guest(c: &mut common::Client) {
+    c.send(json!({"type":"join","room":"acc"})).await;
+    assert!(c.recv_type("joined").await["members"].as_array().is_some());
+    c.send(json!({"type":"publish","room":"acc","body":"x","client_id":"r1"}))
+        .await;
+    assert_eq!(c.recv_type("error").await["code"], "invalid_name");
+}
+
 /// A socket opened with the cookie is the account's; signing out ends the session on
 /// the server and closes that socket with 4001; other sites cannot sign anyone out.
 #[tokio::test]
@@ -153,12 +163,10 @@ async fn the_cookie_makes_the_socket_a_user_and_sign_out_closes_it() {
     assert_eq!(other.recv_type("message").await["user"], me["user"]);
     // An embedded page's socket ignores the cookie: a guest, whom a token signs in.
     let mut embedded = common::site::socket_at(app.addr, "/ws?cookie=ignore", Some(&cookie)).await;
-    embedded.send(json!({"type":"join","room":"acc"})).await;
-    assert_eq!(embedded.recv_type("error").await["code"], "invalid_name");
+    assert_reads_as_a_guest(&mut embedded).await;
     // A stale or made-up cookie is a guest, not an error.
     let mut guest = socket_with_cookie(app.addr, Some("chorus_session=made-up")).await;
-    guest.send(json!({"type":"join","room":"acc"})).await;
-    assert_eq!(guest.recv_type("error").await["code"], "invalid_name");
+    assert_reads_as_a_guest(&mut guest).await;
     // Another site's page, or a request with no Origin, cannot use the cookie to change
     // state: 403, and the session lives on.
     for origin in [Some("https://evil.example"), None] {
@@ -212,12 +220,7 @@ async fn the_cookie_makes_the_socket_a_user_and_sign_out_closes_it() {
     .await;
     assert_eq!((s, b["code"].as_str()), (401, Some("unauthorized")));
     let mut after = socket_with_cookie(app.addr, Some(&cookie)).await;
-    after.send(json!({"type":"join","room":"acc"})).await;
-    assert_eq!(
-        after.recv_type("error").await["code"],
-        "invalid_name",
-        "a guest again"
-    );
+    assert_reads_as_a_guest(&mut after).await; // a guest again
 }
 
 /// No password, cookie or session id reaches the server's log.

@@ -129,11 +129,25 @@ pub struct RoomClient {
 }
 
 impl RoomClient {
-    /// Connects to the room as `name` and keeps `view` up to date, reconnecting as needed.
-    /// `epoch` is the one the view's messages came from (the server-rendered page's), so
-    /// the first join resumes from them.
-    pub fn open(room: RoomName, name: UserName, view: RoomView, epoch: Option<Epoch>) -> Self {
+    /// Connects to the room as `name` (`None`: to read, until [`Self::set_name`]) and
+    /// keeps `view` up to date, reconnecting as needed. `epoch` is the one the view's
+    /// messages came from (the server-rendered page's), so the first join resumes from
+    /// them.
+    pub fn open(
+        room: RoomName,
+        name: Option<UserName>,
+        view: RoomView,
+        epoch: Option<Epoch>,
+    ) -> Self {
         Self::start(room, name, view, epoch, None)
+    }
+
+    /// The reader picked a name: the room shows it from now on (joined again under it).
+    pub fn set_name(&self, name: UserName) {
+        #[cfg(feature = "hydrate")]
+        socket::set_name(self.id, name);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = name;
     }
 
     /// [`Self::open`] for a page an application embeds: every socket is signed in with a
@@ -142,7 +156,7 @@ impl RoomClient {
     /// has come.
     pub fn open_embedded(
         room: RoomName,
-        name: UserName,
+        name: Option<UserName>,
         view: RoomView,
         origins: Vec<String>,
     ) -> Self {
@@ -151,7 +165,7 @@ impl RoomClient {
 
     fn start(
         room: RoomName,
-        name: UserName,
+        name: Option<UserName>,
         view: RoomView,
         epoch: Option<Epoch>,
         embed: Option<Vec<String>>,
@@ -191,6 +205,12 @@ impl RoomClient {
         socket::load_older(self.id);
     }
 
+    /// Skips the wait before the next reconnect attempt (the "Reconnect now" button).
+    pub fn reconnect_now(&self) {
+        #[cfg(feature = "hydrate")]
+        socket::reconnect_now(self.id);
+    }
+
     /// Closes the socket for good (the page is going away).
     pub fn close(&self) {
         #[cfg(feature = "hydrate")]
@@ -198,9 +218,10 @@ impl RoomClient {
     }
 }
 
-/// The user's name, remembered in localStorage so it is asked once.
+/// What this browser remembers in localStorage: the user's name (so it is asked once)
+/// and each room's unsent draft (so a reload or a trip elsewhere keeps it).
 pub mod storage {
-    use crate::protocol::UserName;
+    use crate::protocol::{RoomName, UserName};
 
     #[cfg(feature = "hydrate")]
     const KEY: &str = "chorus.name";
@@ -224,5 +245,42 @@ pub mod storage {
         }
         #[cfg(not(feature = "hydrate"))]
         let _ = name;
+    }
+
+    #[cfg(feature = "hydrate")]
+    fn draft_key(room: &RoomName) -> String {
+        format!("chorus.draft.{room}")
+    }
+
+    /// The room's unsent text, if any (always `None` on the server).
+    pub fn load_draft(room: &RoomName) -> Option<String> {
+        #[cfg(feature = "hydrate")]
+        {
+            let store = web_sys::window()?.local_storage().ok()??;
+            store
+                .get_item(&draft_key(room))
+                .ok()?
+                .filter(|d| !d.is_empty())
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let _ = room;
+            None
+        }
+    }
+
+    /// Keeps (or, when empty, forgets) the room's unsent text.
+    pub fn save_draft(room: &RoomName, text: &str) {
+        #[cfg(feature = "hydrate")]
+        if let Some(Ok(Some(store))) = web_sys::window().map(|w| w.local_storage()) {
+            let key = draft_key(room);
+            let _ = if text.is_empty() {
+                store.remove_item(&key)
+            } else {
+                store.set_item(&key, text)
+            };
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (room, text);
     }
 }

@@ -63,7 +63,7 @@ fn handle(id: u64, event: impl FnOnce(&mut Driver, &RoomView) -> Vec<Effect>) {
 
 pub(super) fn open(
     room: RoomName,
-    name: UserName,
+    name: Option<UserName>,
     view: RoomView,
     epoch: Option<Epoch>,
     embed: Option<Vec<String>>,
@@ -108,6 +108,16 @@ pub(super) fn act(id: u64, act: super::driver::Act) {
 
 pub(super) fn load_older(id: u64) {
     handle(id, |d, v| v.timeline.with_untracked(|t| d.load_older(t)));
+}
+
+pub(super) fn set_name(id: u64, name: UserName) {
+    handle(id, |d, v| {
+        v.timeline.with_untracked(|t| d.set_name(name, t))
+    });
+}
+
+pub(super) fn reconnect_now(id: u64) {
+    handle(id, |d, _| d.wake(browser_online()));
 }
 
 pub(super) fn close(id: u64) {

@@ -90,6 +90,49 @@ impl SanctionKind {
     }
 }
 
+/// A `join`'s `name` as the client gave it. Three cases, because each means something
+/// different for a guest: a name to be shown by, none at all (a guest who only reads:
+/// v1.1 extension, docs/protocol.md), or one that breaks the rules (`invalid_name`). An
+/// authenticated connection is shown by its identity's name whatever this says.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum JoinName {
+    /// No `name` (or `null`).
+    #[default]
+    Absent,
+    /// A `name` that is not a valid [`UserName`].
+    Invalid,
+    /// A valid name.
+    Given(UserName),
+}
+
+impl JoinName {
+    /// The name, when one was given.
+    pub fn given(&self) -> Option<&UserName> {
+        match self {
+            JoinName::Given(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// Whether there is nothing to send (the client encodes only a given name).
+    pub fn is_unnamed(&self) -> bool {
+        self.given().is_none()
+    }
+}
+
+impl From<Option<UserName>> for JoinName {
+    fn from(name: Option<UserName>) -> Self {
+        name.map_or(JoinName::Absent, JoinName::Given)
+    }
+}
+
+impl Serialize for JoinName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // Only a given name is ever encoded (`skip_serializing_if = "is_unnamed"`).
+        self.given().serialize(s)
+    }
+}
+
 /// A frame from a client, after validation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -98,11 +141,9 @@ pub enum ClientFrame {
     Join {
         /// The room to enter.
         room: RoomName,
-        /// How this connection is shown to the room: required of a guest; an
-        /// authenticated connection is shown by its identity's name, and this is ignored
-        /// (`None` when absent or invalid).
-        #[serde(skip_serializing_if = "Option::is_none")]
-        name: Option<UserName>,
+        /// How this connection is shown to the room (see [`JoinName`]).
+        #[serde(skip_serializing_if = "JoinName::is_unnamed")]
+        name: JoinName,
         /// The last seq the client has; asks for a replay of what came after.
         #[serde(skip_serializing_if = "Option::is_none")]
         since: Option<u64>,

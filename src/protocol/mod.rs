@@ -24,7 +24,7 @@ pub mod page;
 pub use close::{Advice, Close};
 pub use decode::{decode_client_frame, DecodeError};
 pub use error::{ErrorCode, ProtocolError};
-pub use frames::{ClientFrame, HistoryLimit, LeftReason, SanctionKind, ServerFrame};
+pub use frames::{ClientFrame, HistoryLimit, JoinName, LeftReason, SanctionKind, ServerFrame};
 pub use message::{Content, Message};
 pub use names::{Body, ClientId, Epoch, RoomName, Token, UserId, UserName};
 pub use page::MessagesPage;

@@ -280,6 +280,10 @@ struct JoinForm {
 async fn join_redirect(Query(form): Query<JoinForm>) -> Response {
     match RoomName::parse(form.room.trim()) {
         Ok(room) => Redirect::to(&format!("/r/{room}")).into_response(),
-        Err(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+        Err(_) => (
+            StatusCode::BAD_REQUEST,
+            "That room name can only use letters, digits, - and _ (up to 64 characters).",
+        )
+            .into_response(),
     }
 }

@@ -38,6 +38,9 @@ pub enum Refusal {
     /// A private room this identity is not a member of, or one it is banned from (v1.1).
     #[error("this room is private, or you are banned from it")]
     Forbidden,
+    /// A guest that joined without a name (to read) publishes (v1.1 extension).
+    #[error("this connection joined to read only: join again with a name to publish")]
+    Reader,
     /// The connection's user is muted in the room (v1.1).
     #[error("you are muted in this room")]
     Muted,
@@ -61,6 +64,7 @@ impl Refusal {
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::Protocol(e) => e.code(),
+            Self::Reader => ErrorCode::InvalidName,
             Self::NotJoined => ErrorCode::NotJoined,
             Self::TooManyRooms(_) => ErrorCode::TooManyRooms,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
@@ -76,7 +80,7 @@ impl Refusal {
     pub fn http_status(&self) -> axum::http::StatusCode {
         use axum::http::StatusCode;
         match self {
-            Self::Protocol(_) => StatusCode::BAD_REQUEST,
+            Self::Protocol(_) | Self::Reader => StatusCode::BAD_REQUEST,
             Self::NotJoined => StatusCode::FORBIDDEN,
             Self::TooManyRooms(_) | Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

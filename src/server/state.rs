@@ -216,7 +216,8 @@ impl PageReads {
                     .map(|c| ConnRow {
                         node: c.node,
                         id: c.id,
-                        name: c.name.to_string(),
+                        // A guest reading without a name.
+                        name: c.name.map_or_else(|| "(reading)".into(), |n| n.to_string()),
                         user: c.user.map(|u| u.to_string()),
                         address: c.address.to_string(),
                         since: c.since,

@@ -9,10 +9,11 @@
 //! existing or not, and the socket loads the history.
 
 use crate::client::{storage, RoomClient, RoomView};
-use crate::protocol::{Body, RoomName, UserName};
+use crate::protocol::{Body, RoomName};
 use crate::sync::lock;
 use crate::ui::composer::Composer;
-use crate::ui::room::{LiveBadges, Members, MessageList};
+use crate::ui::message_list::MessageList;
+use crate::ui::room::{LiveBadges, Members};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -49,7 +50,7 @@ pub fn EmbedPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 let raw = params.read_untracked().get("room").unwrap_or_default();
                 match (RoomName::parse(&raw), origins.await) {
-                    (Err(e), _) => card("Not a room name", e.to_string()),
+                    (Err(e), _) => card("Not a room name", crate::ui::for_people(&e)),
                     (Ok(room), Ok(origins)) if !origins.is_empty() => {
                         view! { <EmbeddedRoom room origins/> }.into_any()
                     }
@@ -78,9 +79,9 @@ fn EmbeddedRoom(room: RoomName, origins: Vec<String>) -> impl IntoView {
         Effect::new(move |_| {
             let mut slot = lock(&client);
             if slot.is_none() {
-                // The name a guest would join with, used only if no token comes.
-                let name = storage::load_name()
-                    .unwrap_or_else(|| UserName::parse("Guest").unwrap_or_else(|_| unreachable!()));
+                // Used only if no token comes: the name this browser speaks under
+                // elsewhere, else none (reading until the page signs the user in).
+                let name = storage::load_name();
                 *slot = Some(RoomClient::open_embedded(
                     room.clone(),
                     name,
@@ -106,7 +107,10 @@ fn EmbeddedRoom(room: RoomName, origins: Vec<String>) -> impl IntoView {
         <div class=move || format!("room embed conn-{}", view_state.status.get().class())>
             <header class="room-head">
                 <h1 class="room-name">"#"{room.to_string()}</h1>
-                <LiveBadges view_state/>
+                <LiveBadges view_state reconnect=Callback::new({
+                    let current = current.clone();
+                    move |_| if let Some(c) = current() { c.reconnect_now() }
+                })/>
                 <span class="user-bar" data-testid="me">
                     {move || view_state.me.get().map(|n| n.to_string())}
                 </span>
@@ -121,7 +125,7 @@ fn EmbeddedRoom(room: RoomName, origins: Vec<String>) -> impl IntoView {
                 let current = current.clone();
                 move || match view_state.me.get() {
                     Some(name) => view! {
-                        <Composer name on_send=Callback::new({
+                        <Composer room=room.clone() name on_send=Callback::new({
                             let current = current.clone();
                             move |body: Body| if let Some(c) = current() {
                                 follow.set(true);

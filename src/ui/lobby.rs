@@ -91,11 +91,15 @@ pub fn Lobby() -> impl IntoView {
         ev.prevent_default();
         let parsed_room = match RoomName::parse(room.get_untracked().trim()) {
             Ok(r) => r,
-            Err(e) => return error.set(Some(e.to_string())),
+            Err(e) => return error.set(Some(crate::ui::for_people(&e))),
         };
-        match UserName::parse(&name.get_untracked()) {
-            Ok(n) => storage::save_name(&n),
-            Err(e) => return error.set(Some(e.to_string())),
+        // No name is fine: the room opens to read, and asks for one to post.
+        let typed = name.get_untracked();
+        if !typed.trim().is_empty() {
+            match UserName::parse(&typed) {
+                Ok(n) => storage::save_name(&n),
+                Err(e) => return error.set(Some(crate::ui::for_people(&e))),
+            }
         }
         navigate(&format!("/r/{parsed_room}"), Default::default());
     };
@@ -124,7 +128,8 @@ pub fn Lobby() -> impl IntoView {
                         <input
                             name="room"
                             maxlength="64"
-                            pattern="[A-Za-z0-9_-]{1,64}"
+                            pattern="[A-Za-z0-9_\\-]{1,64}"
+                            title="Letters, digits, - and _"
                             required
                             prop:value=room
                             on:input=move |ev| room.set(event_target_value(&ev))

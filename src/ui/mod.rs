@@ -13,6 +13,7 @@ pub mod composer;
 pub mod embed;
 pub mod lobby;
 pub mod members;
+pub mod message_list;
 pub mod moderation;
 pub mod room;
 pub mod room_log;
@@ -29,6 +30,23 @@ mod ssr {
     /// What a server function may read: the room pages' history and the lobby's counts.
     pub fn reads() -> PageReads {
         leptos::prelude::expect_context::<PageReads>()
+    }
+}
+
+/// What a form tells a person whose input broke a rule: the rule in their words, not the
+/// protocol's (whose texts are for client authors).
+pub(crate) fn for_people(e: &crate::protocol::ProtocolError) -> String {
+    use crate::protocol::ProtocolError as E;
+    match e {
+        E::InvalidRoom => {
+            "That room name can only use letters, digits, - and _ (up to 64 characters).".into()
+        }
+        E::InvalidName => "Pick a name of 1 to 32 characters.".into(),
+        E::InvalidBody => format!(
+            "A message can be at most {} characters.",
+            crate::protocol::names::BODY_MAX_CHARS
+        ),
+        other => other.to_string(),
     }
 }
 

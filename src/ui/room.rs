@@ -1,12 +1,12 @@
 //! `/r/{room}`: the live room. Server-rendered with its newest messages, then hydrated;
 //! the browser socket ([`crate::client::RoomClient`]) continues the list from there.
 
-use crate::client::clock::{clock, clock_utc, now_ms};
-use crate::client::{storage, Line, LineState, RoomClient, RoomView};
+use crate::client::{storage, RoomClient, RoomView};
 use crate::protocol::{Body, MessagesPage, RoomName, UserName};
 use crate::sync::lock;
 use crate::ui::composer::{Composer, NamePrompt};
-use crate::ui::moderation::{Powers, RowActions, RowBody, SenderName};
+use crate::ui::message_list::MessageList;
+use crate::ui::moderation::Powers;
 use crate::ui::snapshot::room_page;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -35,7 +35,8 @@ pub fn RoomPage() -> impl IntoView {
     let first = Resource::new(
         move || params.read().get("room").unwrap_or_default(),
         |raw| async move {
-            let room = RoomName::parse(&raw).map_err(|e| NoFirstPaint::BadName(e.to_string()))?;
+            let room = RoomName::parse(&raw)
+                .map_err(|e| NoFirstPaint::BadName(crate::ui::for_people(&e)))?;
             room_page(room.clone()).await.map_err(|e| match e {
                 ServerFnError::ServerError(m) if m == crate::ui::snapshot::NOT_FOUND => {
                     NoFirstPaint::Hidden
@@ -79,25 +80,39 @@ fn Room(room: RoomName, first: Option<MessagesPage>) -> impl IntoView {
     let client: Arc<Mutex<Option<RoomClient>>> = Arc::new(Mutex::new(None));
 
     // Signed in, the account's name is the one shown (the server ignores any other);
-    // a guest uses the name saved in this browser, or picks one.
+    // a guest uses the name saved in this browser, or reads until it picks one.
     let me = Resource::new(|| (), |_| crate::ui::account::whoami());
-    Effect::new(move |_| match me.get().and_then(Result::ok).flatten() {
-        Some(me) => name.set(Some(me.name)),
-        None if me.get().is_some() => {
-            if let Some(saved) = storage::load_name() {
-                name.set(Some(saved));
+    let known = RwSignal::new(false);
+    Effect::new(move |_| {
+        let Some(answer) = me.get() else { return };
+        match answer.ok().flatten() {
+            Some(me) => name.set(Some(me.name)),
+            None => {
+                if let Some(saved) = storage::load_name() {
+                    name.set(Some(saved));
+                }
             }
         }
-        None => {}
+        known.set(true);
     });
     {
+        // Reading needs no name: the socket opens as soon as the page knows who this is,
+        // and a name picked later renames the same connection.
         let client = client.clone();
         let room = room.clone();
         Effect::new(move |_| {
-            let Some(n) = name.get() else { return };
+            if !known.get() {
+                return;
+            }
+            let n = name.get();
             let mut slot = lock(&client);
-            if slot.is_none() {
-                *slot = Some(RoomClient::open(room.clone(), n, view_state, epoch.clone()));
+            match slot.as_ref() {
+                None => *slot = Some(RoomClient::open(room.clone(), n, view_state, epoch.clone())),
+                Some(c) => {
+                    if let Some(n) = n {
+                        c.set_name(n);
+                    }
+                }
             }
         });
     }
@@ -152,7 +167,10 @@ fn Room(room: RoomName, first: Option<MessagesPage>) -> impl IntoView {
         <Title text=title/>
         // Presence is only as fresh as the connection: dimmed while not live.
         <div class=move || format!("room conn-{}", view_state.status.get().class())>
-            <RoomHeader room=room.clone() view_state me standing/>
+            <RoomHeader room=room.clone() view_state me standing reconnect=Callback::new({
+                let current = current.clone();
+                move |_| if let Some(c) = current() { c.reconnect_now() }
+            })/>
             <crate::ui::rooms::InviteLink/>
             <p class="noscript-hint">"JavaScript is off: this is the room as it was when the page loaded. Reload to see newer messages; to take part, turn JavaScript on."</p>
             <Members view_state/>
@@ -170,7 +188,7 @@ fn Room(room: RoomName, first: Option<MessagesPage>) -> impl IntoView {
                         <p class="ended-note">"You can no longer post in this room."</p>
                     }.into_any(),
                     Some(n) => view! {
-                        <Composer name=n on_send=Callback::new({
+                        <Composer room=room.clone() name=n on_send=Callback::new({
                             let current = current.clone();
                             move |body: Body| if let Some(c) = current() {
                                 follow.set(true);
@@ -191,6 +209,7 @@ fn Room(room: RoomName, first: Option<MessagesPage>) -> impl IntoView {
 fn RoomHeader(
     room: RoomName,
     view_state: RoomView,
+    reconnect: Callback<()>,
     me: Resource<Result<Option<crate::ui::account::Me>, ServerFnError>>,
     standing: Resource<Result<crate::ui::rooms::ReaderStanding, ServerFnError>>,
 ) -> impl IntoView {
@@ -212,7 +231,7 @@ fn RoomHeader(
                     }
                 }
             </Suspense>
-            <LiveBadges view_state/>
+            <LiveBadges view_state reconnect/>
             <Suspense fallback=|| ()>
                 {
                     let next = next.clone();
@@ -230,9 +249,16 @@ fn RoomHeader(
     .into_any()
 }
 
-/// How many are here and the connection badge (the room page's header and the embed's).
+/// How many are here and the connection badge (the room page's header and the embed's);
+/// while waiting to reconnect, a button that tries at once.
 #[component]
-pub(crate) fn LiveBadges(view_state: RoomView) -> impl IntoView {
+pub(crate) fn LiveBadges(view_state: RoomView, reconnect: Callback<()>) -> impl IntoView {
+    let waiting = move || {
+        matches!(
+            view_state.status.get(),
+            crate::client::ConnStatus::Reconnecting { .. }
+        )
+    };
     view! {
         <span class="online" title=move || view_state.members.get().join(", ")>
             {move || view_state.online.get()}" online"
@@ -240,10 +266,16 @@ pub(crate) fn LiveBadges(view_state: RoomView) -> impl IntoView {
         <span
             class=move || format!("status status-{}", view_state.status.get().class())
             role="status"
+            aria-label=move || format!("Connection: {}", view_state.status.get().label())
             data-testid="status"
         >
             {move || view_state.status.get().label()}
         </span>
+        <Show when=waiting>
+            <button type="button" class="reconnect" on:click=move |_| reconnect.run(())>
+                "Reconnect now"
+            </button>
+        </Show>
     }
 }
 
@@ -259,127 +291,4 @@ pub(crate) fn Members(view_state: RoomView) -> impl IntoView {
             />
         </ul>
     }
-}
-
-/// The scrolling list. Follows new messages while the reader is at the bottom; scrolled
-/// up, it stays put and counts what arrived in a "new messages" pill. Loading older
-/// messages keeps the rows in view where they were.
-#[component]
-pub(crate) fn MessageList(
-    view_state: RoomView,
-    follow: RwSignal<bool>,
-    load_older: Callback<()>,
-) -> impl IntoView {
-    let list = NodeRef::<leptos::html::Ol>::new();
-    let unseen = RwSignal::new(0usize);
-    // (rows, scroll height, oldest seq) after the last change.
-    let last = StoredValue::new((0usize, 0i32, None::<u64>));
-    let to_bottom = move || {
-        if let Some(el) = list.get_untracked() {
-            el.set_scroll_top(el.scroll_height());
-        }
-        follow.set(true);
-        unseen.set(0);
-    };
-    Effect::new(move |_| {
-        let (rows, first) = view_state
-            .timeline
-            .with(|t| (t.lines().len(), t.first_seq()));
-        let following = follow.get();
-        let Some(el) = list.get() else { return };
-        let (prev_rows, prev_height, prev_first) = last.get_value();
-        if following {
-            el.set_scroll_top(el.scroll_height());
-        } else if prev_first.is_some() && first < prev_first {
-            // Older rows went in above: keep what the reader looks at where it was.
-            el.set_scroll_top(el.scroll_top() + el.scroll_height() - prev_height);
-        } else if rows > prev_rows {
-            unseen.update(|n| *n += rows - prev_rows);
-        }
-        last.set_value((rows, el.scroll_height(), first));
-    });
-    let on_scroll = move |_| {
-        if let Some(el) = list.get_untracked() {
-            let bottom = el.scroll_height() - el.scroll_top() - el.client_height() < 40;
-            if bottom != follow.get_untracked() {
-                follow.set(bottom);
-            }
-            if bottom {
-                unseen.set(0);
-            }
-        }
-    };
-    view! {
-        <div class="list-wrap">
-            <ol class="messages" node_ref=list on:scroll=on_scroll aria-live="polite" aria-label="Messages">
-                <Show when=move || view_state.has_more.get()>
-                    <li class="older">
-                        <button type="button" on:click=move |_| {
-                            follow.set(false);
-                            load_older.run(())
-                        }>"Load older messages"</button>
-                    </li>
-                </Show>
-                <Show when=move || view_state.timeline.with(|t| t.lines().is_empty())>
-                    <li class="empty">"No messages yet. Say hello!"</li>
-                </Show>
-                <For
-                    each=move || view_state.timeline.with(|t| t.lines().to_vec())
-                    key=|line: &Line| line.key()
-                    children=move |line: Line| view! { <MessageRow line/> }
-                />
-            </ol>
-            <Show when=move || { unseen.get() > 0 }>
-                <button type="button" class="new-pill" on:click=move |_| to_bottom()>
-                    {move || match unseen.get() {
-                        1 => "1 new message ↓".to_string(),
-                        n => format!("{n} new messages ↓"),
-                    }}
-                </button>
-            </Show>
-        </div>
-    }
-    .into_any()
-}
-
-#[component]
-fn MessageRow(line: Line) -> impl IntoView {
-    let (state_class, state_text) = match &line.state {
-        LineState::Pending => ("pending", Some("sending…".to_string())),
-        LineState::Sent => ("sent", None),
-        LineState::Failed(why) => ("failed", Some(format!("not sent: {why}"))),
-    };
-    let initial = line
-        .from
-        .as_str()
-        .chars()
-        .next()
-        .unwrap_or('?')
-        .to_uppercase()
-        .to_string();
-    // The server renders UTC (it does not know the reader's zone); the browser switches
-    // to local time once hydrated.
-    let ts = line.ts;
-    let time = RwSignal::new(clock_utc(ts, now_ms()));
-    Effect::new(move |_| time.set(clock(ts)));
-    let editing = RwSignal::new(false);
-    let (for_name, for_body, for_actions) = (line.clone(), line.clone(), line.clone());
-    view! {
-        <li class=format!("msg {state_class}") data-seq=line.seq.map(|s| s.to_string())>
-            <span class="avatar" aria-hidden="true">{initial}</span>
-            <div class="msg-main">
-                <div class="meta">
-                    <SenderName line=for_name/>
-                    {line.guest.then(|| view! {
-                        <span class="guest" title="Not signed in: anyone can use this name">"guest"</span>
-                    })}
-                    <time>{move || time.get()}</time>
-                    {state_text.map(|t| view! { <span class="state">{t}</span> })}
-                </div>
-                <RowBody line=for_body editing/>
-            </div>
-            <RowActions line=for_actions editing/>
-        </li>
-    }
-    .into_any()
 }

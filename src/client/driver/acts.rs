@@ -76,7 +76,7 @@ mod tests {
     fn an_act_is_sent_only_while_live() {
         let mut d = Driver::new(
             RoomName::parse("r").unwrap(),
-            UserName::parse("ann").unwrap(),
+            Some(UserName::parse("ann").unwrap()),
             None,
             Box::new(|| 0.5),
         );

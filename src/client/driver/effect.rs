@@ -6,8 +6,10 @@ use crate::protocol::{ClientFrame, UserName};
 
 /// First reconnect delay, doubled per failed attempt up to [`MAX_BACKOFF_MS`].
 pub const BASE_BACKOFF_MS: f64 = 500.0;
-/// Longest wait between reconnect attempts.
-pub const MAX_BACKOFF_MS: f64 = 15_000.0;
+/// Longest wait between reconnect attempts: a server back after an outage has every page
+/// live again within this (the "Reconnect now" button skips it), while the pages it
+/// dropped together come back spread over half of it to all of it (the jitter).
+pub const MAX_BACKOFF_MS: f64 = 5_000.0;
 /// Spacing of refused messages' retries after the first.
 pub const RETRY_PACE_MS: f64 = 250.0;
 /// How long a liveness ping may go unanswered before the socket is taken for dead.

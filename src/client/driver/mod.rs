@@ -54,7 +54,7 @@ enum Link {
 /// One room's connection logic (see the module doc).
 pub struct Driver {
     room: RoomName,
-    name: UserName,
+    name: Option<UserName>,
     epoch: Option<Epoch>,
     link: Link,
     /// Failed attempts since the last successful join.
@@ -86,12 +86,13 @@ pub struct Driver {
 }
 
 impl Driver {
-    /// A driver for `room` as `name`. `epoch` is the one the view's messages came from
+    /// A driver for `room` as `name` (`None`: a guest who reads until it picks one, see
+    /// [`Driver::set_name`]). `epoch` is the one the view's messages came from
     /// (the server-rendered page's), so the first join resumes from them. `random` gives
     /// numbers in `[0, 1)` for the jitter.
     pub fn new(
         room: RoomName,
-        name: UserName,
+        name: Option<UserName>,
         epoch: Option<Epoch>,
         random: Box<dyn FnMut() -> f64>,
     ) -> Self {
@@ -144,7 +145,7 @@ impl Driver {
     fn join_frame(&self) -> ClientFrame {
         ClientFrame::Join {
             room: self.room.clone(),
-            name: Some(self.name.clone()),
+            name: self.name.clone().into(),
             since: self.resume_from,
             epoch: self.resume_from.and(self.epoch.clone()),
         }
@@ -295,6 +296,23 @@ impl Driver {
         let mut out = vec![Effect::CancelReconnect];
         self.drop_socket(&mut out);
         out.push(Effect::Status(ConnStatus::Offline));
+        out
+    }
+
+    /// A reader picked a name (or a speaker changed it): from now on the room shows it.
+    /// With a socket open, the room is joined again under it (a re-join renames the
+    /// connection and replays nothing it was sent); otherwise the next join carries it.
+    pub fn set_name(&mut self, name: UserName, timeline: &Timeline) -> Vec<Effect> {
+        let mut out = vec![];
+        if self.name.as_ref() == Some(&name) {
+            return out;
+        }
+        self.name = Some(name);
+        if self.link == Link::Open && !self.reloading {
+            self.resume_from = timeline.resume_seq();
+            let frame = self.join_frame();
+            self.send(frame, &mut out);
+        }
         out
     }
 

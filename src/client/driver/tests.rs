@@ -1,7 +1,7 @@
 //! The driver's rules, natively: what it sends and schedules for each event.
 
 use super::*;
-use crate::protocol::{ErrorCode, Message};
+use crate::protocol::{ErrorCode, JoinName, Message};
 
 fn room() -> RoomName {
     RoomName::parse("r").unwrap()
@@ -35,7 +35,7 @@ impl Page {
         Self {
             driver: Driver::new(
                 room(),
-                UserName::parse("ann").unwrap(),
+                Some(UserName::parse("ann").unwrap()),
                 epoch.map(Epoch::new),
                 Box::new(move || jitter),
             ),
@@ -138,10 +138,51 @@ fn the_first_join_resumes_from_the_server_rendered_page() {
         sent(&e),
         vec![&ClientFrame::Join {
             room: room(),
-            name: Some(UserName::parse("ann").unwrap()),
+            name: JoinName::Given(UserName::parse("ann").unwrap()),
             since: Some(5),
             epoch: Some(Epoch::new("e1")),
         }]
+    );
+}
+
+#[test]
+fn a_reader_joins_without_a_name_and_joins_again_under_the_one_it_picks() {
+    let mut p = Page::new(Some("e1"), Timeline::starting_from(&[msg(4, "a")], 5), 0.0);
+    p.driver = Driver::new(room(), None, Some(Epoch::new("e1")), Box::new(|| 0.0));
+    let e = p.open();
+    assert!(
+        matches!(
+            &sent(&e)[..],
+            [ClientFrame::Join {
+                name: JoinName::Absent,
+                since: Some(5),
+                ..
+            }]
+        ),
+        "{e:?}"
+    );
+    p.joined(true);
+    p.frame(ServerFrame::Message(msg(5, "b")));
+    let ann = UserName::parse("ann").unwrap();
+    let e = p.driver.set_name(ann.clone(), &p.timeline);
+    assert_eq!(
+        sent(&e),
+        vec![&ClientFrame::Join {
+            room: room(),
+            name: JoinName::Given(ann.clone()),
+            since: Some(5),
+            epoch: Some(Epoch::new("e1")),
+        }],
+        "the same room again, under the name, resuming after what it has"
+    );
+    assert!(p.driver.set_name(ann, &p.timeline).is_empty(), "once");
+    // Later joins carry the name.
+    p.driver.on_close(None);
+    p.timer(Timer::Reconnect);
+    let e = p.driver.on_open(&p.timeline);
+    assert!(
+        matches!(&sent(&e)[..], [ClientFrame::Join { name: JoinName::Given(n), .. }] if n.as_str() == "ann"),
+        "{e:?}"
     );
 }
 
@@ -312,7 +353,7 @@ fn reconnects_back_off_with_jitter_up_to_the_cap_and_reset_after_a_join() {
         .collect();
     assert_eq!(
         delays,
-        vec![500.0, 1000.0, 2000.0, 4000.0, 8000.0, 15000.0, 15000.0, 15000.0]
+        vec![500.0, 1000.0, 2000.0, 4000.0, 5000.0, 5000.0, 5000.0, 5000.0]
     );
     p.driver.on_open(&p.timeline);
     p.joined(true);

@@ -307,7 +307,9 @@ impl Driver {
         self.tokens
             .as_ref()
             .and_then(|t| t.name.clone())
-            .unwrap_or_else(|| self.name.clone())
+            .or_else(|| self.name.clone())
+            // Only a page with a name has a composer; a reader sends nothing.
+            .unwrap_or_else(|| UserName::parse("me").unwrap_or_else(|_| unreachable!()))
     }
 
     /// The notice a `joined` leaves up: on an embedded page reading as a guest for want

@@ -38,7 +38,7 @@ impl Embedded {
         let c = clock.clone();
         let driver = Driver::new(
             RoomName::parse("r").unwrap(),
-            UserName::parse("guest").unwrap(),
+            Some(UserName::parse("guest").unwrap()),
             None,
             Box::new(move || jitter),
         )
@@ -149,7 +149,7 @@ fn after_the_token_ends_a_guest_joins_under_the_guest_name_not_the_users() {
     // No answer: the page reads as a guest, under the guest name.
     let e = p.timer(p_timer(&e));
     let join = e.iter().find_map(|e| match e {
-        Effect::Send(ClientFrame::Join { name, .. }) => name.clone(),
+        Effect::Send(ClientFrame::Join { name, .. }) => name.given().cloned(),
         _ => None,
     });
     assert_eq!(join.unwrap().as_str(), "guest");
@@ -270,7 +270,7 @@ fn a_refused_token_is_dropped_and_asked_for_again_after_a_backoff() {
 fn a_page_signed_in_by_cookie_ignores_tokens_and_reloads_at_4001() {
     let mut d = Driver::new(
         RoomName::parse("r").unwrap(),
-        UserName::parse("ann").unwrap(),
+        Some(UserName::parse("ann").unwrap()),
         None,
         Box::new(|| 0.0),
     );

@@ -5,7 +5,7 @@
 //! may send more), and an optional field given as `null` counts as absent.
 
 use crate::protocol::error::ProtocolError;
-use crate::protocol::frames::{reference, ClientFrame, HistoryLimit};
+use crate::protocol::frames::{reference, ClientFrame, HistoryLimit, JoinName};
 use crate::protocol::names::{Body, ClientId, Epoch, RoomName, Token, UserId, UserName};
 use serde_json::{Map, Value};
 
@@ -62,7 +62,7 @@ pub fn decode_client_frame(text: &str) -> Result<ClientFrame, DecodeError> {
             _ => reference_of(kind, &obj),
         },
         for_guest: (kind == "join" && !matches!(error, ProtocolError::InvalidRoom))
-            .then(|| join_name(&obj).err())
+            .then(|| present(&obj, "name").and_then(|_| join_name(&obj).err()))
             .flatten(),
         error,
     })
@@ -77,7 +77,10 @@ fn decode_object(kind: &str, obj: &Object) -> Result<ClientFrame, ProtocolError>
     Ok(match kind {
         "join" => ClientFrame::Join {
             room: room(obj)?,
-            name: join_name(obj).ok(),
+            name: match present(obj, "name") {
+                None => JoinName::Absent,
+                Some(_) => join_name(obj).map_or(JoinName::Invalid, JoinName::Given),
+            },
             since: since(obj)?,
             epoch: epoch(obj)?,
         },

@@ -16,7 +16,7 @@ fn decodes_every_type() {
         f,
         ClientFrame::Join {
             room: RoomName::parse("r1").unwrap(),
-            name: Some(UserName::parse("ann").unwrap()),
+            name: JoinName::Given(UserName::parse("ann").unwrap()),
             since: Some(3),
             epoch: Some(Epoch::new("e")),
         }
@@ -95,12 +95,27 @@ fn first_failing_field_wins_in_contract_order() {
         decode_client_frame(r#"{"type":"join","room":"r","name":"","since":2}"#),
         Ok(ClientFrame::Join {
             room: RoomName::parse("r").unwrap(),
-            name: None,
+            name: JoinName::Invalid,
             since: Some(2),
             epoch: None,
         }),
-        "the session refuses a guest's missing name; a user's is ignored"
+        "the session refuses a guest's bad name; a user's is ignored"
     );
+    // v1.1 extension: no name at all is a guest who only reads, so a bad since is the
+    // first failing field even for a guest.
+    for absent in [r#""#, r#","name":null"#] {
+        let text = format!(r#"{{"type":"join","room":"r"{absent},"since":2}}"#);
+        assert!(matches!(
+            decode_client_frame(&text),
+            Ok(ClientFrame::Join {
+                name: JoinName::Absent,
+                ..
+            })
+        ));
+        let bad = format!(r#"{{"type":"join","room":"r"{absent},"since":-1}}"#);
+        let e = decode_client_frame(&bad).unwrap_err();
+        assert_eq!(e.error_for(true).code(), ErrorCode::InvalidSince);
+    }
     assert_eq!(
         code(r#"{"type":"join","room":"r","name":"a","since":-1,"epoch":1}"#),
         ErrorCode::InvalidSince
@@ -181,7 +196,7 @@ fn client_frames_encode_to_what_the_decoder_reads() {
     let frames = [
         ClientFrame::Join {
             room: RoomName::parse("r").unwrap(),
-            name: Some(UserName::parse("ann").unwrap()),
+            name: JoinName::Given(UserName::parse("ann").unwrap()),
             since: Some(4),
             epoch: Some(Epoch::new("e")),
         },

@@ -173,7 +173,7 @@ impl Hub {
         room: &RoomName,
         name: &UserName,
     ) -> Result<JoinInfo, StoreError> {
-        self.join_as(conn, room, name, None).await
+        self.join_as(conn, room, Some(name), None).await
     }
 
     /// [`Self::join`] for a connection with an identity: `user` is kept with the member,
@@ -182,7 +182,7 @@ impl Hub {
         &self,
         conn: &ConnHandle,
         room: &RoomName,
-        name: &UserName,
+        name: Option<&UserName>,
         user: Option<&crate::protocol::UserId>,
     ) -> Result<JoinInfo, StoreError> {
         let entry = self.room(room);
@@ -195,16 +195,18 @@ impl Hub {
             }
         }
         let mut st = lock(&entry.state);
-        st.add_member(
+        let changed = st.add_member(
             conn.id,
             Member {
-                name: name.clone(),
+                name: name.cloned(),
                 conn: conn.clone(),
                 user: user.cloned(),
             },
         );
-        self.members_changed(room, &mut st, Some(conn.id));
-        self.local_members_changed(room, &mut st);
+        if changed {
+            self.members_changed(room, &mut st, Some(conn.id));
+            self.local_members_changed(room, &mut st);
+        }
         let (online, members) = st.online();
         Ok(JoinInfo {
             // Both were set by `load`, under this lock or an earlier one, and never unset.
@@ -238,11 +240,11 @@ impl Hub {
             };
             let mut st = lock(&entry.state);
             let was = st.remove_member(conn);
-            if was {
+            if was == Some(true) {
                 self.members_changed(room, &mut st, None);
                 self.local_members_changed(room, &mut st);
             }
-            was
+            was.is_some()
         };
         self.remove_if_unused(room);
         was_member

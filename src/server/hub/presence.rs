@@ -188,9 +188,11 @@ impl Presence {
 }
 
 impl RoomState {
-    /// Open connections and distinct names, over every node.
+    /// Open connections and distinct names, over every node. Readers (guests joined
+    /// without a name) count in neither, here as in other nodes' announcements.
     pub(super) fn online(&self) -> (u32, Vec<UserName>) {
-        self.presence.summary(self.members.len() as u32)
+        let named: u32 = self.presence.names().values().sum();
+        self.presence.summary(named)
     }
 
     /// Sends the current presence now and, if it reached anyone, starts a new interval.

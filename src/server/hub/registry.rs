@@ -28,8 +28,8 @@ pub struct RoomConn {
     pub node: String,
     /// Its id on that node.
     pub id: ConnId,
-    /// How it is shown in the room.
-    pub name: UserName,
+    /// How it is shown in the room; `None`: a guest that only reads.
+    pub name: Option<UserName>,
     /// Its user, once it has an identity.
     pub user: Option<UserId>,
     /// The client's address.
@@ -121,7 +121,7 @@ impl Hub {
         let Some(entry) = self.existing(room) else {
             return Vec::new();
         };
-        let members: Vec<(ConnId, UserName)> = lock(&entry.state)
+        let members: Vec<(ConnId, Option<UserName>)> = lock(&entry.state)
             .members
             .iter()
             .map(|(id, m)| (*id, m.name.clone()))

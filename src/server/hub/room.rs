@@ -35,8 +35,9 @@ impl Room {
 
 /// One connection in the room.
 pub(super) struct Member {
-    /// How it is shown to the room.
-    pub(super) name: UserName,
+    /// How it is shown to the room; `None`: a guest that only reads, counted nowhere
+    /// in presence (it gets the room's messages like anyone).
+    pub(super) name: Option<UserName>,
     /// Where its frames go.
     pub(super) conn: ConnHandle,
     /// Who it is, when it has an identity (to take a user out of the room).
@@ -69,23 +70,31 @@ impl RoomState {
         self.next_fanout.is_some()
     }
 
-    /// Adds (or renames) a member; keeps the name counts.
-    pub(super) fn add_member(&mut self, id: ConnId, member: Member) {
-        self.presence.count_in(&member.name);
-        if let Some(old) = self.members.insert(id, member) {
-            self.presence.count_out(&old.name);
+    /// Adds (or renames) a member; keeps the name counts. Whether the room's presence
+    /// may have changed (not for a reader coming or staying one).
+    pub(super) fn add_member(&mut self, id: ConnId, member: Member) -> bool {
+        let mut changed = false;
+        if let Some(name) = &member.name {
+            self.presence.count_in(name);
+            changed = true;
         }
+        if let Some(old) = self.members.insert(id, member) {
+            if let Some(name) = &old.name {
+                self.presence.count_out(name);
+                changed = true;
+            }
+        }
+        changed
     }
 
-    /// Removes a member; false if it was not in.
-    pub(super) fn remove_member(&mut self, id: ConnId) -> bool {
-        match self.members.remove(&id) {
-            Some(old) => {
-                self.presence.count_out(&old.name);
-                true
-            }
-            None => false,
+    /// Removes a member: `None` if it was not in, else whether the room's presence
+    /// changed (not for a reader).
+    pub(super) fn remove_member(&mut self, id: ConnId) -> Option<bool> {
+        let old = self.members.remove(&id)?;
+        if let Some(name) = &old.name {
+            self.presence.count_out(name);
         }
+        Some(old.name.is_some())
     }
 
     /// Whether `seq` was handed out already (a second copy of a broadcast is dropped

@@ -8,8 +8,8 @@ use super::replay::{ReplayRest, REPLAY_PAGE, REPLAY_PAGE_BYTES};
 use super::{send, End, FrameSink, JoinedRoom, Session};
 use crate::protocol::SanctionKind;
 use crate::protocol::{
-    Body, ClientFrame, ClientId, DecodeError, Epoch, HistoryLimit, ProtocolError, RoomName,
-    ServerFrame, Token, UserName,
+    Body, ClientFrame, ClientId, DecodeError, Epoch, HistoryLimit, JoinName, ProtocolError,
+    RoomName, ServerFrame, Token, UserName,
 };
 use crate::server::identity::AuthError;
 use crate::server::refusal::Refusal;
@@ -121,15 +121,17 @@ impl Session {
 
     /// The name this connection is shown by: its identity's, else the one its `join`
     /// gave (required of a guest, and only where guests are admitted).
-    fn speaker(&self, given: Option<UserName>) -> Result<UserName, Refusal> {
+    fn speaker(&self, given: JoinName) -> Result<Option<UserName>, Refusal> {
         if let Some(id) = &self.identity {
-            return Ok(id.name.clone());
+            return Ok(Some(id.name.clone()));
         }
-        let name = given.ok_or(Refusal::Protocol(ProtocolError::InvalidName))?;
+        if given == JoinName::Invalid {
+            return Err(Refusal::Protocol(ProtocolError::InvalidName));
+        }
         if !self.cfg.guests {
             return Err(Refusal::GuestsOff);
         }
-        Ok(name)
+        Ok(given.given().cloned())
     }
 
     /// `forbidden` unless this connection may enter `room` (a private room's members,
@@ -182,16 +184,16 @@ impl Session {
         let renamed: Vec<RoomName> = self
             .rooms
             .iter()
-            .filter(|(_, j)| j.name != name)
+            .filter(|(_, j)| j.name.as_ref() != Some(&name))
             .map(|(r, _)| r.clone())
             .collect();
         for room in renamed {
             let user = self.identity.as_ref().map(|i| i.user.clone());
             self.hub
-                .join_as(&self.conn, &room, &name, user.as_ref())
+                .join_as(&self.conn, &room, Some(&name), user.as_ref())
                 .await?;
             if let Some(j) = self.rooms.get_mut(&room) {
-                j.name = name.clone();
+                j.name = Some(name.clone());
             }
         }
         Ok(frame)
@@ -200,7 +202,7 @@ impl Session {
     async fn join(
         &mut self,
         room: RoomName,
-        name: Option<UserName>,
+        name: JoinName,
         since: Option<u64>,
         epoch: Option<Epoch>,
     ) -> Result<Reply, Refusal> {
@@ -213,7 +215,9 @@ impl Session {
         }
         self.spend_control()?;
         self.joining = Some(room.clone());
-        let result = self.join_room(&room, &name, since, epoch, previous).await;
+        let result = self
+            .join_room(&room, name.as_ref(), since, epoch, previous)
+            .await;
         self.joining = None;
         let (reply, last_sent) = result?;
         self.hub.set_slow_mode_here(&room, slow_mode);
@@ -233,7 +237,7 @@ impl Session {
     async fn join_room(
         &mut self,
         room: &RoomName,
-        name: &UserName,
+        name: Option<&UserName>,
         since: Option<u64>,
         epoch: Option<Epoch>,
         previous: Option<u64>,
@@ -325,7 +329,9 @@ impl Session {
         if joined.muted.is_some_and(|m| m.holds_at(now_ms)) {
             return Err(Refusal::Muted);
         }
-        let from = joined.name.clone();
+        let Some(from) = joined.name.clone() else {
+            return Err(Refusal::Reader);
+        };
         let user = self.identity.as_ref().map(|i| i.user.clone());
         let moderator = joined.moderator;
         // This connection was sent a message of the room: it has one, so no publish of

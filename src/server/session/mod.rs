@@ -149,7 +149,8 @@ type Turn = Result<(), End>;
 
 /// One joined room, as this connection sees it.
 struct JoinedRoom {
-    name: UserName,
+    /// How it is shown there; `None`: a guest that only reads.
+    name: Option<UserName>,
     /// The highest seq of this room sent on this connection.
     last_sent: u64,
     /// Its user's mute in the room, as read at the join and changed live since.

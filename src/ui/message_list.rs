@@ -1,0 +1,194 @@
+//! The room's scrolling message list (the room page's and the embed's) and one row of it.
+//!
+//! Where the reader is matters more than anything else here. The list **follows** (stays
+//! at the newest message) while the reader is at the bottom: when rows arrive, when the
+//! list itself changes size (the page finished laying out after a client-side navigation,
+//! the composer grew, the phone's keyboard opened), and when the reader sends. Only the
+//! reader scrolling *up* stops following; then the list stays put and counts what
+//! arrives in a "new messages" pill. Loading older messages keeps the rows in view where
+//! they were.
+
+use crate::client::clock::{clock, clock_utc, now_ms};
+use crate::client::{Line, LineState, RoomView};
+use crate::ui::moderation::{RowActions, RowBody, SenderName};
+use leptos::prelude::*;
+
+/// Within this many pixels of the end the reader is "at the bottom".
+const AT_BOTTOM_PX: i32 = 40;
+
+/// The scrolling list; `follow` is shared with the composer (sending brings you down).
+#[component]
+pub(crate) fn MessageList(
+    view_state: RoomView,
+    follow: RwSignal<bool>,
+    load_older: Callback<()>,
+) -> impl IntoView {
+    let list = NodeRef::<leptos::html::Ol>::new();
+    let unseen = RwSignal::new(0usize);
+    // (rows, scroll height, oldest seq) after the last change.
+    let last = StoredValue::new((0usize, 0i32, None::<u64>));
+    // Where the reader's last scroll left the list, to tell up from down.
+    let last_top = StoredValue::new(0i32);
+    let pin = move |el: &leptos::web_sys::HtmlOListElement| {
+        el.set_scroll_top(el.scroll_height());
+        last_top.set_value(el.scroll_top());
+    };
+    let to_bottom = move || {
+        if let Some(el) = list.get_untracked() {
+            pin(&el);
+        }
+        follow.set(true);
+        unseen.set(0);
+    };
+    Effect::new(move |_| {
+        let (rows, first) = view_state
+            .timeline
+            .with(|t| (t.lines().len(), t.first_seq()));
+        let following = follow.get();
+        let Some(el) = list.get() else { return };
+        let (prev_rows, prev_height, prev_first) = last.get_value();
+        if following {
+            pin(&el);
+            unseen.set(0);
+        } else if prev_first.is_some() && first < prev_first {
+            // Older rows went in above: keep what the reader looks at where it was.
+            el.set_scroll_top(el.scroll_top() + el.scroll_height() - prev_height);
+            last_top.set_value(el.scroll_top());
+        } else if rows > prev_rows {
+            unseen.update(|n| *n += rows - prev_rows);
+        }
+        last.set_value((rows, el.scroll_height(), first));
+    });
+    keep_pinned_on_resize(list, follow, pin);
+    let on_scroll = move |_| {
+        let Some(el) = list.get_untracked() else {
+            return;
+        };
+        let top = el.scroll_top();
+        let bottom = el.scroll_height() - top - el.client_height() < AT_BOTTOM_PX;
+        // A scroll event may report a position from before rows just added below (the
+        // list pinned itself, then grew): only a move up is the reader leaving.
+        let went_up = top < last_top.get_value();
+        last_top.set_value(top);
+        if bottom {
+            if !follow.get_untracked() {
+                follow.set(true);
+            }
+            unseen.set(0);
+        } else if went_up && follow.get_untracked() {
+            follow.set(false);
+        }
+    };
+    view! {
+        <div class="list-wrap">
+            <ol class="messages" node_ref=list on:scroll=on_scroll aria-live="polite" aria-label="Messages">
+                <Show when=move || view_state.has_more.get()>
+                    <li class="older">
+                        <button type="button" on:click=move |_| {
+                            follow.set(false);
+                            load_older.run(())
+                        }>"Load older messages"</button>
+                    </li>
+                </Show>
+                <Show when=move || view_state.timeline.with(|t| t.lines().is_empty())>
+                    <li class="empty">"No messages yet. Say hello!"</li>
+                </Show>
+                <For
+                    each=move || view_state.timeline.with(|t| t.lines().to_vec())
+                    key=|line: &Line| line.key()
+                    children=move |line: Line| view! { <MessageRow line/> }
+                />
+            </ol>
+            <Show when=move || { unseen.get() > 0 }>
+                <button type="button" class="new-pill" on:click=move |_| to_bottom()>
+                    {move || match unseen.get() {
+                        1 => "1 new message ↓".to_string(),
+                        n => format!("{n} new messages ↓"),
+                    }}
+                </button>
+            </Show>
+        </div>
+    }
+    .into_any()
+}
+
+/// While following, re-pins the list whenever its box changes size: its first layout
+/// after a client-side navigation (before that it has no height to scroll), the composer
+/// growing or being swapped in, a phone's keyboard. The observer lives as long as the
+/// list's owner.
+fn keep_pinned_on_resize(
+    list: NodeRef<leptos::html::Ol>,
+    follow: RwSignal<bool>,
+    pin: impl Fn(&leptos::web_sys::HtmlOListElement) + Clone + 'static,
+) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::closure::Closure;
+        use wasm_bindgen::JsCast;
+        Effect::new(move |_| {
+            let Some(el) = list.get() else { return };
+            let target: leptos::web_sys::HtmlOListElement = el.clone();
+            let pin = pin.clone();
+            let on_resize = Closure::<dyn Fn()>::new({
+                let target = target.clone();
+                move || {
+                    if follow.get_untracked() {
+                        pin(&target);
+                    }
+                }
+            });
+            let Ok(observer) = web_sys::ResizeObserver::new(on_resize.as_ref().unchecked_ref())
+            else {
+                return;
+            };
+            observer.observe(&target);
+            let observer = send_wrapper::SendWrapper::new((observer, on_resize));
+            on_cleanup(move || observer.0.disconnect());
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (list, follow, pin);
+}
+
+/// One message: avatar, name, time, body, and the actions the reader may take on it.
+#[component]
+fn MessageRow(line: Line) -> impl IntoView {
+    let (state_class, state_text) = match &line.state {
+        LineState::Pending => ("pending", Some("sending…".to_string())),
+        LineState::Sent => ("sent", None),
+        LineState::Failed(why) => ("failed", Some(format!("not sent: {why}"))),
+    };
+    let initial = line
+        .from
+        .as_str()
+        .chars()
+        .next()
+        .unwrap_or('?')
+        .to_uppercase()
+        .to_string();
+    // The server renders UTC (it does not know the reader's zone); the browser switches
+    // to local time once hydrated.
+    let ts = line.ts;
+    let time = RwSignal::new(clock_utc(ts, now_ms()));
+    Effect::new(move |_| time.set(clock(ts)));
+    let editing = RwSignal::new(false);
+    let (for_name, for_body, for_actions) = (line.clone(), line.clone(), line.clone());
+    view! {
+        <li class=format!("msg {state_class}") data-seq=line.seq.map(|s| s.to_string())>
+            <span class="avatar" aria-hidden="true">{initial}</span>
+            <div class="msg-main">
+                <div class="meta">
+                    <SenderName line=for_name/>
+                    {line.guest.then(|| view! {
+                        <span class="guest" title="Not signed in: anyone can use this name">"guest"</span>
+                    })}
+                    <time>{move || time.get()}</time>
+                    {state_text.map(|t| view! { <span class="state">{t}</span> })}
+                </div>
+                <RowBody line=for_body editing/>
+            </div>
+            <RowActions line=for_actions editing/>
+        </li>
+    }
+    .into_any()
+}
