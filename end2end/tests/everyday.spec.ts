@@ -199,7 +199,7 @@ test("a long paste is kept and counted, never cut; over the limit it cannot be s
   await box.fill("y".repeat(4100));
   expect(await box.inputValue()).toHaveLength(4100);
   await expect(a.locator(".composer .count")).toHaveText("100 characters too long: shorten it to send");
-  await expect(a.getByRole("button", { name: "Send" })).toBeDisabled();
+  await expect(a.getByRole("button", { name: "Send", exact: true })).toBeDisabled();
   await box.press("Enter");
   await expect(a.locator(".msg")).toHaveCount(0);
   await a.screenshot({ path: `${shots}/composer-too-long.png` });

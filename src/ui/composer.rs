@@ -58,7 +58,7 @@ pub(crate) fn Composer(room: RoomName, name: UserName, on_send: Callback<Body>) 
                 placeholder=format!("Message as {name}")
                 aria-label="Message"
                 aria-describedby="composer-count"
-                aria-invalid=move || (over() > 0).then_some("true")
+                aria-invalid=move || { (over() > 0).then_some("true") }
                 prop:value=text
                 on:input=move |ev| {
                     let value = event_target_value(&ev);
@@ -75,7 +75,7 @@ pub(crate) fn Composer(room: RoomName, name: UserName, on_send: Callback<Body>) 
             <button
                 type="submit"
                 class="primary"
-                disabled=move || over() > 0 || text.with(|t| t.trim().is_empty())
+                disabled=move || { over() > 0 || text.with(|t| t.trim().is_empty()) }
             >
                 "Send"
             </button>
