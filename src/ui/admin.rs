@@ -181,11 +181,11 @@ fn Dashboard(page: AdminPage) -> impl IntoView {
             {page.room.map(|(room, conns)| view! {
                 <section class="card admin-card" aria-labelledby="conns-h">
                     <h2 id="conns-h">"Connections in "<span class="room-ref">"#"{room.clone()}</span></h2>
-                    <p class="muted">"On this node. Disconnecting closes the socket; the client reconnects by itself."</p>
+                    <p class="muted">"On every node. Disconnecting closes the socket; the client reconnects by itself."</p>
                     <table class="admin-table" aria-label="Connections">
                         <thead><tr>
                             <th scope="col">"Name"</th><th scope="col">"User"</th><th scope="col">"Address"</th>
-                            <th scope="col">"Connected"</th><th scope="col"><span class="sr-only">"Actions"</span></th>
+                            <th scope="col">"Node"</th><th scope="col">"Connected"</th><th scope="col"><span class="sr-only">"Actions"</span></th>
                         </tr></thead>
                         <tbody>
                             {conns.into_iter().map(|c| view! {
@@ -193,6 +193,7 @@ fn Dashboard(page: AdminPage) -> impl IntoView {
                                     <th scope="row">{c.name.clone()}</th>
                                     <td>{c.user.clone().unwrap_or_else(|| "guest".into())}</td>
                                     <td>{c.address}</td>
+                                    <td>{c.node.clone()}</td>
                                     <td>{crate::client::clock::clock_utc(c.since, now)}</td>
                                     <td>
                                         <form method="post" action="/admin/action" class="row-form">
