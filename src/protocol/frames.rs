@@ -114,9 +114,9 @@ impl JoinName {
         }
     }
 
-    /// Whether there is nothing to send (the client encodes only a given name).
-    pub fn is_unnamed(&self) -> bool {
-        self.given().is_none()
+    /// Whether there is no `name` to encode.
+    pub fn is_absent(&self) -> bool {
+        *self == JoinName::Absent
     }
 }
 
@@ -128,8 +128,12 @@ impl From<Option<UserName>> for JoinName {
 
 impl Serialize for JoinName {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        // Only a given name is ever encoded (`skip_serializing_if = "is_unnamed"`).
-        self.given().serialize(s)
+        // Absent is never encoded (`skip_serializing_if = "is_absent"`); an invalid name
+        // encodes as one that is invalid again (""), so decoding gives back the same.
+        match self {
+            JoinName::Given(n) => n.serialize(s),
+            _ => s.serialize_str(""),
+        }
     }
 }
 
@@ -142,7 +146,7 @@ pub enum ClientFrame {
         /// The room to enter.
         room: RoomName,
         /// How this connection is shown to the room (see [`JoinName`]).
-        #[serde(skip_serializing_if = "JoinName::is_unnamed")]
+        #[serde(skip_serializing_if = "JoinName::is_absent")]
         name: JoinName,
         /// The last seq the client has; asks for a replay of what came after.
         #[serde(skip_serializing_if = "Option::is_none")]
