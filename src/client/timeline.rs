@@ -55,11 +55,14 @@ impl Line {
             Content::Deleted { .. } => "d".to_owned(),
             Content::Text { edited_ts, .. } => edited_ts.map_or(String::new(), |t| t.to_string()),
         };
+        // An acked row of one's own learns its author from the echo that follows.
+        let author = if self.user.is_some() { "u" } else { "g" };
         format!(
-            "{}:{}:{}:{}",
+            "{}:{}:{}:{}:{}",
             self.client_id.as_str(),
             self.seq.unwrap_or(0),
             state,
+            author,
             content
         )
     }
@@ -226,8 +229,14 @@ impl Timeline {
     /// same client_id becomes that message; a seq already shown is ignored.
     pub fn insert(&mut self, m: &Message) {
         self.resume = self.resume.max(Some(m.seq));
-        if self.lines.iter().any(|l| l.seq == Some(m.seq)) {
-            // A later copy (a replay or page read after an edit) may be newer.
+        if let Some(line) = self.lines.iter_mut().find(|l| l.seq == Some(m.seq)) {
+            // An acked row of the user's own, shown before its message arrived, learns
+            // from the server who stored it (its user id is what allows Edit / Delete) and
+            // when; a later copy (a replay or page read after an edit) may be newer.
+            line.user = m.user.clone();
+            line.guest = m.user.is_none();
+            line.ts = m.ts;
+            line.state = LineState::Sent;
             self.amend(m.seq, m.content.clone());
             return;
         }

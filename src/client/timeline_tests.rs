@@ -73,13 +73,23 @@ fn pending_then_ack_then_echo() {
     t.ack(&cid("me1"), 3);
     assert_eq!(seqs(&t), vec![Some(1), Some(2), Some(3)]);
     assert_eq!(t.resume_seq(), Some(2), "an ack is not a received message");
-    t.insert(&msg(3, "me1"));
+    let acked_key = t.lines()[2].key();
+    let mut echo = msg(3, "me1");
+    echo.user = Some(crate::protocol::UserId::parse("u-me").unwrap());
+    echo.ts = 77;
+    t.insert(&echo);
     assert_eq!(
         seqs(&t),
         vec![Some(1), Some(2), Some(3)],
         "echo after ack is not doubled"
     );
     assert!(t.unsent().is_empty());
+    // The acked row learns its author from the echo: Edit / Delete depend on it.
+    let mine = &t.lines()[2];
+    assert_eq!(mine.user, echo.user);
+    assert!(!mine.guest);
+    assert_eq!(mine.ts, 77);
+    assert_ne!(mine.key(), acked_key, "the row is drawn again, now with its actions");
 }
 
 #[test]
