@@ -206,7 +206,12 @@ test("reading: stays put when scrolled up, counts new messages, wraps long words
   const longRow = a.locator(".msg", { hasText: longWord.slice(0, 50) });
   expect(await longRow.evaluate((el) => el.scrollWidth <= el.clientWidth + 1)).toBe(true);
   const htmlRow = a.locator(".msg", { hasText: "click" });
-  await expect(htmlRow.locator(".body a, .body img")).toHaveCount(0);
+  // The typed HTML makes no element; only the addresses in it are links, showing where they go.
+  await expect(htmlRow.locator(".body img")).toHaveCount(0);
+  await expect(htmlRow.locator(".body a")).toHaveText(["https://example.com", "https://evil.example"]);
+  for (const link of await htmlRow.locator(".body a").all()) {
+    expect(await link.getAttribute("href")).toBe(await link.textContent());
+  }
   await expect(htmlRow.locator(".body")).toHaveText(html);
 
   // Scrolled up, new messages do not move the view; a pill counts them.

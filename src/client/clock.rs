@@ -2,7 +2,8 @@
 //! once it is not this year's. In the reader's time zone in the browser; the server, which
 //! does not know it, renders UTC and says so, and the browser switches after hydration.
 
-const MONTHS: [&str; 12] = [
+/// Month names as labels show them.
+pub(crate) const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
@@ -30,12 +31,24 @@ fn label(at: Civil, now: Civil) -> String {
     }
 }
 
-/// Milliseconds since the Unix epoch → UTC calendar fields (Howard Hinnant's
-/// `civil_from_days`), so the server needs no date crate for one label.
+/// Milliseconds since the Unix epoch → UTC calendar fields, so the server needs no date
+/// crate for one label.
 fn utc(ts_ms: u64) -> Civil {
     let secs = (ts_ms / 1000) as i64;
-    let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+    Civil {
+        year,
+        month,
+        day,
+        hour: (rem / 3600) as u32,
+        minute: ((rem % 3600) / 60) as u32,
+    }
+}
+
+/// Days since 1970-01-01 → (year, month 1–12, day of month): Howard Hinnant's
+/// `civil_from_days`. Shared with the list's day separators.
+pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -44,14 +57,7 @@ fn utc(ts_ms: u64) -> Civil {
     let mp = (5 * doy + 2) / 153;
     let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    Civil {
-        year,
-        month,
-        day,
-        hour: (rem / 3600) as u32,
-        minute: ((rem % 3600) / 60) as u32,
-    }
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
 
 /// Milliseconds since the Unix epoch, now.

@@ -56,7 +56,11 @@ impl Line {
             Content::Text { edited_ts, .. } => edited_ts.map_or(String::new(), |t| t.to_string()),
         };
         // An acked row of one's own learns its author from the echo that follows.
-        let author = if self.user.is_some() { "u" } else { "g" };
+        let author = match (&self.user, self.guest) {
+            (Some(_), _) => "u",
+            (None, true) => "g",
+            (None, false) => "-",
+        };
         format!(
             "{}:{}:{}:{}:{}",
             self.client_id.as_str(),

@@ -89,7 +89,19 @@ fn pending_then_ack_then_echo() {
     assert_eq!(mine.user, echo.user);
     assert!(!mine.guest);
     assert_eq!(mine.ts, 77);
-    assert_ne!(mine.key(), acked_key, "the row is drawn again, now with its actions");
+    assert_ne!(
+        mine.key(),
+        acked_key,
+        "the row is drawn again, now with its actions"
+    );
+
+    // A guest's acked row learns it is a guest's (its "guest" badge) the same way.
+    pending(&mut t, "me2", "again");
+    t.ack(&cid("me2"), 4);
+    let acked_key = t.lines()[3].key();
+    t.insert(&msg(4, "me2"));
+    assert!(t.lines()[3].guest);
+    assert_ne!(t.lines()[3].key(), acked_key);
 }
 
 #[test]

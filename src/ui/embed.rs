@@ -101,9 +101,10 @@ fn EmbeddedRoom(room: RoomName, origins: Vec<String>) -> impl IntoView {
     }
     let current = move || *lock(&client);
     let follow = RwSignal::new(true);
-    let title = format!("#{room} · Chorus");
+    provide_context(crate::ui::room::MembersOpen(RwSignal::new(false)));
+    let title = crate::ui::tab_title::room_title(room.clone(), view_state, view_state.me.into());
     view! {
-        <Title text=title/>
+        <Title text=move || title.get()/>
         <div class=move || format!("room embed conn-{}", view_state.status.get().class())>
             <header class="room-head">
                 <h1 class="room-name">"#"{room.to_string()}</h1>
@@ -116,7 +117,7 @@ fn EmbeddedRoom(room: RoomName, origins: Vec<String>) -> impl IntoView {
                 </span>
             </header>
             <Members view_state/>
-            <MessageList view_state follow load_older=Callback::new({
+            <MessageList view_state follow reader=view_state.me load_older=Callback::new({
                 let current = current.clone();
                 move |_| if let Some(c) = current() { c.load_older() }
             })/>

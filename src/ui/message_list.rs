@@ -10,19 +10,33 @@
 
 use crate::client::clock::{clock, clock_utc, now_ms};
 use crate::client::{Line, LineState, RoomView};
+use crate::protocol::UserName;
+use crate::ui::grouping::{avatar_hue, local_zone, place, utc_zone, Placement};
 use crate::ui::moderation::{RowActions, RowBody, SenderName};
 use leptos::prelude::*;
 
 /// Within this many pixels of the end the reader is "at the bottom".
 const AT_BOTTOM_PX: i32 = 40;
 
+/// The reader's name, for the rows' mentions (given to every row as context).
+#[derive(Clone, Copy)]
+pub(crate) struct Reader(pub Signal<Option<UserName>>);
+
 /// The scrolling list; `follow` is shared with the composer (sending brings you down).
+/// `reader` is the reader's name: mentions of it stand out.
 #[component]
 pub(crate) fn MessageList(
     view_state: RoomView,
     follow: RwSignal<bool>,
     load_older: Callback<()>,
+    #[prop(into)] reader: Signal<Option<UserName>>,
 ) -> impl IntoView {
+    provide_context(Reader(reader));
+    // Days and groups are placed in UTC with full dates as the server rendered them (the
+    // hydration must agree whatever the two clocks say), then in the reader's zone with
+    // "Today" and "Yesterday" once hydrated (rows whose placement changed are drawn again).
+    let zoned = RwSignal::new(false);
+    Effect::new(move |_| zoned.set(true));
     let list = NodeRef::<leptos::html::Ol>::new();
     let unseen = RwSignal::new(0usize);
     // (rows, scroll height, oldest seq) after the last change.
@@ -49,6 +63,17 @@ pub(crate) fn MessageList(
         let (prev_rows, prev_height, prev_first) = last.get_value();
         if following {
             pin(&el);
+            // The rows this change adds may be drawn after this effect runs: pin again
+            // once they are laid out.
+            #[cfg(feature = "hydrate")]
+            {
+                let el = el.clone();
+                request_animation_frame(move || {
+                    if follow.get_untracked() {
+                        pin(&el);
+                    }
+                });
+            }
             unseen.set(0);
         } else if prev_first.is_some() && first < prev_first {
             // Older rows went in above: keep what the reader looks at where it was.
@@ -94,9 +119,19 @@ pub(crate) fn MessageList(
                     <li class="empty">"No messages yet. Say hello!"</li>
                 </Show>
                 <For
-                    each=move || view_state.timeline.with(|t| t.lines().to_vec())
-                    key=|line: &Line| line.key()
-                    children=move |line: Line| view! { <MessageRow line/> }
+                    each=move || {
+                        let (now, zone) = if zoned.get() {
+                            (Some(now_ms()), local_zone as crate::ui::grouping::Zone)
+                        } else {
+                            (None, utc_zone as crate::ui::grouping::Zone)
+                        };
+                        view_state.timeline.with(|t| {
+                            let lines = t.lines();
+                            lines.iter().cloned().zip(place(lines, now, zone)).collect::<Vec<_>>()
+                        })
+                    }
+                    key=|(line, at): &(Line, Placement)| format!("{}:{}:{:?}", line.key(), at.continued, at.day)
+                    children=move |(line, at): (Line, Placement)| view! { <MessageRow line at/> }
                 />
             </ol>
             <Show when=move || { unseen.get() > 0 }>
@@ -150,14 +185,19 @@ fn keep_pinned_on_resize(
     let _ = (list, follow, pin);
 }
 
-/// One message: avatar, name, time, body, and the actions the reader may take on it.
+/// One message: avatar, name, time, body, and the actions the reader may take on it;
+/// a day separator above it when it opens a day. A row that continues its author's group
+/// shows no avatar or header (the time appears in the gutter on hover), but keeps them
+/// for screen readers.
 #[component]
-fn MessageRow(line: Line) -> impl IntoView {
+fn MessageRow(line: Line, at: Placement) -> impl IntoView {
     let (state_class, state_text) = match &line.state {
         LineState::Pending => ("pending", Some("sending…".to_string())),
         LineState::Sent => ("sent", None),
         LineState::Failed(why) => ("failed", Some(format!("not sent: {why}"))),
     };
+    // A row with a state to show keeps its header.
+    let continued = at.continued && state_text.is_none();
     let initial = line
         .from
         .as_str()
@@ -173,18 +213,66 @@ fn MessageRow(line: Line) -> impl IntoView {
     Effect::new(move |_| time.set(clock(ts)));
     let editing = RwSignal::new(false);
     let (for_name, for_body, for_actions) = (line.clone(), line.clone(), line.clone());
-    view! {
-        <li class=format!("msg {state_class}") data-seq=line.seq.map(|s| s.to_string())>
-            <span class="avatar" aria-hidden="true">{initial}</span>
-            <div class="msg-main">
+    // A class, not an inline style: the page's Content-Security-Policy allows no inline styles.
+    let avatar_class = format!("avatar hue-{}", avatar_hue(&line));
+    let class = format!(
+        "msg {state_class}{}",
+        if continued { " continued" } else { "" }
+    );
+    let reader = use_context::<Reader>();
+    let body_text = line.body().map(|b| b.to_string());
+    let author = line.from.clone();
+    let class = move || {
+        let me = reader.and_then(|r| r.0.get());
+        match (&body_text, me) {
+            (Some(body), Some(me)) if me != author && crate::ui::rich_text::mentions(body, &me) => {
+                format!("{class} mentions-me")
+            }
+            _ => class.clone(),
+        }
+    };
+    let guest = line.guest.then(|| {
+        view! {
+            <span class="guest" title="Not signed in: anyone can use this name">"guest"</span>
+        }
+    });
+    let time_view = move || view! { <time>{move || time.get()}</time> };
+    let (left, meta) = if continued {
+        (
+            view! { <span class="gutter-time" aria-hidden="true">{move || time.get()}</span> }
+                .into_any(),
+            view! {
+                <div class="meta sr-only">
+                    <span class="from">{line.from.to_string()}</span>
+                    {guest}
+                    {time_view()}
+                </div>
+            }
+            .into_any(),
+        )
+    } else {
+        (
+            view! { <span class=avatar_class><span aria-hidden="true">{initial}</span></span> }
+                .into_any(),
+            view! {
                 <div class="meta">
                     <SenderName line=for_name/>
-                    {line.guest.then(|| view! {
-                        <span class="guest" title="Not signed in: anyone can use this name">"guest"</span>
-                    })}
-                    <time>{move || time.get()}</time>
+                    {guest}
+                    {time_view()}
                     {state_text.map(|t| view! { <span class="state">{t}</span> })}
                 </div>
+            }
+            .into_any(),
+        )
+    };
+    view! {
+        {at.day.map(|day| view! {
+            <li class="day-sep" role="separator" aria-label=day.clone()><span>{day.clone()}</span></li>
+        })}
+        <li class=class data-seq=line.seq.map(|s| s.to_string())>
+            {left}
+            <div class="msg-main">
+                {meta}
                 <RowBody line=for_body editing/>
             </div>
             <RowActions line=for_actions editing/>

@@ -11,14 +11,17 @@ pub mod account;
 pub mod admin;
 pub mod composer;
 pub mod embed;
+pub mod grouping;
 pub mod lobby;
 pub mod members;
 pub mod message_list;
 pub mod moderation;
+pub mod rich_text;
 pub mod room;
 pub mod room_log;
 pub mod rooms;
 pub mod snapshot;
+pub mod tab_title;
 
 /// Server-only helpers for the pages' server functions (as Leptos's
 /// `todo_app_sqlite_axum` keeps them beside its server functions). The one place the UI

@@ -54,9 +54,16 @@ pub fn RowBody(line: Line, editing: RwSignal<bool>) -> impl IntoView {
                     when=move || editing.get()
                     fallback={
                         let body = body.to_string();
+                        let reader = use_context::<crate::ui::message_list::Reader>();
                         move || view! {
                             <p class="body" dir="auto">
-                                {body.clone()}
+                                {
+                                    let body = body.clone();
+                                    move || {
+                                        let me = reader.and_then(|r| r.0.get());
+                                        crate::ui::rich_text::render(&body, me.as_ref())
+                                    }
+                                }
                                 {edited_ts.map(|_| view! { <span class="edited">" (edited)"</span> })}
                             </p>
                         }

@@ -159,12 +159,13 @@ fn Room(room: RoomName, first: Option<MessagesPage>) -> impl IntoView {
             }
         }),
     });
-    let title = format!("#{room} · Chorus");
+    provide_context(MembersOpen(RwSignal::new(false)));
+    let title = crate::ui::tab_title::room_title(room.clone(), view_state, name.into());
     // Whether the list follows new messages; sending one of your own brings you back down.
     let follow = RwSignal::new(true);
 
     view! {
-        <Title text=title/>
+        <Title text=move || title.get()/>
         // Presence is only as fresh as the connection: dimmed while not live.
         <div class=move || format!("room conn-{}", view_state.status.get().class())>
             <RoomHeader room=room.clone() view_state me standing reconnect=Callback::new({
@@ -174,7 +175,7 @@ fn Room(room: RoomName, first: Option<MessagesPage>) -> impl IntoView {
             <crate::ui::rooms::InviteLink/>
             <p class="noscript-hint">"JavaScript is off: this is the room as it was when the page loaded. Reload to see newer messages; to take part, turn JavaScript on."</p>
             <Members view_state/>
-            <MessageList view_state follow load_older=Callback::new({
+            <MessageList view_state follow reader=name load_older=Callback::new({
                 let current = current.clone();
                 move |_| if let Some(c) = current() { c.load_older() }
             })/>
@@ -249,6 +250,11 @@ fn RoomHeader(
     .into_any()
 }
 
+/// Whether the member list is unfolded (it is folded on phones), shared by the count
+/// button in the header and the list, given as context by the room page and the embed.
+#[derive(Clone, Copy)]
+pub(crate) struct MembersOpen(pub RwSignal<bool>);
+
 /// How many are here and the connection badge (the room page's header and the embed's);
 /// while waiting to reconnect, a button that tries at once.
 #[component]
@@ -260,9 +266,23 @@ pub(crate) fn LiveBadges(view_state: RoomView, reconnect: Callback<()>) -> impl 
         )
     };
     view! {
-        <span class="online" title=move || view_state.members.get().join(", ")>
-            {move || view_state.online.get()}" online"
-        </span>
+        // The count opens the member list on a phone, where the list is folded away; on
+        // a wide screen the list is always shown and the button only names who is here.
+        {
+            let open = use_context::<MembersOpen>().map(|m| m.0);
+            view! {
+                <button
+                    type="button"
+                    class="online"
+                    title=move || view_state.members.get().join(", ")
+                    aria-controls="people-here"
+                    aria-expanded=move || open.is_some_and(|o| o.get()).to_string()
+                    on:click=move |_| if let Some(o) = open { o.update(|v| *v = !*v) }
+                >
+                    {move || view_state.online.get()}" online"
+                </button>
+            }
+        }
         <span
             class=move || format!("status status-{}", view_state.status.get().class())
             role="status"
@@ -282,8 +302,13 @@ pub(crate) fn LiveBadges(view_state: RoomView, reconnect: Callback<()>) -> impl 
 /// Who is here: each distinct name once, however many tabs it has open.
 #[component]
 pub(crate) fn Members(view_state: RoomView) -> impl IntoView {
+    let open = use_context::<MembersOpen>().map(|m| m.0);
     view! {
-        <ul class="members" aria-label="People here">
+        <ul
+            id="people-here"
+            class=move || if open.is_some_and(|o| o.get()) { "members open" } else { "members" }
+            aria-label="People here"
+        >
             <For
                 each=move || view_state.members.get()
                 key=|name: &String| name.clone()
