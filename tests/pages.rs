@@ -5,10 +5,17 @@ mod common;
 use common::{spawn_app, spawn_app_with};
 use serde_json::Value;
 
+/// One test of this file at a time: with several servers rendering pages in one test
+/// process, a page request was seen to hang (2 runs of 60 of this file; never with one
+/// test at a time, never in the browser suites, which run one server). Not yet explained;
+/// recorded in the issue note.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 const NASTY: &str = "<script>alert('x')</script> & \"quotes\" <b>bold</b>";
 
 #[tokio::test]
 async fn a_room_page_is_rendered_with_its_newest_messages_escaped() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let app = spawn_app_with(|c| c.rate_burst = 100).await;
     let mut c = app.client().await;
     c.join("lit", "ann").await;
@@ -43,6 +50,7 @@ async fn a_room_page_is_rendered_with_its_newest_messages_escaped() {
 
 #[tokio::test]
 async fn the_messages_api_pages_history_as_json() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let app = spawn_app().await;
     let mut c = app.client().await;
     let joined = c.join("api", "ann").await;
@@ -87,6 +95,7 @@ async fn the_messages_api_pages_history_as_json() {
 
 #[tokio::test]
 async fn bad_api_requests_get_the_protocol_error_codes() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let app = spawn_app().await;
     for (path, code) in [
         ("/api/rooms/bad%20room/messages", "invalid_room"),
@@ -106,6 +115,7 @@ async fn bad_api_requests_get_the_protocol_error_codes() {
 
 #[tokio::test]
 async fn a_bad_room_name_in_the_url_is_explained() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let app = spawn_app().await;
     let (status, html) = app.get("/r/no%20spaces").await;
     assert_eq!(status, 200);
@@ -116,6 +126,7 @@ async fn a_bad_room_name_in_the_url_is_explained() {
 /// data); the first paint carries at most 32 KiB of bodies, however big the messages.
 #[tokio::test]
 async fn a_room_of_huge_messages_renders_a_bounded_page() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let app = spawn_app_with(|c| c.rate_burst = 100).await;
     let mut c = app.client().await;
     c.join("huge", "ann").await;
