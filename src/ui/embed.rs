@@ -102,9 +102,12 @@ fn EmbeddedRoom(room: RoomName, origins: Vec<String>) -> impl IntoView {
     let current = move || *lock(&client);
     let follow = RwSignal::new(true);
     provide_context(crate::ui::room::MembersOpen(RwSignal::new(false)));
+    // The title is read again after the page's owner is disposed (on the server, for
+    // `<head>`): `try_get` with the plain title, never a panic (which dropped the reply).
+    let fallback_title = crate::ui::tab_title::title(&room, (0, 0));
     let title = crate::ui::tab_title::room_title(room.clone(), view_state, view_state.me.into());
     view! {
-        <Title text=move || title.get()/>
+        <Title text=move || title.try_get().unwrap_or_else(|| fallback_title.clone())/>
         <div class=move || format!("room embed conn-{}", view_state.status.get().class())>
             <header class="room-head">
                 <h1 class="room-name">"#"{room.to_string()}</h1>

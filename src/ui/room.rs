@@ -160,12 +160,15 @@ fn Room(room: RoomName, first: Option<MessagesPage>) -> impl IntoView {
         }),
     });
     provide_context(MembersOpen(RwSignal::new(false)));
+    // The title is read again after the page's owner is disposed (on the server, for
+    // `<head>`): `try_get` with the plain title, never a panic (which dropped the reply).
+    let fallback_title = crate::ui::tab_title::title(&room, (0, 0));
     let title = crate::ui::tab_title::room_title(room.clone(), view_state, name.into());
     // Whether the list follows new messages; sending one of your own brings you back down.
     let follow = RwSignal::new(true);
 
     view! {
-        <Title text=move || title.get()/>
+        <Title text=move || title.try_get().unwrap_or_else(|| fallback_title.clone())/>
         // Presence is only as fresh as the connection: dimmed while not live.
         <div class=move || format!("room conn-{}", view_state.status.get().class())>
             <RoomHeader room=room.clone() view_state me standing reconnect=Callback::new({

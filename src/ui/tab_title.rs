@@ -52,7 +52,9 @@ pub fn room_title(
             }
         });
     });
-    Signal::derive(move || title(&room, counts.get()))
+    // `try_get`: the server reads the title after the page's reactive owner is gone
+    // (leptos_axum writes `<head>` last); then the count is nothing, as it is there.
+    Signal::derive(move || title(&room, counts.try_get().unwrap_or_default()))
 }
 
 /// Whether the page is visible, following `visibilitychange` (always true on the server).
