@@ -85,6 +85,19 @@ pub struct RoomView {
     pub notice: RwSignal<Option<String>>,
     /// Who the server says this connection is, once a token signed it in (embedded pages).
     pub me: RwSignal<Option<UserName>>,
+    /// The latest answer to "who reacted" (asked on hover of a message's reactions).
+    pub reactors: RwSignal<Option<ReactorsOf>>,
+}
+
+/// Who reacted to one message, as the server answered `reactors`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReactorsOf {
+    /// The message.
+    pub seq: u64,
+    /// Per emoji, the first names (the count says how many in all).
+    pub by: std::collections::BTreeMap<crate::protocol::Emoji, Vec<String>>,
+    /// The emoji the reader reacts with.
+    pub mine: Vec<crate::protocol::Emoji>,
 }
 
 impl RoomView {
@@ -98,6 +111,7 @@ impl RoomView {
             has_more: RwSignal::new(false),
             notice: RwSignal::new(None),
             me: RwSignal::new(None),
+            reactors: RwSignal::new(None),
         }
     }
 }
@@ -183,12 +197,13 @@ impl RoomClient {
         }
     }
 
-    /// Shows `body` as pending at once and sends it; re-sent after reconnects until acked.
-    pub fn send(&self, body: Body) {
+    /// Shows `body` (in reply to `reply_to`) as pending at once and sends it; re-sent
+    /// after reconnects until acked.
+    pub fn send(&self, body: Body, reply_to: Option<u64>) {
         #[cfg(feature = "hydrate")]
-        socket::send(self.id, body);
+        socket::send(self.id, body, reply_to);
         #[cfg(not(feature = "hydrate"))]
-        let _ = body;
+        let _ = (body, reply_to);
     }
 
     /// Edits or deletes a message, or bans or mutes someone, if the room is live.

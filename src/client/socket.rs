@@ -96,10 +96,10 @@ pub(super) fn open(
     id
 }
 
-pub(super) fn send(id: u64, body: Body) {
+pub(super) fn send(id: u64, body: Body, reply_to: Option<u64>) {
     let client_id = new_client_id();
     let now = js_sys::Date::now() as u64;
-    handle(id, |d, _| d.send_message(body, client_id, now));
+    handle(id, |d, _| d.send_message(body, reply_to, client_id, now));
 }
 
 pub(super) fn act(id: u64, act: super::driver::Act) {
@@ -185,6 +185,14 @@ fn run(id: u64, c: &Rc<RefCell<Conn>>, effects: Vec<Effect>) {
                 set_timer(id, Timer::Token(n), ms);
             }
             Effect::SignedIn(name) => view.me.set(name),
+            Effect::Reactors { seq, by, mine } => view.reactors.set(Some(super::ReactorsOf {
+                seq,
+                by: by
+                    .into_iter()
+                    .map(|(e, names)| (e, names.into_iter().map(String::from).collect()))
+                    .collect(),
+                mine,
+            })),
         }
     }
     if !edits.is_empty() {

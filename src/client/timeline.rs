@@ -7,7 +7,7 @@
 //! again. The socket's [driver](crate::client::driver) changes the list only through an
 //! [`Edit`], so its decisions are tested as data.
 
-use crate::protocol::{Body, ClientId, Content, Message, UserId, UserName};
+use crate::protocol::{Body, ClientId, Content, Message, Reactions, UserId, UserName};
 
 /// Where one of the user's own messages stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,6 +41,22 @@ pub struct Line {
     pub guest: bool,
     /// Its author's user id, when stored with one: who may edit or delete it.
     pub user: Option<UserId>,
+    /// The seq of the message it answers.
+    pub reply_to: Option<u64>,
+    /// Its reactions' counts. Not part of [`Line::key`]: a reaction redraws the chips
+    /// under a row, not the row (which may hold an edit box or the reader's focus).
+    pub reactions: Reactions,
+}
+
+/// A message of the user's to send (again): what a `publish` carries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outgoing {
+    /// Its idempotency key.
+    pub client_id: ClientId,
+    /// The text.
+    pub body: Body,
+    /// The message it answers.
+    pub reply_to: Option<u64>,
 }
 
 impl Line {
@@ -71,6 +87,15 @@ impl Line {
         )
     }
 
+    /// What to send again for a row of the user's that has text.
+    fn outgoing(&self) -> Option<Outgoing> {
+        Some(Outgoing {
+            client_id: self.client_id.clone(),
+            body: self.body()?.clone(),
+            reply_to: self.reply_to,
+        })
+    }
+
     /// Its text, unless it was deleted.
     pub fn body(&self) -> Option<&Body> {
         match &self.content {
@@ -89,6 +114,8 @@ impl Line {
             state: LineState::Sent,
             guest: m.user.is_none(),
             user: m.user.clone(),
+            reply_to: m.reply_to,
+            reactions: m.reactions.clone(),
         }
     }
 }
@@ -106,6 +133,8 @@ pub enum Edit {
         body: Body,
         /// When it was typed, in milliseconds since the Unix epoch.
         ts: u64,
+        /// The message it answers.
+        reply_to: Option<u64>,
     },
     /// Stored messages arrived (live, replayed or from history).
     Insert(Vec<Message>),
@@ -131,6 +160,13 @@ pub enum Edit {
         seq: u64,
         /// What it holds now.
         content: Content,
+    },
+    /// A stored message's reactions changed (`reactions` frames).
+    React {
+        /// The message.
+        seq: u64,
+        /// Its counts now.
+        counts: Reactions,
     },
 }
 
@@ -163,7 +199,16 @@ impl Timeline {
                 from,
                 body,
                 ts,
-            } => self.add_pending(client_id, from, body, ts),
+                reply_to,
+            } => self.add_pending(
+                Outgoing {
+                    client_id,
+                    body,
+                    reply_to,
+                },
+                from,
+                ts,
+            ),
             Edit::Insert(messages) => {
                 for m in &messages {
                     self.insert(m);
@@ -173,7 +218,34 @@ impl Timeline {
             Edit::Fail { client_id, reason } => self.fail(&client_id, reason),
             Edit::ForgetConfirmed => self.forget_confirmed(),
             Edit::Amend { seq, content } => self.amend(seq, content),
+            Edit::React { seq, counts } => {
+                if let Some(line) = self.line_mut(seq) {
+                    line.reactions = counts;
+                }
+            }
         }
+    }
+
+    /// The confirmed row with `seq`, if it is loaded (confirmed rows are sorted by seq).
+    pub fn line(&self, seq: u64) -> Option<&Line> {
+        let confirmed = self.confirmed();
+        let i = self.lines[..confirmed]
+            .binary_search_by(|l| l.seq.cmp(&Some(seq)))
+            .ok()?;
+        self.lines.get(i)
+    }
+
+    fn line_mut(&mut self, seq: u64) -> Option<&mut Line> {
+        let confirmed = self.confirmed();
+        let i = self.lines[..confirmed]
+            .binary_search_by(|l| l.seq.cmp(&Some(seq)))
+            .ok()?;
+        self.lines.get_mut(i)
+    }
+
+    /// How many rows at the top are confirmed (the rest are pending).
+    fn confirmed(&self) -> usize {
+        self.lines.iter().take_while(|l| l.seq.is_some()).count()
     }
 
     /// All rows, top to bottom.
@@ -192,11 +264,11 @@ impl Timeline {
     }
 
     /// Rows not yet stored and not refused: to send (again) after (re)connecting.
-    pub fn unsent(&self) -> Vec<(ClientId, Body)> {
+    pub fn unsent(&self) -> Vec<Outgoing> {
         self.lines
             .iter()
             .filter(|l| l.state == LineState::Pending)
-            .filter_map(|l| Some((l.client_id.clone(), l.body()?.clone())))
+            .filter_map(Line::outgoing)
             .collect()
     }
 
@@ -207,25 +279,27 @@ impl Timeline {
             .any(|l| l.state == LineState::Pending && l.client_id.as_str() == client_id)
     }
 
-    /// The text of the user's unsent message `client_id`.
-    pub fn unsent_body(&self, client_id: &ClientId) -> Option<Body> {
+    /// The user's unsent message `client_id`, to send again.
+    pub fn unsent_one(&self, client_id: &ClientId) -> Option<Outgoing> {
         self.lines
             .iter()
             .find(|l| l.state == LineState::Pending && l.client_id == *client_id)
-            .and_then(|l| l.body().cloned())
+            .and_then(Line::outgoing)
     }
 
     /// Shows a message the user just typed, before the server has it.
-    pub fn add_pending(&mut self, client_id: ClientId, from: UserName, body: Body, ts: u64) {
+    pub fn add_pending(&mut self, out: Outgoing, from: UserName, ts: u64) {
         self.lines.push(Line {
-            client_id,
+            client_id: out.client_id,
             seq: None,
             from,
-            content: Content::text(body),
+            content: Content::text(out.body),
             ts,
             state: LineState::Pending,
             guest: false,
             user: None,
+            reply_to: out.reply_to,
+            reactions: Reactions::new(),
         });
     }
 
@@ -241,6 +315,10 @@ impl Timeline {
             line.guest = m.user.is_none();
             line.ts = m.ts;
             line.state = LineState::Sent;
+            line.reply_to = m.reply_to;
+            // Every copy of a stored message carries its reactions as they were when it
+            // was read (a live one has none yet, and arrives before any reaction to it).
+            line.reactions = m.reactions.clone();
             self.amend(m.seq, m.content.clone());
             return;
         }
@@ -298,6 +376,9 @@ impl Timeline {
             }
         };
         if newer {
+            if matches!(content, Content::Deleted { .. }) {
+                line.reactions = Reactions::new();
+            }
             line.content = content;
         }
     }

@@ -9,9 +9,12 @@ fn cid(s: &str) -> ClientId {
 
 fn pending(t: &mut Timeline, c: &str, body: &str) {
     t.add_pending(
-        cid(c),
+        Outgoing {
+            client_id: cid(c),
+            body: Body::parse(body).unwrap(),
+            reply_to: None,
+        },
         UserName::parse("me").unwrap(),
-        Body::parse(body).unwrap(),
         0,
     );
 }
@@ -19,7 +22,7 @@ fn pending(t: &mut Timeline, c: &str, body: &str) {
 fn unsent(t: &Timeline) -> Vec<(String, String)> {
     t.unsent()
         .into_iter()
-        .map(|(c, b)| (c.to_string(), b.to_string()))
+        .map(|o| (o.client_id.to_string(), o.body.to_string()))
         .collect()
 }
 
@@ -32,6 +35,8 @@ fn msg(seq: u64, cid: &str) -> Message {
         ts: 0,
         client_id: ClientId::parse(cid).unwrap(),
         user: None,
+        reply_to: None,
+        reactions: Default::default(),
     }
 }
 
@@ -174,4 +179,44 @@ fn an_amendment_ends_on_the_newest_content_and_a_deletion_is_final() {
         content: Content::deleted(),
     });
     assert_eq!(t.lines().len(), 1, "an unknown seq changes nothing");
+}
+
+#[test]
+fn replies_are_kept_and_reactions_follow_the_newest_copy() {
+    let mut t = Timeline::default();
+    t.add_pending(
+        Outgoing {
+            client_id: cid("r1"),
+            body: Body::parse("yes").unwrap(),
+            reply_to: Some(1),
+        },
+        UserName::parse("me").unwrap(),
+        0,
+    );
+    assert_eq!(t.unsent()[0].reply_to, Some(1), "a re-send still replies");
+    t.insert(&msg(1, "a"));
+    let up = crate::protocol::Emoji::parse("👍").unwrap();
+    let counts: crate::protocol::Reactions = [(up.clone(), 2)].into_iter().collect();
+    let key = t.line(1).unwrap().key();
+    t.apply(Edit::React {
+        seq: 1,
+        counts: counts.clone(),
+    });
+    assert_eq!(t.line(1).unwrap().reactions, counts);
+    assert_eq!(
+        t.line(1).unwrap().key(),
+        key,
+        "a reaction does not redraw the row"
+    );
+    t.apply(Edit::React {
+        seq: 9,
+        counts: counts.clone(),
+    });
+    assert!(t.line(9).is_none(), "not loaded: nothing to change");
+    t.amend(1, Content::deleted());
+    assert!(
+        t.line(1).unwrap().reactions.is_empty(),
+        "a deleted message has none"
+    );
+    assert!(t.line(2).is_none());
 }

@@ -8,7 +8,9 @@
 use crate::protocol::error::ErrorCode;
 pub use crate::protocol::message::{Content, Deleted, Message};
 use crate::protocol::names::{Body, ClientId, Epoch, RoomName, Token, UserId, UserName};
+use crate::protocol::reaction::{Emoji, Reactions};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// How many messages one `history` request returns: 1–100, 50 when not given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -168,6 +170,9 @@ pub enum ClientFrame {
         body: Body,
         /// Idempotency key: a retry with the same key stores nothing new.
         client_id: ClientId,
+        /// v1.1: the seq of the earlier message this one answers.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reply_to: Option<u64>,
     },
     /// Read a page of history, newest page first.
     History {
@@ -223,6 +228,25 @@ pub enum ClientFrame {
         #[serde(skip_serializing_if = "Option::is_none")]
         duration_s: Option<u64>,
     },
+    /// v1.1: add (`on: true`) or take back (`on: false`) this sender's reaction.
+    React {
+        /// The room, which this connection must have joined.
+        room: RoomName,
+        /// The message.
+        seq: u64,
+        /// The reaction.
+        emoji: Emoji,
+        /// Add or remove.
+        on: bool,
+    },
+    /// An extension (docs/protocol.md): who reacted to a message, for a "who reacted"
+    /// tooltip. Needs a join.
+    Reactors {
+        /// The room.
+        room: RoomName,
+        /// The message.
+        seq: u64,
+    },
 }
 
 impl ClientFrame {
@@ -239,7 +263,9 @@ impl ClientFrame {
             | ClientFrame::Delete { room, .. }
             | ClientFrame::Edit { room, .. }
             | ClientFrame::Ban { room, .. }
-            | ClientFrame::Mute { room, .. } => reference(false, None, Some(room.as_str())),
+            | ClientFrame::Mute { room, .. }
+            | ClientFrame::React { room, .. }
+            | ClientFrame::Reactors { room, .. } => reference(false, None, Some(room.as_str())),
             ClientFrame::Ping | ClientFrame::Auth { .. } => None,
         }
     }
@@ -355,6 +381,28 @@ pub enum ServerFrame {
         /// When it ends (ms since the Unix epoch); `null` for good, and the past when
         /// it was lifted.
         until: Option<u64>,
+    },
+    /// v1.1: a message's reactions changed; `counts` is the whole new set (emoji at 0
+    /// left out, so `{}` when the last one was taken back).
+    Reactions {
+        /// The room.
+        room: RoomName,
+        /// The message.
+        seq: u64,
+        /// How many react with each emoji.
+        counts: Reactions,
+    },
+    /// An extension (docs/protocol.md): the answer to `reactors`.
+    Reactors {
+        /// The room.
+        room: RoomName,
+        /// The message.
+        seq: u64,
+        /// Per emoji, the names of the first who reacted (at most 25, oldest first);
+        /// `counts` in `reactions` tells how many there are in all.
+        by: BTreeMap<Emoji, Vec<UserName>>,
+        /// The emoji this connection reacts with (a user's across tabs).
+        mine: Vec<Emoji>,
     },
     /// A refused frame.
     Error {

@@ -12,6 +12,8 @@ fn msg() -> Message {
         ts: 1_700_000_000_000,
         client_id: ClientId::parse("c1").unwrap(),
         user: None,
+        reply_to: None,
+        reactions: Reactions::new(),
     }
 }
 
@@ -96,6 +98,48 @@ fn server_frames_round_trip() {
         let back: ServerFrame = serde_json::from_str(&f.to_json()).unwrap();
         assert_eq!(back, f);
     }
+}
+
+#[test]
+fn replies_and_reactions_on_the_wire() {
+    let up = Emoji::parse("👍").unwrap();
+    let m = Message {
+        reply_to: Some(3),
+        reactions: [(up.clone(), 2)].into_iter().collect(),
+        ..msg()
+    };
+    let v: serde_json::Value =
+        serde_json::from_str(&ServerFrame::Message(m.clone()).to_json()).unwrap();
+    assert_eq!(v["reply_to"], 3);
+    assert_eq!(v["reactions"], json!({"👍": 2}));
+    let back: ServerFrame =
+        serde_json::from_str(&ServerFrame::Message(m.clone()).to_json()).unwrap();
+    assert_eq!(back, ServerFrame::Message(m));
+    let f = ServerFrame::Reactions {
+        room: RoomName::parse("r").unwrap(),
+        seq: 4,
+        counts: Reactions::new(),
+    };
+    let v: serde_json::Value = serde_json::from_str(&f.to_json()).unwrap();
+    assert_eq!(
+        v,
+        json!({"type":"reactions","room":"r","seq":4,"counts":{}})
+    );
+    let f = ServerFrame::Reactors {
+        room: RoomName::parse("r").unwrap(),
+        seq: 4,
+        by: [(up.clone(), vec![UserName::parse("ann").unwrap()])]
+            .into_iter()
+            .collect(),
+        mine: vec![up],
+    };
+    let v: serde_json::Value = serde_json::from_str(&f.to_json()).unwrap();
+    assert_eq!(
+        v,
+        json!({"type":"reactors","room":"r","seq":4,"by":{"👍":["ann"]},"mine":["👍"]})
+    );
+    let back: ServerFrame = serde_json::from_str(&f.to_json()).unwrap();
+    assert_eq!(back, f);
 }
 
 #[test]

@@ -6,6 +6,7 @@
 //! neither. On the wire both are flat fields of the message object.
 
 use crate::protocol::names::{Body, ClientId, RoomName, UserId, UserName};
+use crate::protocol::reaction::Reactions;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A stored message, as sent in `message` frames and inside `history` pages.
@@ -28,6 +29,13 @@ pub struct Message {
     /// the HTTP API's bots, so nobody can pass for a user by their name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<UserId>,
+    /// v1.1: the seq of the earlier message in the room this one answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<u64>,
+    /// v1.1: its reactions, when it has any (replay and `history`; live messages are
+    /// new and have none). A deleted message has none.
+    #[serde(default, skip_serializing_if = "Reactions::is_empty")]
+    pub reactions: Reactions,
 }
 
 impl Message {
@@ -129,6 +137,8 @@ mod tests {
             ts: 10,
             client_id: ClientId::parse("c1").unwrap(),
             user: None,
+            reply_to: None,
+            reactions: Reactions::new(),
         }
     }
 

@@ -11,6 +11,7 @@
 //!   [`message`]: a stored message and its [`Content`] (text, edited, or deleted).
 //! - [`decode`]: text → [`ClientFrame`], checking fields in the contract's order.
 //! - [`error`]: [`ErrorCode`] and the decoding error [`ProtocolError`].
+//! - [`reaction`]: [`Emoji`] and a message's [`Reactions`] counts.
 //! - [`page`]: [`MessagesPage`], a page of history over HTTP (API and server rendering).
 
 pub mod close;
@@ -20,6 +21,7 @@ pub mod frames;
 pub mod message;
 pub mod names;
 pub mod page;
+pub mod reaction;
 
 pub use close::{Advice, Close};
 pub use decode::{decode_client_frame, DecodeError};
@@ -28,6 +30,7 @@ pub use frames::{ClientFrame, HistoryLimit, JoinName, LeftReason, SanctionKind, 
 pub use message::{Content, Message};
 pub use names::{Body, ClientId, Epoch, RoomName, Token, UserId, UserName};
 pub use page::MessagesPage;
+pub use reaction::{Emoji, Reactions};
 
 /// Largest inbound frame payload, in bytes; bigger ones close the socket with 1009.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;

@@ -165,31 +165,41 @@ async fn publish(
         Ok(bytes) => bytes,
         Err(refused) => return refused.response(),
     };
-    let published = async {
-        let room = RoomName::parse(&room).map_err(|_| ProtocolError::InvalidRoom)?;
-        let body: Value = serde_json::from_slice(&body)
-            .ok()
-            .filter(Value::is_object)
-            .ok_or(ProtocolError::BadFrame("the body must be a JSON object"))?;
-        let name = field(&body, "name", UserName::parse, ProtocolError::InvalidName)?;
-        let text = field(&body, "body", Body::parse, ProtocolError::InvalidBody)?;
-        let client_id = field(
-            &body,
-            "client_id",
-            ClientId::parse,
-            ProtocolError::InvalidClientId,
-        )?;
-        // A bot: it speaks as the name it is given, with no `user` (docs/identity.md).
-        let draft = crate::server::store::Draft {
-            room,
-            from: name,
-            body: text,
-            client_id,
-            user: None,
-        };
-        Ok::<_, Refusal>(state.hub.publish(draft).await?)
-    }
-    .await;
+    let published =
+        async {
+            let room = RoomName::parse(&room).map_err(|_| ProtocolError::InvalidRoom)?;
+            let body: Value = serde_json::from_slice(&body)
+                .ok()
+                .filter(Value::is_object)
+                .ok_or(ProtocolError::BadFrame("the body must be a JSON object"))?;
+            let name = field(&body, "name", UserName::parse, ProtocolError::InvalidName)?;
+            let text = field(&body, "body", Body::parse, ProtocolError::InvalidBody)?;
+            let client_id = field(
+                &body,
+                "client_id",
+                ClientId::parse,
+                ProtocolError::InvalidClientId,
+            )?;
+            // An extension (docs/protocol.md): a bot may reply, as a `publish` may.
+            let reply_to =
+                match body.get("reply_to").filter(|v| !v.is_null()) {
+                    None => None,
+                    Some(v) => Some(v.as_u64().filter(|&s| s > 0).ok_or(
+                        ProtocolError::BadFrame("reply_to must be a positive integer"),
+                    )?),
+                };
+            // A bot: it speaks as the name it is given, with no `user` (docs/identity.md).
+            let draft = crate::server::store::Draft {
+                room,
+                from: name,
+                body: text,
+                client_id,
+                user: None,
+                reply_to,
+            };
+            Ok::<_, Refusal>(state.hub.publish(draft).await?)
+        }
+        .await;
     match published {
         Ok(p) if p.duplicate => Json(json!({"seq": p.seq, "duplicate": true})).into_response(),
         Ok(p) => (StatusCode::CREATED, Json(json!({"seq": p.seq}))).into_response(),

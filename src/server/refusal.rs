@@ -55,7 +55,10 @@ pub enum Refusal {
 
 impl From<StoreError> for Refusal {
     fn from(e: StoreError) -> Self {
-        Self::Unavailable(e)
+        match e {
+            StoreError::NoSuchReply { seq } => Self::NotFound(seq),
+            e => Self::Unavailable(e),
+        }
     }
 }
 

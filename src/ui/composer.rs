@@ -16,8 +16,14 @@ const COUNT_FROM: usize = 500;
 /// characters near the limit. Text past the limit is kept, marked and not sent (never
 /// cut silently, as `maxlength` would on a paste).
 #[component]
-pub(crate) fn Composer(room: RoomName, name: UserName, on_send: Callback<Body>) -> impl IntoView {
+pub(crate) fn Composer(
+    room: RoomName,
+    name: UserName,
+    on_send: Callback<(Body, Option<u64>)>,
+) -> impl IntoView {
     let text = RwSignal::new(String::new());
+    let thread = use_context::<crate::ui::replies::Thread>();
+    let replying = move || thread.and_then(|t| t.replying.get_untracked());
     let input = NodeRef::<leptos::html::Textarea>::new();
     let focus = move || {
         if let Some(el) = input.get_untracked() {
@@ -35,13 +41,22 @@ pub(crate) fn Composer(room: RoomName, name: UserName, on_send: Callback<Body>) 
             }
         });
     }
+    // Choosing "Reply" on a message puts the cursor here.
+    Effect::new(move |_| {
+        if thread.is_some_and(|t| t.replying.get().is_some()) {
+            focus();
+        }
+    });
     let chars = Memo::new(move |_| text.with(|t| t.chars().count()));
     let over = move || chars.get().saturating_sub(BODY_MAX_CHARS);
     let submit = {
         let room = room.clone();
         move || {
             if let Ok(body) = Body::parse(&text.get_untracked()) {
-                on_send.run(body);
+                on_send.run((body, replying()));
+                if let Some(t) = thread {
+                    t.replying.set(None);
+                }
                 text.set(String::new());
                 storage::save_draft(&room, "");
             }
@@ -51,6 +66,7 @@ pub(crate) fn Composer(room: RoomName, name: UserName, on_send: Callback<Body>) 
     let submit_key = submit.clone();
     view! {
         <form class="composer" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); submit(); }>
+            <crate::ui::replies::ReplyingBar/>
             <textarea
                 node_ref=input
                 rows="1"
@@ -69,6 +85,10 @@ pub(crate) fn Composer(room: RoomName, name: UserName, on_send: Callback<Body>) 
                     if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
                         ev.prevent_default();
                         submit_key();
+                    } else if ev.key() == "Escape" {
+                        if let Some(t) = thread {
+                            t.replying.set(None);
+                        }
                     }
                 }
             ></textarea>

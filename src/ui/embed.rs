@@ -131,9 +131,9 @@ fn EmbeddedRoom(room: RoomName, origins: Vec<String>) -> impl IntoView {
                     Some(name) => view! {
                         <Composer room=room.clone() name on_send=Callback::new({
                             let current = current.clone();
-                            move |body: Body| if let Some(c) = current() {
+                            move |(body, reply_to): (Body, Option<u64>)| if let Some(c) = current() {
                                 follow.set(true);
-                                c.send(body)
+                                c.send(body, reply_to)
                             }
                         })/>
                     }.into_any(),

@@ -136,6 +136,8 @@ mod tests {
             state: LineState::Sent,
             guest: user.is_none(),
             user: user.map(|u| UserId::parse(u).unwrap()),
+            reply_to: None,
+            reactions: Default::default(),
         }
     }
 

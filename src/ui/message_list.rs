@@ -13,6 +13,8 @@ use crate::client::{Line, LineState, RoomView};
 use crate::protocol::UserName;
 use crate::ui::grouping::{avatar_hue, local_zone, place, utc_zone, Placement};
 use crate::ui::moderation::{RowActions, RowBody, SenderName};
+use crate::ui::reactions::ReactionChips;
+use crate::ui::replies::{ReplyQuote, Thread};
 use leptos::prelude::*;
 
 /// Within this many pixels of the end the reader is "at the bottom".
@@ -32,6 +34,7 @@ pub(crate) fn MessageList(
     #[prop(into)] reader: Signal<Option<UserName>>,
 ) -> impl IntoView {
     provide_context(Reader(reader));
+    provide_context(view_state);
     // Days and groups are placed in UTC with full dates as the server rendered them (the
     // hydration must agree whatever the two clocks say), then in the reader's zone with
     // "Today" and "Yesterday" once hydrated (rows whose placement changed are drawn again).
@@ -85,6 +88,7 @@ pub(crate) fn MessageList(
         last.set_value((rows, el.scroll_height(), first));
     });
     keep_pinned_on_resize(list, follow, pin);
+    follow_jumps(view_state, list, follow, load_older);
     let on_scroll = move |_| {
         let Some(el) = list.get_untracked() else {
             return;
@@ -145,6 +149,93 @@ pub(crate) fn MessageList(
         </div>
     }
     .into_any()
+}
+
+/// Whether a click landed on a control inside the row (then it is not a tap on the row).
+fn tapped_a_control(ev: &leptos::ev::MouseEvent) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        ev.target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .and_then(|el| {
+                el.closest("button, a, textarea, input, .msg-actions")
+                    .ok()
+                    .flatten()
+            })
+            .is_some()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = ev;
+        true
+    }
+}
+
+/// Brings the message a reply quote asks for ([`Thread::jump`]) into view and flashes
+/// it; when it is older than what is loaded, loads older pages (one at a time) until it
+/// is in, or says it is gone when the history has nothing older.
+fn follow_jumps(
+    view_state: RoomView,
+    list: NodeRef<leptos::html::Ol>,
+    follow: RwSignal<bool>,
+    load_older: Callback<()>,
+) {
+    let Some(thread) = use_context::<Thread>() else {
+        return;
+    };
+    // The oldest seq when older messages were last asked for: one request per page.
+    let asked = StoredValue::new(None::<Option<u64>>);
+    Effect::new(move |_| {
+        let Some(target) = thread.jump.get() else {
+            asked.set_value(None);
+            return;
+        };
+        let (loaded, first) = view_state
+            .timeline
+            .with(|t| (t.line(target).is_some(), t.first_seq()));
+        follow.set(false);
+        if loaded {
+            thread.jump.set(None);
+            flash(list, target);
+        } else if view_state.has_more.get() {
+            if asked.get_value() != Some(first) {
+                asked.set_value(Some(first));
+                load_older.run(());
+            }
+        } else {
+            thread.jump.set(None);
+            view_state.notice.set(Some(
+                "That message is no longer in the room's history.".into(),
+            ));
+        }
+    });
+}
+
+/// Scrolls row `seq` to the middle of the list (once drawn) and marks it for a moment.
+fn flash(list: NodeRef<leptos::html::Ol>, seq: u64) {
+    #[cfg(feature = "hydrate")]
+    request_animation_frame(move || {
+        let Some(el) = list.get_untracked() else {
+            return;
+        };
+        let Ok(Some(row)) = el.query_selector(&format!("li.msg[data-seq=\"{seq}\"]")) else {
+            return;
+        };
+        let options = web_sys::ScrollIntoViewOptions::new();
+        options.set_block(web_sys::ScrollLogicalPosition::Center);
+        options.set_behavior(web_sys::ScrollBehavior::Smooth);
+        row.scroll_into_view_with_scroll_into_view_options(&options);
+        let _ = row.class_list().add_1("flash");
+        set_timeout(
+            move || {
+                let _ = row.class_list().remove_1("flash");
+            },
+            std::time::Duration::from_millis(1600),
+        );
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (list, seq);
 }
 
 /// While following, re-pins the list whenever its box changes size: its first layout
@@ -220,16 +311,32 @@ fn MessageRow(line: Line, at: Placement) -> impl IntoView {
         if continued { " continued" } else { "" }
     );
     let reader = use_context::<Reader>();
+    let thread = use_context::<Thread>();
     let body_text = line.body().map(|b| b.to_string());
     let author = line.from.clone();
+    let seq = line.seq;
+    let selected = move || thread.is_some_and(|t| seq.is_some() && t.selected.get() == seq);
     let class = move || {
         let me = reader.and_then(|r| r.0.get());
-        match (&body_text, me) {
-            (Some(body), Some(me)) if me != author && crate::ui::rich_text::mentions(body, &me) => {
-                format!("{class} mentions-me")
-            }
-            _ => class.clone(),
+        let mentioned = matches!((&body_text, me), (Some(body), Some(me))
+            if me != author && crate::ui::rich_text::mentions(body, &me));
+        format!(
+            "{class}{}{}",
+            if mentioned { " mentions-me" } else { "" },
+            if selected() { " selected" } else { "" }
+        )
+    };
+    // On a touch screen a tap on a row shows its actions (there is no hover); a tap on
+    // something of its own (a button, a link) is that thing's.
+    let on_tap = move |ev: leptos::ev::MouseEvent| {
+        let (Some(t), Some(seq)) = (thread, seq) else {
+            return;
+        };
+        if tapped_a_control(&ev) {
+            return;
         }
+        t.selected
+            .update(|s| *s = if *s == Some(seq) { None } else { Some(seq) });
     };
     let guest = line.guest.then(|| {
         view! {
@@ -269,11 +376,13 @@ fn MessageRow(line: Line, at: Placement) -> impl IntoView {
         {at.day.map(|day| view! {
             <li class="day-sep" role="separator" aria-label=day.clone()><span>{day.clone()}</span></li>
         })}
-        <li class=class data-seq=line.seq.map(|s| s.to_string())>
+        <li class=class data-seq=line.seq.map(|s| s.to_string()) on:click=on_tap>
             {left}
             <div class="msg-main">
                 {meta}
+                {line.reply_to.map(|to| view! { <ReplyQuote to/> })}
                 <RowBody line=for_body editing/>
+                {line.seq.map(|seq| view! { <ReactionChips seq/> })}
             </div>
             <RowActions line=for_actions editing/>
         </li>

@@ -16,6 +16,8 @@ pub mod lobby;
 pub mod members;
 pub mod message_list;
 pub mod moderation;
+pub mod reactions;
+pub mod replies;
 pub mod rich_text;
 pub mod room;
 pub mod room_log;

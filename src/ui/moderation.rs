@@ -1,5 +1,6 @@
-//! What a reader can do to messages and people in a room: edit and delete (their own;
-//! any message for moderators), and, for moderators, mute and ban someone from the
+//! What a reader can do to messages and people in a room: react and reply (anyone who
+//! may speak: [`crate::ui::reactions`], [`crate::ui::replies`]), edit and delete (their
+//! own; any message for moderators), and, for moderators, mute and ban someone from the
 //! sender's name. Controls appear once the page is hydrated (they need the socket), on
 //! hover or keyboard focus (always on touch screens).
 
@@ -15,6 +16,9 @@ pub struct Powers {
     pub me: Signal<Option<UserId>>,
     /// Whether the reader may moderate the room.
     pub moderator: Signal<bool>,
+    /// Whether the reader may speak here (has a name, is still in the room): then they
+    /// may reply and react.
+    pub speaks: Signal<bool>,
     /// Sends an act on the room's socket.
     pub act: Callback<Act>,
 }
@@ -107,8 +111,8 @@ pub fn RowBody(line: Line, editing: RwSignal<bool>) -> impl IntoView {
     }
 }
 
-/// The hover bar of a stored message: Edit (its author), Delete (its author or a
-/// moderator), with a confirmation before deleting.
+/// The hover bar of a stored message: React and Reply (anyone who may speak), Edit (its
+/// author), Delete (its author or a moderator, with a confirmation).
 #[component]
 pub fn RowActions(line: Line, editing: RwSignal<bool>) -> impl IntoView {
     let Some(powers) = use_context::<Powers>() else {
@@ -117,23 +121,37 @@ pub fn RowActions(line: Line, editing: RwSignal<bool>) -> impl IntoView {
     let (Some(seq), false) = (line.seq, matches!(line.content, Content::Deleted { .. })) else {
         return ().into_any();
     };
+    let thread = use_context::<crate::ui::replies::Thread>();
     let confirming = RwSignal::new(false);
     let for_edit = line.clone();
     let for_delete = line.clone();
     let can_edit = move || powers.own(&for_edit);
     let can_delete = move || powers.own(&for_delete) || powers.moderator.get();
+    let any = {
+        let can_delete = can_delete.clone();
+        move || powers.speaks.get() || can_delete()
+    };
     view! {
-        <Show when=move || !editing.get() && (can_delete.clone())()>
+        <Show when=move || !editing.get() && any()>
             <div class="msg-actions" role="group" aria-label="Message actions">
                 <Show
                     when=move || confirming.get()
                     fallback={
                         let can_edit = can_edit.clone();
+                        let can_delete = can_delete.clone();
                         move || view! {
+                            <Show when=move || powers.speaks.get()>
+                                <crate::ui::reactions::ReactionPicker seq/>
+                                <button type="button" on:click=move |_| {
+                                    if let Some(t) = thread { t.replying.set(Some(seq)) }
+                                }>"Reply"</button>
+                            </Show>
                             <Show when=can_edit.clone()>
                                 <button type="button" on:click=move |_| editing.set(true)>"Edit"</button>
                             </Show>
-                            <button type="button" class="danger-text" on:click=move |_| confirming.set(true)>"Delete"</button>
+                            <Show when=can_delete.clone()>
+                                <button type="button" class="danger-text" on:click=move |_| confirming.set(true)>"Delete"</button>
+                            </Show>
                         }
                     }
                 >

@@ -143,6 +143,14 @@ fn Room(room: RoomName, first: Option<MessagesPage>) -> impl IntoView {
                 .then(|| me.get().and_then(Result::ok).flatten().map(|m| m.user))
                 .flatten()
         }),
+        speaks: Signal::derive(move || {
+            hydrated.get()
+                && name.get().is_some()
+                && !matches!(
+                    view_state.status.get(),
+                    crate::client::ConnStatus::Ended { .. }
+                )
+        }),
         moderator: Signal::derive(move || {
             hydrated.get()
                 && standing
@@ -160,6 +168,9 @@ fn Room(room: RoomName, first: Option<MessagesPage>) -> impl IntoView {
         }),
     });
     provide_context(MembersOpen(RwSignal::new(false)));
+    provide_context(view_state);
+    provide_context(crate::ui::replies::Thread::new(view_state));
+    provide_context(crate::ui::reactions::MyReactions::new(room.clone()));
     // The title is read again after the page's owner is disposed (on the server, for
     // `<head>`): `try_get` with the plain title, never a panic (which dropped the reply).
     let fallback_title = crate::ui::tab_title::title(&room, (0, 0));
@@ -194,9 +205,9 @@ fn Room(room: RoomName, first: Option<MessagesPage>) -> impl IntoView {
                     Some(n) => view! {
                         <Composer room=room.clone() name=n on_send=Callback::new({
                             let current = current.clone();
-                            move |body: Body| if let Some(c) = current() {
+                            move |(body, reply_to): (Body, Option<u64>)| if let Some(c) = current() {
                                 follow.set(true);
-                                c.send(body)
+                                c.send(body, reply_to)
                             }
                         })/>
                     }.into_any(),

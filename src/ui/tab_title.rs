@@ -108,6 +108,8 @@ mod tests {
             state: LineState::Sent,
             guest: true,
             user: None,
+            reply_to: None,
+            reactions: Default::default(),
         }
     }
 

@@ -1,10 +1,10 @@
-//! The user's acts on messages and people (edit, delete, ban, mute): sent at once when
+//! The user's acts on messages and people (edit, delete, react, ban, mute): sent at once when
 //! live, never queued, since a moderation act that lands minutes later surprises
 //! everyone; offline, the user is told to try again.
 
 use super::effect::Effect;
 use super::{Driver, Link};
-use crate::protocol::{Body, ClientFrame, SanctionKind, UserId};
+use crate::protocol::{Body, ClientFrame, Emoji, SanctionKind, UserId};
 
 /// What the user asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,6 +18,20 @@ pub enum Act {
     },
     /// Delete message `seq`.
     Delete {
+        /// The message.
+        seq: u64,
+    },
+    /// React to message `seq` with `emoji` (`on`), or take the reaction back.
+    React {
+        /// The message.
+        seq: u64,
+        /// The reaction.
+        emoji: Emoji,
+        /// Add or remove.
+        on: bool,
+    },
+    /// Ask who reacted to message `seq`.
+    Reactors {
         /// The message.
         seq: u64,
     },
@@ -44,6 +58,16 @@ impl Driver {
         let frame = match act {
             Act::Edit { seq, body } => ClientFrame::Edit { room, seq, body },
             Act::Delete { seq } => ClientFrame::Delete { room, seq },
+            Act::React { seq, emoji, on } => ClientFrame::React {
+                room,
+                seq,
+                emoji,
+                on,
+            },
+            // A question, not a change: no notice to clear.
+            Act::Reactors { seq } => {
+                return vec![Effect::Send(ClientFrame::Reactors { room, seq })]
+            }
             Act::Sanction {
                 kind: SanctionKind::Ban,
                 user,

@@ -2,7 +2,8 @@
 
 use crate::client::timeline::Edit;
 use crate::client::ConnStatus;
-use crate::protocol::{ClientFrame, UserName};
+use crate::protocol::{ClientFrame, Emoji, UserName};
+use std::collections::BTreeMap;
 
 /// First reconnect delay, doubled per failed attempt up to [`MAX_BACKOFF_MS`].
 pub const BASE_BACKOFF_MS: f64 = 500.0;
@@ -55,6 +56,15 @@ pub enum Effect {
     HasMore(bool),
     /// Change the message list.
     Timeline(Edit),
+    /// Who reacted to message `seq` (the answer to a `reactors` the page asked for).
+    Reactors {
+        /// The message.
+        seq: u64,
+        /// Per emoji, the first names.
+        by: BTreeMap<Emoji, Vec<UserName>>,
+        /// The emoji this reader reacts with.
+        mine: Vec<Emoji>,
+    },
     /// An embedded page: ask the embedding page for a token, as request number `n`; its
     /// answer goes to [`super::Driver::on_token`].
     RequestToken(u64),

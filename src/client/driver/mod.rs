@@ -31,7 +31,7 @@ pub use effect::{
 };
 pub use token::{refresh_margin_ms, STALE_MARGIN_MS, TOKEN_WAIT_MS};
 
-use super::timeline::{Edit, Timeline};
+use super::timeline::{Edit, Outgoing, Timeline};
 use super::ConnStatus;
 use crate::protocol::{
     Body, ClientFrame, ClientId, Epoch, HistoryLimit, RoomName, ServerFrame, UserName,
@@ -201,8 +201,8 @@ impl Driver {
                 if self.reloading {
                     self.send(self.history(None), &mut out);
                 }
-                for (client_id, body) in timeline.unsent() {
-                    self.send(self.publish(client_id, body), &mut out);
+                for outgoing in timeline.unsent() {
+                    self.send(self.publish(outgoing), &mut out);
                 }
             }
             ServerFrame::Message(m) => out.push(Effect::Timeline(Edit::Insert(vec![m]))),
@@ -264,6 +264,12 @@ impl Driver {
                     edited_ts: Some(edited_ts),
                 },
             })),
+            ServerFrame::Reactions { seq, counts, .. } => {
+                out.push(Effect::Timeline(Edit::React { seq, counts }))
+            }
+            ServerFrame::Reactors { seq, by, mine, .. } => {
+                out.push(Effect::Reactors { seq, by, mine })
+            }
             ServerFrame::Moderated { .. } => {}
         }
         out
@@ -340,16 +346,31 @@ impl Driver {
         out
     }
 
-    /// The user sends `body`: shown as pending at once, sent now if the socket is open,
-    /// re-sent after joins until acked. `now_ms` is when it was typed.
-    pub fn send_message(&mut self, body: Body, client_id: ClientId, now_ms: u64) -> Vec<Effect> {
+    /// The user sends `body` (in reply to `reply_to`): shown as pending at once, sent now
+    /// if the socket is open, re-sent after joins until acked. `now_ms` is when it was
+    /// typed.
+    pub fn send_message(
+        &mut self,
+        body: Body,
+        reply_to: Option<u64>,
+        client_id: ClientId,
+        now_ms: u64,
+    ) -> Vec<Effect> {
         let mut out = vec![Effect::Timeline(Edit::AddPending {
             client_id: client_id.clone(),
             from: self.speaking_as(),
             body: body.clone(),
             ts: now_ms,
+            reply_to,
         })];
-        self.send(self.publish(client_id, body), &mut out);
+        self.send(
+            self.publish(Outgoing {
+                client_id,
+                body,
+                reply_to,
+            }),
+            &mut out,
+        );
         out
     }
 
@@ -409,11 +430,12 @@ impl Driver {
         }
     }
 
-    fn publish(&self, client_id: ClientId, body: Body) -> ClientFrame {
+    fn publish(&self, out: Outgoing) -> ClientFrame {
         ClientFrame::Publish {
             room: self.room.clone(),
-            body,
-            client_id,
+            body: out.body,
+            client_id: out.client_id,
+            reply_to: out.reply_to,
         }
     }
 

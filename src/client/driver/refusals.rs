@@ -60,8 +60,8 @@ impl Driver {
     pub(super) fn retry_next(&mut self, timeline: &Timeline, out: &mut Vec<Effect>) {
         self.retry_scheduled = false;
         if let Some(client_id) = self.refused.pop_front() {
-            if let Some(body) = timeline.unsent_body(&client_id) {
-                self.send(self.publish(client_id, body), out);
+            if let Some(outgoing) = timeline.unsent_one(&client_id) {
+                self.send(self.publish(outgoing), out);
             }
         }
         if !self.refused.is_empty() {

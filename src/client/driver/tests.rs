@@ -21,6 +21,8 @@ fn msg(seq: u64, client_id: &str) -> Message {
         ts: 0,
         client_id: cid(client_id),
         user: None,
+        reply_to: None,
+        reactions: Default::default(),
     }
 }
 
@@ -75,7 +77,7 @@ impl Page {
     }
 
     fn type_message(&mut self, c: &str, text: &str) -> Vec<Effect> {
-        let e = self.driver.send_message(body(text), cid(c), 0);
+        let e = self.driver.send_message(body(text), None, cid(c), 0);
         self.run(e)
     }
 }

@@ -136,6 +136,7 @@ fn after_the_token_ends_a_guest_joins_under_the_guest_name_not_the_users() {
     p.authed(1_060_000);
     let e = p.driver.send_message(
         crate::protocol::Body::parse("hi").unwrap(),
+        None,
         crate::protocol::ClientId::parse("c1").unwrap(),
         0,
     );

@@ -7,6 +7,7 @@
 use crate::protocol::error::ProtocolError;
 use crate::protocol::frames::{reference, ClientFrame, HistoryLimit, JoinName};
 use crate::protocol::names::{Body, ClientId, Epoch, RoomName, Token, UserId, UserName};
+use crate::protocol::reaction::Emoji;
 use serde_json::{Map, Value};
 
 /// A frame that failed to decode: the error, and what it is about (`ref` on the wire).
@@ -85,13 +86,21 @@ fn decode_object(kind: &str, obj: &Object) -> Result<ClientFrame, ProtocolError>
             epoch: epoch(obj)?,
         },
         "leave" => ClientFrame::Leave { room: room(obj)? },
-        "publish" => ClientFrame::Publish {
-            room: room(obj)?,
-            body: Body::parse(str_field(obj, "body").ok_or(ProtocolError::InvalidBody)?)?,
-            client_id: ClientId::parse(
-                str_field(obj, "client_id").ok_or(ProtocolError::InvalidClientId)?,
-            )?,
-        },
+        "publish" => {
+            ClientFrame::Publish {
+                room: room(obj)?,
+                body: Body::parse(str_field(obj, "body").ok_or(ProtocolError::InvalidBody)?)?,
+                client_id: ClientId::parse(
+                    str_field(obj, "client_id").ok_or(ProtocolError::InvalidClientId)?,
+                )?,
+                reply_to: match present(obj, "reply_to") {
+                    None => None,
+                    Some(v) => Some(v.as_u64().filter(|&s| s > 0).ok_or(
+                        ProtocolError::BadFrame("reply_to must be a positive integer"),
+                    )?),
+                },
+            }
+        }
         "history" => ClientFrame::History {
             room: room(obj)?,
             before: match present(obj, "before") {
@@ -133,6 +142,20 @@ fn decode_object(kind: &str, obj: &Object) -> Result<ClientFrame, ProtocolError>
             room: room(obj)?,
             user: user(obj)?,
             duration_s: duration(obj)?,
+        },
+        "react" => ClientFrame::React {
+            room: room(obj)?,
+            seq: seq(obj)?,
+            emoji: Emoji::parse(
+                str_field(obj, "emoji").ok_or(ProtocolError::BadFrame("emoji must be a string"))?,
+            )?,
+            on: present(obj, "on")
+                .and_then(Value::as_bool)
+                .ok_or(ProtocolError::BadFrame("on must be true or false"))?,
+        },
+        "reactors" => ClientFrame::Reactors {
+            room: room(obj)?,
+            seq: seq(obj)?,
         },
         other => return Err(ProtocolError::UnknownType(truncate(other, 64))),
     })

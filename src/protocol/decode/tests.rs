@@ -204,6 +204,17 @@ fn client_frames_encode_to_what_the_decoder_reads() {
             room: RoomName::parse("r").unwrap(),
             body: Body::parse("x").unwrap(),
             client_id: ClientId::parse("c").unwrap(),
+            reply_to: Some(2),
+        },
+        ClientFrame::React {
+            room: RoomName::parse("r").unwrap(),
+            seq: 3,
+            emoji: Emoji::parse("🎉").unwrap(),
+            on: false,
+        },
+        ClientFrame::Reactors {
+            room: RoomName::parse("r").unwrap(),
+            seq: 3,
         },
         ClientFrame::History {
             room: RoomName::parse("r").unwrap(),
@@ -299,5 +310,49 @@ fn moderation_frames_check_their_fields_in_order() {
             user: UserId::parse("u").unwrap(),
             duration_s: None,
         }
+    );
+}
+
+#[test]
+fn replies_and_reactions_check_their_fields_in_order() {
+    assert_eq!(
+        code(r#"{"type":"publish","room":"r","body":"x","client_id":"c","reply_to":0}"#),
+        ErrorCode::BadFrame
+    );
+    assert_eq!(
+        code(r#"{"type":"publish","room":"r","body":"x","client_id":"c","reply_to":"3"}"#),
+        ErrorCode::BadFrame
+    );
+    assert!(matches!(
+        decode_client_frame(
+            r#"{"type":"publish","room":"r","body":"x","client_id":"c","reply_to":null}"#
+        ),
+        Ok(ClientFrame::Publish { reply_to: None, .. })
+    ));
+    assert_eq!(
+        code(r#"{"type":"react","seq":1,"emoji":"x","on":true}"#),
+        ErrorCode::InvalidRoom
+    );
+    assert_eq!(
+        code(r#"{"type":"react","room":"r","emoji":"x","on":true}"#),
+        ErrorCode::BadFrame
+    );
+    for bad in [r#""""#, r#""a b""#, r#""xxxxxxxxxxxxxxxxx""#, "5"] {
+        let text = format!(r#"{{"type":"react","room":"r","seq":1,"emoji":{bad},"on":true}}"#);
+        let e = decode_client_frame(&text).unwrap_err();
+        assert_eq!(e.error.code(), ErrorCode::BadFrame, "{text}");
+        assert_eq!(e.reference.as_deref(), Some("r"));
+    }
+    assert_eq!(
+        code(r#"{"type":"react","room":"r","seq":1,"emoji":"x"}"#),
+        ErrorCode::BadFrame
+    );
+    assert_eq!(
+        code(r#"{"type":"react","room":"r","seq":1,"emoji":"x","on":1}"#),
+        ErrorCode::BadFrame
+    );
+    assert_eq!(
+        code(r#"{"type":"reactors","room":"r"}"#),
+        ErrorCode::BadFrame
     );
 }

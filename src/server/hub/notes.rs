@@ -1,12 +1,13 @@
 //! Acting on a room's connections on every node: a user taken out (a removed member, a
-//! ban), a user muted, a message deleted or edited, the room's slow mode changed. This
+//! ban), a user muted, a message deleted, edited or reacted to, the room's slow mode
+//! changed. This
 //! node acts at once; the engine tells the others ([`crate::server::engine::Engine::notify`]),
 //! which act on theirs the same way ([`Hub::notify_here`]).
 
 use super::{Eviction, Hub, MuteChange, Outbound, RoomFrame};
 use crate::protocol::{Message, RoomName, ServerFrame};
 use crate::server::engine::RoomNote;
-use crate::server::store::{Amendment, StoreError};
+use crate::server::store::{Amendment, Reacted, Reaction, Reactors, StoreError};
 use crate::sync::lock;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -138,6 +139,40 @@ impl Hub {
         };
         self.notify(room, RoomNote::Frame { frame });
         Ok(Some(msg))
+    }
+
+    /// Adds or takes back a reaction in the store; when that changed the message's
+    /// counts, every member on every node gets `reactions`.
+    pub async fn react(
+        &self,
+        room: &RoomName,
+        seq: u64,
+        reaction: Reaction,
+    ) -> Result<Reacted, StoreError> {
+        let done = self.inner.store.react(room, seq, reaction).await?;
+        if let Reacted::Counts {
+            counts,
+            changed: true,
+        } = &done
+        {
+            let frame = ServerFrame::Reactions {
+                room: room.clone(),
+                seq,
+                counts: counts.clone(),
+            };
+            self.notify(room, RoomNote::Frame { frame });
+        }
+        Ok(done)
+    }
+
+    /// Who reacted to a stored message, as the reactor `key` sees it.
+    pub async fn reactors(
+        &self,
+        room: &RoomName,
+        seq: u64,
+        key: &str,
+    ) -> Result<Option<Reactors>, StoreError> {
+        self.inner.store.reactors(room, seq, key).await
     }
 
     /// Sets the room's slow mode on this node, as a joining session read it from the

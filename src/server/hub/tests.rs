@@ -23,6 +23,7 @@ async fn publish(h: &Hub, r: &str, cid: &str) -> Published {
         body: Body::parse("hi").unwrap(),
         client_id: ClientId::parse(cid).unwrap(),
         user: None,
+        reply_to: None,
     })
     .await
     .unwrap()
@@ -77,6 +78,8 @@ async fn out_of_order_completions_are_reordered() {
         ts: 0,
         client_id: ClientId::parse("c").unwrap(),
         user: None,
+        reply_to: None,
+        reactions: Default::default(),
     };
     h.fan_out(msg(2));
     assert!(seqs(&mut ra).is_empty(), "2 waits for 1");

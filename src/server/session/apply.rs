@@ -85,10 +85,13 @@ impl Session {
                 room,
                 body,
                 client_id,
-            } => self.publish(room, body, client_id).map(|p| Reply {
-                publishing: Some(p),
-                ..Vec::new().into()
-            }),
+                reply_to,
+            } => self
+                .publish(room, body, client_id, reply_to)
+                .map(|p| Reply {
+                    publishing: Some(p),
+                    ..Vec::new().into()
+                }),
             ClientFrame::History {
                 room,
                 before,
@@ -116,6 +119,13 @@ impl Session {
                 .sanction(room, user, SanctionKind::Mute, duration_s)
                 .await
                 .map(Reply::from),
+            ClientFrame::React {
+                room,
+                seq,
+                emoji,
+                on,
+            } => self.react(room, seq, emoji, on).await.map(Reply::from),
+            ClientFrame::Reactors { room, seq } => self.reactors(room, seq).await.map(Reply::from),
         }
     }
 
@@ -317,6 +327,7 @@ impl Session {
         room: RoomName,
         body: Body,
         client_id: ClientId,
+        reply_to: Option<u64>,
     ) -> Result<Publishing, Refusal> {
         // Who is asking comes before whether it joined (the contract's order).
         if self.identity.is_none() && !self.cfg.guests {
@@ -365,6 +376,9 @@ impl Session {
             body,
             client_id: client_id.clone(),
             user,
+            // The store checks it names a stored message, in the append itself: a check
+            // here would need an await, and the publish must reach the store now.
+            reply_to,
         });
         Ok(Publishing {
             room,

@@ -22,6 +22,7 @@ mod cut;
 mod forward;
 mod moderate;
 mod pipeline;
+mod react;
 mod replay;
 #[cfg(test)]
 mod tests;

@@ -147,6 +147,7 @@ async fn publish(hub: &Hub, room: &str, cid: &str) -> u64 {
         body: Body::parse("hi").unwrap(),
         client_id: ClientId::parse(cid).unwrap(),
         user: None,
+        reply_to: None,
     })
     .await
     .unwrap()

@@ -1,7 +1,9 @@
 //! [`MemoryStore`]: room history in process memory.
 
+use super::reactions::ReactionBook;
 use super::{
-    new_epoch, now_ms, Amendment, Appended, Draft, HistoryPage, Range, RoomMeta, Store, StoreError,
+    new_epoch, now_ms, Amendment, Appended, Draft, HistoryPage, Range, Reacted, Reaction, Reactors,
+    RoomMeta, Store, StoreError,
 };
 use crate::protocol::{ClientId, Content, Epoch, Message, RoomName};
 use crate::sync::lock;
@@ -39,6 +41,9 @@ struct RoomLog {
     by_client: HashMap<ClientId, u64>,
     /// The retained messages' bytes.
     bytes: u64,
+    /// Who reacted to which retained message (each message's `reactions` holds the
+    /// counts, so reads need nothing from here).
+    reactions: HashMap<u64, ReactionBook>,
 }
 
 impl RoomLog {
@@ -51,6 +56,11 @@ impl RoomLog {
         self.messages
             .get(self.index_of(seq))
             .filter(|m| m.seq == seq)
+    }
+
+    fn get_mut(&mut self, seq: u64) -> Option<&mut Message> {
+        let i = self.index_of(seq);
+        self.messages.get_mut(i).filter(|m| m.seq == seq)
     }
 
     fn index_of(&self, seq: u64) -> usize {
@@ -126,6 +136,9 @@ impl Store for MemoryStore {
         if let Some(&seq) = log.by_client.get(&draft.client_id) {
             return Ok(Appended::Duplicate { seq });
         }
+        if let Some(to) = draft.reply_to.filter(|&to| log.get(to).is_none()) {
+            return Err(StoreError::NoSuchReply { seq: to });
+        }
         log.last_seq += 1;
         let msg = Message {
             room: draft.room,
@@ -135,6 +148,8 @@ impl Store for MemoryStore {
             ts: now_ms(),
             client_id: draft.client_id,
             user: draft.user,
+            reply_to: draft.reply_to,
+            reactions: Default::default(),
         };
         log.by_client.insert(msg.client_id.clone(), msg.seq);
         log.bytes += size(&msg);
@@ -145,6 +160,7 @@ impl Store for MemoryStore {
             if let Some(old) = log.messages.pop_front() {
                 log.bytes -= size(&old);
                 log.by_client.remove(&old.client_id);
+                log.reactions.remove(&old.seq);
             }
         }
         Ok(Appended::Stored(msg))
@@ -208,7 +224,51 @@ impl Store for MemoryStore {
         let after = size(msg);
         let amended = msg.clone();
         log.bytes = log.bytes - before + after;
+        if amended.is_deleted() {
+            log.reactions.remove(&seq);
+        }
         Ok(Some(amended))
+    }
+
+    async fn react(
+        &self,
+        room: &RoomName,
+        seq: u64,
+        reaction: Reaction,
+    ) -> Result<Reacted, StoreError> {
+        let mut rooms = lock(&self.rooms);
+        let Some(log) = rooms.get_mut(room) else {
+            return Ok(Reacted::NotFound);
+        };
+        match log.get_mut(seq) {
+            Some(m) if !m.is_deleted() => {}
+            _ => return Ok(Reacted::NotFound),
+        }
+        let done = log.reactions.entry(seq).or_default().apply(&reaction);
+        if let (Reacted::Counts { counts, .. }, Some(m)) = (&done, log.get_mut(seq)) {
+            m.reactions = counts.clone();
+            if counts.is_empty() {
+                log.reactions.remove(&seq);
+            }
+        }
+        Ok(done)
+    }
+
+    async fn reactors(
+        &self,
+        room: &RoomName,
+        seq: u64,
+        key: &str,
+    ) -> Result<Option<Reactors>, StoreError> {
+        Ok(self.read(room, |log| {
+            log.get(seq).filter(|m| !m.is_deleted())?;
+            Some(
+                log.reactions
+                    .get(&seq)
+                    .map(|b| b.reactors(key))
+                    .unwrap_or_default(),
+            )
+        }))
     }
 
     async fn history(
@@ -255,6 +315,8 @@ mod tests {
         c::users_are_stored_with_their_messages(store(100)).await;
         c::amendments_change_what_every_read_returns(store(100)).await;
         c::a_purged_room_starts_again_under_a_new_epoch(store(100)).await;
+        c::replies_and_reactions(store(100)).await;
+        c::reactions_go_with_their_message(store(3)).await;
         c::retention_by_bytes(std::sync::Arc::new(MemoryStore::with_retention(
             crate::server::store::Retention {
                 max_bytes: 1000,

@@ -15,7 +15,10 @@
 #[cfg(test)]
 pub mod conformance;
 pub mod memory;
+pub mod reactions;
 pub mod sqlite;
+
+pub use reactions::{Reacted, Reaction, Reactor, Reactors};
 
 use crate::protocol::{Body, ClientId, Epoch, Message, RoomName, UserId, UserName};
 use async_trait::async_trait;
@@ -35,6 +38,9 @@ pub struct Draft {
     pub client_id: ClientId,
     /// The publisher's user id, when it is authenticated (v1.1).
     pub user: Option<UserId>,
+    /// The earlier message of the room this one answers (v1.1); the session has
+    /// checked it is stored.
+    pub reply_to: Option<u64>,
 }
 
 /// A change to a stored message's content (v1.1 "Moderation").
@@ -55,7 +61,11 @@ impl Amendment {
     /// `msg` with this change made (what every store stores).
     pub fn apply(&self, msg: &mut Message) {
         match self {
-            Self::Delete => msg.content = crate::protocol::Content::deleted(),
+            Self::Delete => {
+                // A deleted message keeps no reactions either (docs/protocol.md).
+                msg.content = crate::protocol::Content::deleted();
+                msg.reactions = crate::protocol::Reactions::new();
+            }
             Self::Edit { body, ts } if !msg.is_deleted() => {
                 msg.content = crate::protocol::Content::Text {
                     body: body.clone(),
@@ -171,6 +181,13 @@ pub enum StoreError {
         /// The cap.
         max: u64,
     },
+    /// A publish's `reply_to` names no stored message of its room (v1.1); nothing was
+    /// stored. The client is answered `not_found`, not `unavailable`.
+    #[error("no message {seq} in this room to reply to")]
+    NoSuchReply {
+        /// The `reply_to`.
+        seq: u64,
+    },
     /// The store holds something this server cannot read (written by another program or
     /// version).
     #[error("store unavailable: unreadable {what} in the store")]
@@ -261,6 +278,26 @@ pub trait Store: Send + Sync + 'static {
         seq: u64,
         change: Amendment,
     ) -> Result<Option<Message>, StoreError>;
+
+    /// Adds or takes back one reaction to the stored message `seq`, durably, and
+    /// returns the message's counts: [`Reacted::NotFound`] when it is not stored or is
+    /// deleted, [`Reacted::TooMany`] for one emoji too many. Deleting a message deletes
+    /// its reactions; retention drops them with it.
+    async fn react(
+        &self,
+        room: &RoomName,
+        seq: u64,
+        reaction: Reaction,
+    ) -> Result<Reacted, StoreError>;
+
+    /// Who reacted to the stored message `seq`, and with what the reactor `key` did;
+    /// `None` when it is not stored or is deleted.
+    async fn reactors(
+        &self,
+        room: &RoomName,
+        seq: u64,
+        key: &str,
+    ) -> Result<Option<Reactors>, StoreError>;
 
     /// Deletes the room's whole history and gives it a new epoch (seqs start at 1
     /// again); returns its new meta. The text is erased as a deletion's is.
@@ -393,6 +430,8 @@ mod tests {
             ts: 0,
             client_id: crate::protocol::ClientId::parse(&format!("c{seq}")).unwrap(),
             user: None,
+            reply_to: None,
+            reactions: Default::default(),
         };
         let page = HistoryPage {
             messages: vec![msg(1, 600), msg(2, 500), msg(3, 400)],

@@ -46,6 +46,26 @@ impl Keys {
         format!("{}:ids", self.channel(room))
     }
 
+    /// Sorted set seq → `"seq emoji"` of every emoji some message of the room has.
+    pub fn reaction_seqs(&self, room: &RoomName) -> String {
+        format!("{}:rxs", self.channel(room))
+    }
+
+    /// Hash `"seq emoji"` → how many react so.
+    pub fn reaction_counts(&self, room: &RoomName) -> String {
+        format!("{}:rxc", self.channel(room))
+    }
+
+    /// Hash `"emoji who"` → `"ts|name"`: who reacted to message `seq`.
+    pub fn reactors(&self, room: &RoomName, seq: u64) -> String {
+        format!("{}{seq}", self.reactors_prefix(room))
+    }
+
+    /// What [`Keys::reactors`] keys start with (the scripts add the seq).
+    pub fn reactors_prefix(&self, room: &RoomName) -> String {
+        format!("{}:rx:", self.channel(room))
+    }
+
     /// Sorted set room → when it was last seen holding messages (the cap on rooms).
     /// The one key that is not a room's.
     pub fn rooms(&self) -> String {

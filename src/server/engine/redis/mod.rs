@@ -17,6 +17,7 @@
 pub mod announcer;
 pub mod bus;
 pub mod keys;
+mod reactions;
 pub mod room_cap;
 pub mod store;
 

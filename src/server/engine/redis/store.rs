@@ -51,6 +51,8 @@ struct Tail<'a> {
     client_id: &'a ClientId,
     #[serde(skip_serializing_if = "Option::is_none")]
     user: Option<&'a crate::protocol::UserId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reply_to: Option<u64>,
 }
 
 /// How long Redis keeps the meta (epoch) of a room nobody has published in: reads and
@@ -89,6 +91,21 @@ fn parse_message(json: &str) -> Result<Message, StoreError> {
 }
 
 impl RedisStore {
+    /// The key names.
+    pub(super) fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    /// What the store keeps.
+    pub(super) fn retention(&self) -> Retention {
+        self.retention
+    }
+
+    /// A handle on the connection (cheap: it is shared).
+    pub(super) fn connection(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
     /// The stored JSON of message `seq`, if the log holds it.
     async fn stored(&self, room: &RoomName, seq: u64) -> Result<Option<String>, StoreError> {
         let mut found: Vec<String> = redis::cmd("ZRANGE")
@@ -133,6 +150,7 @@ impl RedisStore {
             body: &draft.body,
             client_id: &draft.client_id,
             user: draft.user.as_ref(),
+            reply_to: draft.reply_to,
         })
         .map_err(|e| corrupt("draft", e))?;
         Ok(format!(",{}", &json[1..]))
@@ -163,10 +181,12 @@ impl Store for RedisStore {
         // Built and handed to the connection in the first poll (see `Hub::publish`).
         let reply: Vec<u64> = redis::cmd("EVAL")
             .arg(&self.append_script)
-            .arg(3)
+            .arg(5)
             .arg(self.keys.meta(&draft.room))
             .arg(self.keys.log(&draft.room))
             .arg(self.keys.ids(&draft.room))
+            .arg(self.keys.reaction_seqs(&draft.room))
+            .arg(self.keys.reaction_counts(&draft.room))
             .arg(draft.client_id.as_str())
             .arg(tail)
             .arg(new_epoch().as_str())
@@ -175,6 +195,8 @@ impl Store for RedisStore {
             .arg(self.keys.channel(&draft.room))
             .arg(self.retention.max_bytes)
             .arg(u8::from(self.rooms.full()))
+            .arg(self.keys.reactors_prefix(&draft.room))
+            .arg(draft.reply_to.map_or_else(String::new, |s| s.to_string()))
             .query_async(&mut self.conn.clone())
             .await
             .map_err(unavailable)?;
@@ -193,11 +215,16 @@ impl Store for RedisStore {
                     ts: *ts,
                     client_id: draft.client_id,
                     user: draft.user,
+                    reply_to: draft.reply_to,
+                    reactions: Default::default(),
                 }))
             }
             [0, seq] => Ok(Appended::Duplicate { seq: *seq }),
             [2] => Err(StoreError::RoomsFull {
                 max: self.rooms.max,
+            }),
+            [3] => Err(StoreError::NoSuchReply {
+                seq: draft.reply_to.unwrap_or(0),
             }),
             other => Err(corrupt("append reply", format!("{other:?}"))),
         }
@@ -226,8 +253,10 @@ impl Store for RedisStore {
             .iter()
             .map(|m| parse_message(m))
             .collect::<Result<Vec<_>, _>>()?;
+        let mut messages = crate::server::store::within_bytes(messages, max_bytes);
+        self.attach_reactions(room, &mut messages).await?;
         Ok(Range {
-            messages: crate::server::store::within_bytes(messages, max_bytes),
+            messages,
             complete: after + 1 >= oldest || after + 1 >= until,
         })
     }
@@ -258,6 +287,7 @@ impl Store for RedisStore {
             .map(|m| parse_message(m))
             .collect::<Result<Vec<_>, _>>()?;
         messages.reverse();
+        self.attach_reactions(room, &mut messages).await?;
         Ok(HistoryPage { messages, has_more })
     }
 
@@ -265,12 +295,15 @@ impl Store for RedisStore {
         let epoch = new_epoch();
         let _: i64 = redis::cmd("EVAL")
             .arg(PURGE)
-            .arg(3)
+            .arg(5)
             .arg(self.keys.meta(room))
             .arg(self.keys.log(room))
             .arg(self.keys.ids(room))
+            .arg(self.keys.reaction_seqs(room))
+            .arg(self.keys.reaction_counts(room))
             .arg(epoch.as_str())
             .arg(UNUSED_ROOM_TTL.as_millis() as u64)
+            .arg(self.keys.reactors_prefix(room))
             .query_async(&mut self.conn.clone())
             .await
             .map_err(unavailable)?;
@@ -278,10 +311,31 @@ impl Store for RedisStore {
     }
 
     async fn message(&self, room: &RoomName, seq: u64) -> Result<Option<Message>, StoreError> {
-        Ok(match self.stored(room, seq).await? {
-            Some(json) => Some(parse_message(&json)?),
-            None => None,
-        })
+        let Some(json) = self.stored(room, seq).await? else {
+            return Ok(None);
+        };
+        let mut found = [parse_message(&json)?];
+        self.attach_reactions(room, &mut found).await?;
+        let [msg] = found;
+        Ok(Some(msg))
+    }
+
+    async fn react(
+        &self,
+        room: &RoomName,
+        seq: u64,
+        reaction: crate::server::store::Reaction,
+    ) -> Result<crate::server::store::Reacted, StoreError> {
+        self.react_in_redis(room, seq, reaction).await
+    }
+
+    async fn reactors(
+        &self,
+        room: &RoomName,
+        seq: u64,
+        key: &str,
+    ) -> Result<Option<crate::server::store::Reactors>, StoreError> {
+        self.reactors_in_redis(room, seq, key).await
     }
 
     /// Replaces the log's member for `seq` in a script that first checks it is still the
@@ -303,16 +357,23 @@ impl Store for RedisStore {
             let new = serde_json::to_string(&msg).map_err(|e| corrupt("message", e))?;
             let replaced: u8 = redis::cmd("EVAL")
                 .arg(AMEND)
-                .arg(2)
+                .arg(5)
                 .arg(self.keys.meta(room))
                 .arg(self.keys.log(room))
+                .arg(self.keys.reaction_seqs(room))
+                .arg(self.keys.reaction_counts(room))
+                .arg(self.keys.reactors(room, seq))
                 .arg(seq)
                 .arg(&json)
                 .arg(&new)
+                .arg(if msg.is_deleted() { "1" } else { "0" })
                 .query_async(&mut self.conn.clone())
                 .await
                 .map_err(unavailable)?;
             if replaced == 1 {
+                let mut found = [msg];
+                self.attach_reactions(room, &mut found).await?;
+                let [msg] = found;
                 return Ok(Some(msg));
             }
         }

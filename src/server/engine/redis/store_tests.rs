@@ -60,6 +60,8 @@ async fn conforms() {
     c::users_are_stored_with_their_messages(store(&server, 1002).await).await;
     c::amendments_change_what_every_read_returns(store(&server, 1002).await).await;
     c::a_purged_room_starts_again_under_a_new_epoch(store(&server, 1003).await).await;
+    c::replies_and_reactions(store(&server, 1004).await).await;
+    c::reactions_go_with_their_message(store(&server, 1005).await).await;
     c::retention_by_bytes(Arc::new(RedisStore::new(
         server.connection().await,
         Keys::new("bytes"),
@@ -147,6 +149,58 @@ async fn old_messages_expire_by_age_with_their_client_ids() {
     let page = s.history(&room, None, 10).await.unwrap();
     assert!(page.messages.is_empty(), "an idle room's log expires whole");
     assert_eq!(s.meta(&room).await.unwrap().last_seq, 3, "but seqs go on");
+}
+
+#[tokio::test]
+async fn reactions_leave_redis_with_their_messages() {
+    use crate::server::store::{Reaction, Reactor};
+    let server = RedisServer::start();
+    let keys = Keys::new("rxgone");
+    let s = RedisStore::new(
+        server.connection().await,
+        keys.clone(),
+        Retention {
+            max_messages: 2,
+            ..Retention::default()
+        },
+    );
+    let room = RoomName::parse("r").unwrap();
+    let up = |who: &str| Reaction {
+        emoji: crate::protocol::Emoji::parse("👍").unwrap(),
+        who: Reactor::guest(who, crate::protocol::UserName::parse(who).unwrap()),
+        on: true,
+    };
+    for cid in ["1", "2"] {
+        s.append(c::draft("r", cid)).await.unwrap();
+    }
+    s.react(&room, 1, up("a")).await.unwrap();
+    s.react(&room, 2, up("a")).await.unwrap();
+    // Seq 3 makes retention drop seq 1: its reactions go in the same script.
+    s.append(c::draft("r", "3")).await.unwrap();
+    let mut conn = server.connection().await;
+    let (gone, members, counts): (bool, Vec<String>, Vec<String>) = redis::pipe()
+        .cmd("EXISTS")
+        .arg(keys.reactors(&room, 1))
+        .cmd("ZRANGE")
+        .arg(keys.reaction_seqs(&room))
+        .arg(0)
+        .arg(-1)
+        .cmd("HKEYS")
+        .arg(keys.reaction_counts(&room))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(!gone, "seq 1's reactors left with it");
+    assert_eq!(members, ["2 👍"]);
+    assert_eq!(counts, ["2 👍"]);
+    // A purge leaves no reaction key at all.
+    s.purge(&room).await.unwrap();
+    let left: Vec<String> = redis::cmd("KEYS")
+        .arg("rxgone:*rx*")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[test]

@@ -20,7 +20,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 /// The columns [`super::messages`] reads, for one message.
 pub(super) const ONE_MESSAGE: &str =
-    "SELECT seq, sender, body, ts, client_id, sender_user, edited_ts, deleted FROM messages
+    "SELECT seq, sender, body, ts, client_id, sender_user, edited_ts, deleted, reply_to FROM messages
      WHERE room_id = ?1 AND seq = ?2";
 
 /// Applies `change` to the stored message `seq` of `room`, durably; returns it as it now
@@ -38,7 +38,9 @@ pub(super) fn amend(
         .optional()?;
     let Some(id) = id else { return Ok(None) };
     let seq_i = seq.min(i64::MAX as u64) as i64;
-    let Some(mut msg) = messages(&tx, room, ONE_MESSAGE, params![id, seq_i])?.pop() else {
+    let mut found = messages(&tx, room, ONE_MESSAGE, params![id, seq_i])?;
+    super::reactions::attach(&tx, id, &mut found)?;
+    let Some(mut msg) = found.pop() else {
         return Ok(None);
     };
     let size = |m: &Message| {
@@ -84,5 +86,7 @@ pub(super) fn one(
         .optional()?;
     let Some(id) = id else { return Ok(None) };
     let seq = seq.min(i64::MAX as u64) as i64;
-    Ok(messages(tx, room, ONE_MESSAGE, params![id, seq])?.pop())
+    let mut found = messages(tx, room, ONE_MESSAGE, params![id, seq])?;
+    super::reactions::attach(tx, id, &mut found)?;
+    Ok(found.pop())
 }

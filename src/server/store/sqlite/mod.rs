@@ -12,6 +12,7 @@
 mod amend;
 mod open;
 mod purge;
+mod reactions;
 mod readers;
 mod retention;
 mod rows;
@@ -25,7 +26,8 @@ use self::readers::Readers;
 use self::rows::decode_err;
 use self::rows::{messages, room_row};
 use super::{
-    Amendment, Appended, ByteBudget, Draft, HistoryPage, Range, RoomMeta, Store, StoreError,
+    Amendment, Appended, ByteBudget, Draft, HistoryPage, Range, Reacted, Reaction, Reactors,
+    RoomMeta, Store, StoreError,
 };
 use crate::protocol::{Epoch, Message, RoomName};
 use async_trait::async_trait;
@@ -286,6 +288,34 @@ impl Store for SqliteStore {
         Ok(amended)
     }
 
+    async fn react(
+        &self,
+        room: &RoomName,
+        seq: u64,
+        reaction: Reaction,
+    ) -> Result<Reacted, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.submit(Job::React {
+            job: (room.clone(), seq, reaction),
+            reply,
+        })
+        .await?;
+        rx.await.map_err(|_| writer_gone())?
+    }
+
+    async fn reactors(
+        &self,
+        room: &RoomName,
+        seq: u64,
+        key: &str,
+    ) -> Result<Option<Reactors>, StoreError> {
+        let room = room.clone();
+        let key = key.to_owned();
+        self.readers
+            .read(move |tx| reactions::reactors(tx, &room, seq, &key))
+            .await
+    }
+
     async fn purge(&self, room: &RoomName) -> Result<RoomMeta, StoreError> {
         let (reply, rx) = oneshot::channel();
         self.submit(Job::Purge {
@@ -333,16 +363,17 @@ impl Store for SqliteStore {
                         last = Some(seq);
                     }
                 }
-                let messages = match last {
+                let mut messages = match last {
                     None => Vec::new(),
                     Some(last) => messages(
                         tx,
                         &room,
-                        "SELECT seq, sender, body, ts, client_id, sender_user, edited_ts, deleted FROM messages
+                        "SELECT seq, sender, body, ts, client_id, sender_user, edited_ts, deleted, reply_to FROM messages
                          WHERE room_id = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq",
                         params![id, after as i64, last],
                     )?,
                 };
+                reactions::attach(tx, id, &mut messages)?;
                 Ok(Range {
                     messages,
                     complete: after >= dropped || after + 1 >= until,
@@ -370,11 +401,12 @@ impl Store for SqliteStore {
                 let mut page = messages(
                     tx,
                     &room,
-                    "SELECT seq, sender, body, ts, client_id, sender_user, edited_ts, deleted FROM messages
+                    "SELECT seq, sender, body, ts, client_id, sender_user, edited_ts, deleted, reply_to FROM messages
                      WHERE room_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3",
                     params![id, before, limit as i64],
                 )?;
                 page.reverse();
+                reactions::attach(tx, id, &mut page)?;
                 let has_more = match page.first() {
                     Some(first) => tx
                         .prepare_cached(
@@ -394,5 +426,7 @@ impl Store for SqliteStore {
 
 #[cfg(test)]
 mod erase_tests;
+#[cfg(test)]
+mod reaction_tests;
 #[cfg(test)]
 mod tests;

@@ -35,7 +35,8 @@ pub(super) fn room_row(
 }
 
 /// Reads messages of one room selected by `sql` (its columns: seq, sender, body, ts,
-/// client_id, sender_user, edited_ts, deleted; parameters: room id, then `args`).
+/// client_id, sender_user, edited_ts, deleted, reply_to; parameters: room id, then
+/// `args`). Their `reactions` are left empty: [`super::reactions::attach`] adds them.
 pub(super) fn messages(
     tx: &rusqlite::Transaction<'_>,
     room: &RoomName,
@@ -53,10 +54,11 @@ pub(super) fn messages(
             r.get::<_, Option<String>>(5)?,
             r.get::<_, Option<i64>>(6)?,
             r.get::<_, bool>(7)?,
+            r.get::<_, Option<i64>>(8)?,
         ))
     })?;
     rows.map(|row| {
-        let (seq, from, body, ts, client_id, user, edited_ts, deleted) = row?;
+        let (seq, from, body, ts, client_id, user, edited_ts, deleted, reply_to) = row?;
         let content = if deleted {
             Content::deleted()
         } else {
@@ -73,6 +75,8 @@ pub(super) fn messages(
             ts,
             client_id: decode_err(ClientId::parse(&client_id))?,
             user: user.map(|u| decode_err(UserId::parse(&u))).transpose()?,
+            reply_to: reply_to.and_then(|s| u64::try_from(s).ok()),
+            reactions: Default::default(),
         })
     })
     .collect()

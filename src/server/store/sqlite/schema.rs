@@ -148,6 +148,35 @@ const MIGRATIONS: &[&str] = &[
         slow_mode_s INTEGER NOT NULL DEFAULT 0
     ) WITHOUT ROWID;
     "#,
+    // 7 → 8: replies and reactions (v1.1). A reaction row per (message, emoji, who);
+    // triggers delete a message's reactions with it (retention, purge) and when it is
+    // deleted, so no code path can leave them behind.
+    r#"
+    ALTER TABLE messages ADD COLUMN reply_to INTEGER;
+
+    CREATE TABLE reactions (
+        room_id INTEGER NOT NULL,
+        seq     INTEGER NOT NULL,
+        emoji   TEXT NOT NULL,
+        -- 'u:' and the user id, or 'g:' and the guest's connection.
+        who     TEXT NOT NULL,
+        -- The name shown in "who reacted", as it was then.
+        name    TEXT NOT NULL,
+        ts      INTEGER NOT NULL,
+        PRIMARY KEY (room_id, seq, emoji, who)
+    ) WITHOUT ROWID;
+
+    CREATE TRIGGER reactions_leave_with_their_message AFTER DELETE ON messages
+    BEGIN
+        DELETE FROM reactions WHERE room_id = old.room_id AND seq = old.seq;
+    END;
+
+    CREATE TRIGGER reactions_leave_a_deleted_message AFTER UPDATE OF deleted ON messages
+    WHEN new.deleted
+    BEGIN
+        DELETE FROM reactions WHERE room_id = new.room_id AND seq = new.seq;
+    END;
+    "#,
 ];
 
 /// The migrations, for tests that build a database of an older version.

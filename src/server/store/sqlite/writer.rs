@@ -40,6 +40,11 @@ pub(super) enum Job {
         change: crate::server::store::Amendment,
         reply: oneshot::Sender<Result<(Option<Message>, bool), StoreError>>,
     },
+    /// Add or take back one reaction; answers the message's counts.
+    React {
+        job: super::reactions::ReactJob,
+        reply: oneshot::Sender<Result<crate::server::store::Reacted, StoreError>>,
+    },
     /// Delete a room's whole history and give it a new epoch; answers its new meta.
     Purge {
         room: RoomName,
@@ -130,6 +135,8 @@ impl Writer {
         let mut probes = Vec::new();
         let mut amends = Vec::new();
         let mut erases = Vec::new();
+        let mut reacts = Vec::new();
+        let mut react_replies = Vec::new();
         for job in batch.drain(..) {
             match job {
                 Job::Amend {
@@ -139,6 +146,10 @@ impl Writer {
                     reply,
                 } => amends.push((room, seq, change, reply)),
                 Job::EraseJournal { reply } => erases.push(reply),
+                Job::React { job, reply } => {
+                    reacts.push(job);
+                    react_replies.push(reply);
+                }
                 Job::Purge { room, reply } => {
                     let r = super::purge::purge(&mut self.conn, &room, &self.epoch);
                     // The room's cached row and the count of rooms holding messages
@@ -172,6 +183,22 @@ impl Writer {
                     self.failing.store(true, Ordering::Relaxed);
                     let e = Arc::new(e);
                     for reply in replies {
+                        let _ = reply.send(Err(StoreError::Sqlite(e.clone())));
+                    }
+                }
+            }
+        }
+        if !reacts.is_empty() {
+            match super::reactions::react_all(&mut self.conn, &reacts, now_ms()) {
+                Ok(done) => {
+                    for (reply, r) in react_replies.into_iter().zip(done) {
+                        let _ = reply.send(Ok(r));
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "storing reactions failed");
+                    let e = Arc::new(e);
+                    for reply in react_replies {
                         let _ = reply.send(Err(StoreError::Sqlite(e.clone())));
                     }
                 }
@@ -272,6 +299,12 @@ impl Writer {
             if row.kept_bytes == 0 && max_rooms > 0 && holding >= max_rooms {
                 out.push(Err(StoreError::RoomsFull { max: max_rooms }));
                 continue;
+            }
+            if let Some(to) = draft.reply_to {
+                if let Some(missing) = reply_missing(&tx, row.id, to, &draft)? {
+                    out.push(missing);
+                    continue;
+                }
             }
             let room = draft.room.clone();
             let appended = append_one(&tx, draft, row, ts)?;
@@ -388,6 +421,34 @@ fn find_or_create_room(
     })
 }
 
+/// A reply whose `reply_to` is not stored: its answer (the original, when this is a
+/// retry of a stored publish; else the refusal). `None` when the message it answers is
+/// there.
+fn reply_missing(
+    tx: &Transaction<'_>,
+    room: i64,
+    to: u64,
+    draft: &Draft,
+) -> rusqlite::Result<Option<Result<Appended, StoreError>>> {
+    let to_i = to.min(i64::MAX as u64) as i64;
+    let there: bool = tx
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM messages WHERE room_id = ?1 AND seq = ?2)")?
+        .query_row(params![room, to_i], |r| r.get(0))?;
+    if there {
+        return Ok(None);
+    }
+    let earlier: Option<i64> = tx
+        .prepare_cached("SELECT seq FROM messages WHERE room_id = ?1 AND client_id = ?2")?
+        .query_row(params![room, draft.client_id.as_str()], |r| r.get(0))
+        .optional()?;
+    Ok(Some(match earlier {
+        Some(seq) => Ok(Appended::Duplicate {
+            seq: decode_err(u64::try_from(seq))?,
+        }),
+        None => Err(StoreError::NoSuchReply { seq: to }),
+    }))
+}
+
 /// Stores one message inside the batch's transaction as the room's next seq, or finds
 /// its earlier copy: the unique index on (room, client_id) refuses the second row, so
 /// the common case is one statement.
@@ -400,8 +461,8 @@ fn append_one(
     let seq = room.last_seq + 1;
     let inserted = tx
         .prepare_cached(
-            "INSERT INTO messages (room_id, seq, sender, body, ts, client_id, sender_user)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+            "INSERT INTO messages (room_id, seq, sender, body, ts, client_id, sender_user, reply_to)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
              ON CONFLICT (room_id, client_id) DO NOTHING",
         )?
         .execute(params![
@@ -411,7 +472,8 @@ fn append_one(
             draft.body.as_str(),
             ts as i64,
             draft.client_id.as_str(),
-            draft.user.as_ref().map(|u| u.as_str())
+            draft.user.as_ref().map(|u| u.as_str()),
+            draft.reply_to.map(|s| s.min(i64::MAX as u64) as i64)
         ])?;
     if inserted == 0 {
         let earlier: i64 = tx
@@ -430,5 +492,7 @@ fn append_one(
         ts,
         client_id: draft.client_id,
         user: draft.user,
+        reply_to: draft.reply_to,
+        reactions: Default::default(),
     }))
 }

@@ -1,14 +1,21 @@
 -- Stores one message and broadcasts it, atomically (a script runs alone in Redis).
--- KEYS: 1 meta (hash: epoch, last, bytes), 2 log (zset seq -> message JSON), 3 ids (zset client_id -> seq)
+-- KEYS: 1 meta (hash: epoch, last, bytes), 2 log (zset seq -> message JSON), 3 ids (zset client_id -> seq),
+--       4 rxs, 5 rxc (reactions: react.lua)
 -- ARGV: 1 client_id, 2 the message JSON after "ts" (starts with a comma), 3 a fresh epoch,
 --       4 max messages kept (0: all), 5 max age in ms (0: any), 6 the room's channel,
 --       7 max bytes kept (0: any; a message counts as its stored JSON),
---       8 "1" when the server holds its maximum of rooms (room_cap.rs)
+--       8 "1" when the server holds its maximum of rooms (room_cap.rs),
+--       9 what the keys of messages' reactors start with (then the seq),
+--       10 the seq it replies to ('' when none)
 -- Returns {1, seq, ts, fresh} when stored (fresh: 1 when the room held no message before),
--- {0, seq} when client_id was stored before as seq, {2} when refused by the cap on rooms.
+-- {0, seq} when client_id was stored before as seq, {2} when refused by the cap on rooms,
+-- {3} when the message it replies to is not in the log.
 local dup = redis.call('ZSCORE', KEYS[3], ARGV[1])
 if dup then
   return {0, tonumber(dup)}
+end
+if ARGV[10] ~= '' and not redis.call('ZRANGE', KEYS[2], ARGV[10], ARGV[10], 'BYSCORE')[1] then
+  return {3}
 end
 local fresh = 1 - redis.call('EXISTS', KEYS[2])
 if fresh == 1 and ARGV[8] == '1' then
@@ -74,6 +81,17 @@ end
 local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
 if first[2] then
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. first[2])
+  -- And reactions as long as theirs.
+  if redis.call('EXISTS', KEYS[4]) == 1 then
+    local old = redis.call('ZRANGE', KEYS[4], '-inf', '(' .. first[2], 'BYSCORE')
+    for _, m in ipairs(old) do
+      redis.call('HDEL', KEYS[5], m)
+      redis.call('DEL', ARGV[9] .. string.match(m, '^%d+'))
+    end
+    if old[1] then
+      redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. first[2])
+    end
+  end
 end
 redis.call('PUBLISH', ARGV[6], 'm' .. member)
 return {1, seq, ts, fresh}
