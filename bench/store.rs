@@ -66,6 +66,7 @@ async fn run(dir: &Path, commit: Commit, publishers: usize, secs: f64) -> Outcom
                     body: body.clone(),
                     client_id: ClientId::parse(&format!("p{p}-{i}")).expect("client id"),
                     user: None,
+                    reply_to: None,
                 };
                 let t = Instant::now();
                 store.append(draft).await.expect("append");

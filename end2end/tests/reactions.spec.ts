@@ -57,7 +57,7 @@ test("a reply quotes its message, and reactions count once per person on both pa
 
   // Bob replies: Reply on Ann's message, the bar says to whom, Enter sends.
   await row(b, "Lunch at noon").hover();
-  await row(b, "Lunch at noon").getByRole("button", { name: "Reply" }).click();
+  await row(b, "Lunch at noon").getByRole("button", { name: "Reply", exact: true }).click();
   await expect(b.locator(".replying")).toContainText("Replying to Ann");
   await expect(b.getByLabel("Message", { exact: true })).toBeFocused();
   await send(b, "Yes, count me in");
@@ -108,9 +108,12 @@ test("a reply quotes its message, and reactions count once per person on both pa
     viewport: { width: 390, height: 760 }, isMobile: true, hasTouch: true,
   });
   const p = await enter(phone, `${server.url}/r/${room}`);
-  await row(p, "Lunch at noon").tap();
-  await expect(row(p, "Lunch at noon").getByRole("button", { name: "Reply" })).toBeVisible();
-  await row(p, "Lunch at noon").getByRole("button", { name: "Reply" }).tap();
+  // Ann's message (the reply under it quotes the same words).
+  const lunch = p.locator(".msg", { hasText: "Lunch at noon" }).first();
+  await lunch.tap();
+  await expect(lunch.getByRole("button", { name: "Reply", exact: true })).toBeVisible();
+  await p.screenshot({ path: `${shots}/actions-phone.png` });
+  await lunch.getByRole("button", { name: "Reply", exact: true }).tap();
   await expect(p.locator(".replying")).toContainText("Replying to Ann");
   await p.screenshot({ path: `${shots}/reply-phone.png` });
   for (const c of [ann, bob, dark, phone]) await c.close();
@@ -136,12 +139,13 @@ test("a quote of a message older than the loaded page loads older messages and j
   const b = await enter(ann, `${server.url}/r/${room}`);
   const quote = row(b, "about that plan").locator(".reply-quote");
   await expect(quote).toContainText("Reply to an earlier message");
-  await expect(b.locator(".msg", { hasText: "the very first plan" })).toHaveCount(0);
+  const target = b.locator('.msg[data-seq="1"]');
+  await expect(target).toHaveCount(0);
   await quote.click();
-  const target = b.locator(".msg", { hasText: "the very first plan" });
   await expect(target).toBeInViewport();
   await expect(target).toHaveClass(/flash/);
   // Once loaded, the quote names its message.
   await expect(quote).toContainText("the very first plan");
+  await b.screenshot({ path: `${shots}/reply-jump.png` });
   await ann.close();
 });

@@ -89,11 +89,17 @@ pub(crate) fn MessageList(
     });
     keep_pinned_on_resize(list, follow, pin);
     follow_jumps(view_state, list, follow, load_older);
+    let thread = use_context::<Thread>();
     let on_scroll = move |_| {
         let Some(el) = list.get_untracked() else {
             return;
         };
         let top = el.scroll_top();
+        if thread.is_some_and(|t| t.jump.get_untracked().is_some()) {
+            // Paging back to a quoted message: the list is where the jump puts it.
+            last_top.set_value(top);
+            return;
+        }
         let bottom = el.scroll_height() - top - el.client_height() < AT_BOTTOM_PX;
         // A scroll event may report a position from before rows just added below (the
         // list pinned itself, then grew): only a move up is the reader leaving.
@@ -186,6 +192,7 @@ fn follow_jumps(
     };
     // The oldest seq when older messages were last asked for: one request per page.
     let asked = StoredValue::new(None::<Option<u64>>);
+    let flashing = StoredValue::new(false);
     Effect::new(move |_| {
         let Some(target) = thread.jump.get() else {
             asked.set_value(None);
@@ -196,8 +203,16 @@ fn follow_jumps(
             .with(|t| (t.line(target).is_some(), t.first_seq()));
         follow.set(false);
         if loaded {
-            thread.jump.set(None);
-            flash(list, target);
+            if !flashing.get_value() {
+                flashing.set_value(true);
+                // The jump stays under way until the row is in view, so that nothing
+                // pins the list back to the bottom meanwhile.
+                flash(list, target, move || {
+                    follow.set(false);
+                    flashing.set_value(false);
+                    thread.jump.set(None);
+                });
+            }
         } else if view_state.has_more.get() {
             if asked.get_value() != Some(first) {
                 asked.set_value(Some(first));
@@ -212,20 +227,27 @@ fn follow_jumps(
     });
 }
 
-/// Scrolls row `seq` to the middle of the list (once drawn) and marks it for a moment.
-fn flash(list: NodeRef<leptos::html::Ol>, seq: u64) {
+/// Scrolls row `seq` to the middle of the list (once drawn) and marks it for a moment;
+/// then calls `done`.
+fn flash(list: NodeRef<leptos::html::Ol>, seq: u64, done: impl FnOnce() + 'static) {
     #[cfg(feature = "hydrate")]
     request_animation_frame(move || {
-        let Some(el) = list.get_untracked() else {
-            return;
-        };
-        let Ok(Some(row)) = el.query_selector(&format!("li.msg[data-seq=\"{seq}\"]")) else {
+        let row = list.get_untracked().and_then(|el| {
+            el.query_selector(&format!("li.msg[data-seq=\"{seq}\"]"))
+                .ok()
+                .flatten()
+        });
+        let Some(row) = row else {
+            done();
             return;
         };
         let options = web_sys::ScrollIntoViewOptions::new();
         options.set_block(web_sys::ScrollLogicalPosition::Center);
-        options.set_behavior(web_sys::ScrollBehavior::Smooth);
+        // At once, not smoothly: a smooth scroll's first steps are still "at the bottom",
+        // which would make the list follow (and pin back down) before it got anywhere.
+        options.set_behavior(web_sys::ScrollBehavior::Instant);
         row.scroll_into_view_with_scroll_into_view_options(&options);
+        done();
         let _ = row.class_list().add_1("flash");
         set_timeout(
             move || {
@@ -235,7 +257,10 @@ fn flash(list: NodeRef<leptos::html::Ol>, seq: u64) {
         );
     });
     #[cfg(not(feature = "hydrate"))]
-    let _ = (list, seq);
+    {
+        let _ = (list, seq);
+        done();
+    }
 }
 
 /// While following, re-pins the list whenever its box changes size: its first layout

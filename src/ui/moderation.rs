@@ -143,7 +143,10 @@ pub fn RowActions(line: Line, editing: RwSignal<bool>) -> impl IntoView {
                             <Show when=move || powers.speaks.get()>
                                 <crate::ui::reactions::ReactionPicker seq/>
                                 <button type="button" on:click=move |_| {
-                                    if let Some(t) = thread { t.replying.set(Some(seq)) }
+                                    if let Some(t) = thread {
+                                        t.replying.set(Some(seq));
+                                        t.selected.set(None);
+                                    }
                                 }>"Reply"</button>
                             </Show>
                             <Show when=can_edit.clone()>

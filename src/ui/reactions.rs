@@ -25,6 +25,12 @@ const REMEMBERED: usize = 500;
 pub(crate) struct MyReactions {
     room: StoredValue<RoomName>,
     mine: RwSignal<HashMap<u64, BTreeSet<Emoji>>>,
+    /// Per message, the order of the reader's last question (`reactors`) and last change
+    /// (`react`) on this socket: an answer to a question asked before a change of the
+    /// reader's does not know of it, so it must not undo it.
+    asked: StoredValue<HashMap<u64, u64>>,
+    changed: StoredValue<HashMap<u64, u64>>,
+    tick: StoredValue<u64>,
 }
 
 impl MyReactions {
@@ -34,6 +40,9 @@ impl MyReactions {
         let me = Self {
             room: StoredValue::new(room),
             mine: RwSignal::new(HashMap::new()),
+            asked: StoredValue::new(HashMap::new()),
+            changed: StoredValue::new(HashMap::new()),
+            tick: StoredValue::new(0),
         };
         Effect::new(move |_| {
             let loaded = load(&me.room.get_value());
@@ -48,8 +57,25 @@ impl MyReactions {
             .with(|m| m.get(&seq).is_some_and(|set| set.contains(emoji)))
     }
 
+    fn next_tick(&self) -> u64 {
+        self.tick.update_value(|t| *t += 1);
+        self.tick.get_value()
+    }
+
+    /// The reader asks who reacted to `seq` (the answer comes to [`Self::correct`]).
+    pub fn asking(&self, seq: u64) {
+        let t = self.next_tick();
+        self.asked.update_value(|a| {
+            a.insert(seq, t);
+        });
+    }
+
     /// Records a reaction the reader made or took back.
     pub fn set(&self, seq: u64, emoji: Emoji, on: bool) {
+        let t = self.next_tick();
+        self.changed.update_value(|c| {
+            c.insert(seq, t);
+        });
         self.mine.update(|m| {
             let set = m.entry(seq).or_default();
             if on {
@@ -66,6 +92,13 @@ impl MyReactions {
 
     /// The server's word on which of `seq`'s reactions are the reader's.
     pub fn correct(&self, seq: u64, mine: &[Emoji]) {
+        let asked = self.asked.with_value(|a| a.get(&seq).copied().unwrap_or(0));
+        let changed = self
+            .changed
+            .with_value(|c| c.get(&seq).copied().unwrap_or(0));
+        if changed > asked {
+            return; // Asked before the reader's own change: the answer is behind it.
+        }
         let now: BTreeSet<Emoji> = mine.iter().cloned().collect();
         if self
             .mine
@@ -178,6 +211,9 @@ pub(crate) fn ReactionChips(seq: u64) -> impl IntoView {
     let ask = move || {
         if let (Some(p), false) = (powers, asked.get_untracked()) {
             asked.set(true);
+            if let Some(m) = mine {
+                m.asking(seq);
+            }
             p.act.run(Act::Reactors { seq });
         }
     };

@@ -75,7 +75,7 @@ pub(crate) fn ReplyQuote(to: u64) -> impl IntoView {
             <span class="reply-mark" aria-hidden="true">"↪"</span>
             {move || match shown() {
                 Some((from, text)) => view! {
-                    <span class="sr-only">"Reply to "</span>
+                    <span class="sr-only">"In reply to "</span>
                     <span class="quote-from">{from}</span>
                     <span class="quote-text" dir="auto">{text}</span>
                 }.into_any(),

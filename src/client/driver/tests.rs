@@ -459,3 +459,30 @@ fn taken_out_of_the_room_the_page_stops_and_says_why() {
     assert!(p.driver.on_close(None).is_empty());
     assert!(p.driver.wake(true).is_empty());
 }
+
+#[test]
+fn a_reply_is_resent_as_a_reply_and_reactions_reach_the_list() {
+    let mut p = Page::new(None, Timeline::default(), 0.5);
+    p.open();
+    p.joined(true);
+    p.frame(ServerFrame::Message(msg(1, "c1")));
+    // Typed while the socket is down: the re-send after the next join still replies.
+    p.driver.on_close(None);
+    let e = p.driver.send_message(body("yes"), Some(1), cid("r1"), 0);
+    p.run(e);
+    let e = p.driver.on_open(&p.timeline);
+    p.run(e);
+    let resent = p.joined(true);
+    assert!(
+        sent(&resent).iter().any(|f| matches!(f,
+            ClientFrame::Publish { client_id, reply_to: Some(1), .. } if client_id.as_str() == "r1")),
+        "{resent:?}"
+    );
+    let up = crate::protocol::Emoji::parse("👍").unwrap();
+    p.frame(ServerFrame::Reactions {
+        room: room(),
+        seq: 1,
+        counts: [(up.clone(), 3)].into_iter().collect(),
+    });
+    assert_eq!(p.timeline.line(1).unwrap().reactions.count(&up), 3);
+}

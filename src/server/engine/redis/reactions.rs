@@ -68,7 +68,7 @@ impl RedisStore {
         match reply.first().map(int).transpose()? {
             Some(0) => Ok(Reacted::NotFound),
             Some(2) => Ok(Reacted::TooMany),
-            Some(1) if reply.len() >= 2 && reply.len() % 2 == 0 => {
+            Some(1) if reply.len() >= 2 && reply.len().is_multiple_of(2) => {
                 let changed = int(&reply[1])? == 1;
                 let mut counts = Reactions::new();
                 for pair in reply[2..].chunks(2) {
