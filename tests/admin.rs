@@ -31,18 +31,7 @@ async fn api(
 }
 
 fn token(sub: &str, name: &str) -> String {
-    use jsonwebtoken::{Algorithm, EncodingKey, Header};
-    let exp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 600;
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        &json!({"sub": sub, "name": name, "exp": exp}),
-        &EncodingKey::from_secret(SECRET.as_bytes()).unwrap(),
-    )
-    .unwrap()
+    common::site::hs256_token(SECRET, sub, name, json!({}))
 }
 
 #[tokio::test]

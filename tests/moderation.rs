@@ -5,7 +5,6 @@
 mod common;
 
 use common::{spawn_with, Client, Mode};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -22,22 +21,12 @@ fn config(c: &mut chorus::server::config::Config) {
 
 /// A token for `sub`; `moderate` adds the right to moderate room "m".
 fn token(sub: &str, moderate: bool) -> String {
-    let exp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 600;
     let rights = if moderate {
         json!(["read", "publish", "moderate"])
     } else {
         json!(["read", "publish"])
     };
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        &json!({"sub": sub, "name": sub, "exp": exp, "rooms": {"m": rights}}),
-        &EncodingKey::from_secret(SECRET.as_bytes()).unwrap(),
-    )
-    .unwrap()
+    common::site::hs256_token(SECRET, sub, sub, json!({"rooms": {"m": rights}}))
 }
 
 /// A socket on `addr` as `sub` (a guest when `None`), joined to room "m".

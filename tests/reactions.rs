@@ -6,7 +6,6 @@
 mod common;
 
 use common::{spawn_with, Client, Mode};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 
@@ -19,17 +18,7 @@ fn config(c: &mut chorus::server::config::Config) {
 }
 
 fn token(sub: &str) -> String {
-    let exp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 600;
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        &json!({"sub": sub, "name": sub, "exp": exp}),
-        &EncodingKey::from_secret(SECRET.as_bytes()).unwrap(),
-    )
-    .unwrap()
+    common::site::hs256_token(SECRET, sub, sub, json!({}))
 }
 
 /// A socket on `addr` joined to room "rx": as user `sub`, or a guest named `guest`.

@@ -37,3 +37,29 @@ export async function send(page: Page, text: string) {
   await type(page, text);
   await expect(page.locator(".msg.sent", { hasText: text })).toHaveCount(1);
 }
+
+/** Publishes `bodies` as `name` over a socket of the page's own (not the page's), `paceMs`
+ * apart; resolves once every one is acked. For filling a room fast. */
+export async function publishAs(page: Page, room: string, name: string, bodies: string[], paceMs = 0) {
+  await page.evaluate(
+    async ({ room, name, bodies, paceMs }) => {
+      const ws = new WebSocket(`ws://${location.host}/ws`);
+      await new Promise((r) => (ws.onopen = r));
+      ws.send(JSON.stringify({ type: "join", room, name }));
+      let acked = 0;
+      const done = new Promise<void>((resolve) => {
+        ws.onmessage = (ev) => {
+          if (JSON.parse(ev.data).type === "ack" && ++acked === bodies.length) resolve();
+        };
+      });
+      const tag = Math.random().toString(36).slice(2);
+      for (const [i, body] of bodies.entries()) {
+        ws.send(JSON.stringify({ type: "publish", room, body, client_id: `p-${tag}-${i}` }));
+        if (paceMs) await new Promise((r) => setTimeout(r, paceMs));
+      }
+      await done;
+      ws.close();
+    },
+    { room, name, bodies, paceMs },
+  );
+}

@@ -1,5 +1,5 @@
 import { test, expect, type Page } from "@playwright/test";
-import { enter, live, person, send, uniqueRoom } from "../support/room";
+import { enter, live, person, publishAs, send, uniqueRoom } from "../support/room";
 import { OwnServer } from "../support/server";
 
 // The bugs a Slack or Discord user hit within a minute (issue 18), one test each, on a
@@ -20,30 +20,6 @@ test.afterAll(async () => {
   await server?.dispose();
 });
 
-/** Publishes `bodies` as `name` over a socket of the page's own, `paceMs` apart; waits for every ack. */
-async function publish(page: Page, room: string, name: string, bodies: string[], paceMs = 0) {
-  await page.evaluate(
-    async ({ room, name, bodies, paceMs }) => {
-      const ws = new WebSocket(`ws://${location.host}/ws`);
-      await new Promise((r) => (ws.onopen = r));
-      ws.send(JSON.stringify({ type: "join", room, name }));
-      let acked = 0;
-      const done = new Promise<void>((resolve) => {
-        ws.onmessage = (ev) => {
-          if (JSON.parse(ev.data).type === "ack" && ++acked === bodies.length) resolve();
-        };
-      });
-      const tag = Math.random().toString(36).slice(2);
-      for (const [i, body] of bodies.entries()) {
-        ws.send(JSON.stringify({ type: "publish", room, body, client_id: `p-${tag}-${i}` }));
-        if (paceMs) await new Promise((r) => setTimeout(r, paceMs));
-      }
-      await done;
-      ws.close();
-    },
-    { room, name, bodies, paceMs },
-  );
-}
 
 const list = (page: Page) => page.getByRole("list", { name: "Messages" });
 const atBottom = (page: Page) =>
@@ -65,7 +41,7 @@ test("a busy room opens at its newest message: from the lobby, by link and on re
   const a = await ann.newPage();
   await a.goto(`${server.url}/`);
   await expect(a.locator("body[data-hydrated]")).toBeAttached();
-  await publish(a, room, "Bot", Array.from({ length: 80 }, (_, i) => `busy line ${i + 1}`));
+  await publishAs(a, room, "Bot", Array.from({ length: 80 }, (_, i) => `busy line ${i + 1}`));
 
   // From the lobby (a client-side navigation).
   await a.getByLabel("Room", { exact: true }).fill(room);
@@ -99,7 +75,7 @@ test("a reader at the bottom never sees the new-messages pill while 300 messages
   });
   const bot = await person(browser, "Bot");
   const b = await enter(bot, `${server.url}/r/${room}`);
-  await publish(b, room, "Bot", Array.from({ length: 300 }, (_, i) => `pour ${i + 1}`), 3);
+  await publishAs(b, room, "Bot", Array.from({ length: 300 }, (_, i) => `pour ${i + 1}`), 3);
   await expect(a.locator(".msg").last()).toContainText("pour 300");
   await expect.poll(() => atBottom(a)).toBe(true);
   expect(await a.evaluate(() => (window as any).pillSeen)).toBe(0);

@@ -1,5 +1,5 @@
 import { test, expect, type Page } from "@playwright/test";
-import { enter, person, send, uniqueRoom } from "../support/room";
+import { enter, person, publishAs, send, uniqueRoom } from "../support/room";
 import { OwnServer } from "../support/server";
 
 // Replies and reactions (issue 18), as two people use them: a reply quotes what it
@@ -23,29 +23,6 @@ test.afterAll(async () => {
 
 const row = (page: Page, text: string) => page.locator(".msg", { hasText: text }).last();
 
-/** Publishes `bodies` as `name` over a socket of the page's own; waits for every ack. */
-async function publish(page: Page, room: string, name: string, bodies: string[]) {
-  await page.evaluate(
-    async ({ room, name, bodies }) => {
-      const ws = new WebSocket(`ws://${location.host}/ws`);
-      await new Promise((r) => (ws.onopen = r));
-      ws.send(JSON.stringify({ type: "join", room, name }));
-      let acked = 0;
-      const done = new Promise<void>((resolve) => {
-        ws.onmessage = (ev) => {
-          if (JSON.parse(ev.data).type === "ack" && ++acked === bodies.length) resolve();
-        };
-      });
-      const tag = Math.random().toString(36).slice(2);
-      for (const [i, body] of bodies.entries()) {
-        ws.send(JSON.stringify({ type: "publish", room, body, client_id: `p-${tag}-${i}` }));
-      }
-      await done;
-      ws.close();
-    },
-    { room, name, bodies },
-  );
-}
 
 test("a reply quotes its message, and reactions count once per person on both pages", async ({ browser }) => {
   const room = uniqueRoom("react");
@@ -123,8 +100,8 @@ test("a quote of a message older than the loaded page loads older messages and j
   const room = uniqueRoom("jump");
   const ann = await person(browser, "Ann");
   const a = await enter(ann, `${server.url}/r/${room}`);
-  await publish(a, room, "Bot", ["the very first plan"]);
-  await publish(a, room, "Bot", Array.from({ length: 120 }, (_, i) => `filler ${i + 1}`));
+  await publishAs(a, room, "Bot", ["the very first plan"]);
+  await publishAs(a, room, "Bot", Array.from({ length: 120 }, (_, i) => `filler ${i + 1}`));
   // Reply to seq 1 from a socket of the page's own (the page has not loaded it).
   await a.evaluate(async (room) => {
     const ws = new WebSocket(`ws://${location.host}/ws`);

@@ -75,3 +75,24 @@ pub async fn socket_at(addr: SocketAddr, path: &str, cookie: Option<&str>) -> Cl
     let (ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
     Client { ws }
 }
+
+/// An HS256 token signed with `secret` for `sub`, shown as `name`, valid for ten minutes;
+/// `extra` claims (`rooms`, …) are merged in.
+pub fn hs256_token(secret: &str, sub: &str, name: &str, extra: serde_json::Value) -> String {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs()
+        + 600;
+    let mut claims = serde_json::json!({"sub": sub, "name": name, "exp": exp});
+    if let (Some(c), serde_json::Value::Object(more)) = (claims.as_object_mut(), extra) {
+        c.extend(more);
+    }
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()).expect("an HS256 key"),
+    )
+    .expect("a token")
+}
