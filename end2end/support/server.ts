@@ -67,3 +67,9 @@ export class OwnServer {
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 }
+
+/** The publish budgets lifted: a test can fill a room with hundreds of messages at once. */
+export const UNLIMITED_PUBLISHING = [
+  "--rate-per-sec", "5000", "--rate-burst", "5000",
+  "--rate-per-ip-per-sec", "20000", "--rate-per-ip-burst", "20000",
+];

@@ -1,6 +1,6 @@
 import { test, expect, type Page } from "@playwright/test";
 import { enter, live, person, publishAs, send, uniqueRoom } from "../support/room";
-import { OwnServer } from "../support/server";
+import { OwnServer, UNLIMITED_PUBLISHING } from "../support/server";
 
 // The bugs a Slack or Discord user hit within a minute (issue 18), one test each, on a
 // server of this file's own with the publish limits lifted (a busy room is filled fast).
@@ -10,10 +10,7 @@ const shots = "test-results/screenshots";
 let server: OwnServer;
 
 test.beforeAll(async () => {
-  server = new OwnServer([
-    "--rate-per-sec", "5000", "--rate-burst", "5000",
-    "--rate-per-ip-per-sec", "20000", "--rate-per-ip-burst", "20000",
-  ]);
+  server = new OwnServer(UNLIMITED_PUBLISHING);
   await server.start();
 });
 test.afterAll(async () => {

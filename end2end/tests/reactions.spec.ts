@@ -1,6 +1,6 @@
 import { test, expect, type Page } from "@playwright/test";
 import { enter, person, publishAs, send, uniqueRoom } from "../support/room";
-import { OwnServer } from "../support/server";
+import { OwnServer, UNLIMITED_PUBLISHING } from "../support/server";
 
 // Replies and reactions (issue 18), as two people use them: a reply quotes what it
 // answers and jumps to it (also when it is older than what is loaded); reactions are
@@ -11,10 +11,7 @@ const shots = "test-results/screenshots";
 let server: OwnServer;
 
 test.beforeAll(async () => {
-  server = new OwnServer([
-    "--rate-per-sec", "5000", "--rate-burst", "5000",
-    "--rate-per-ip-per-sec", "20000", "--rate-per-ip-burst", "20000",
-  ]);
+  server = new OwnServer(UNLIMITED_PUBLISHING);
   await server.start();
 });
 test.afterAll(async () => {
