@@ -49,6 +49,13 @@ test("an embedded room is signed in by the application and refreshes its token o
   // The name is the token's, and not a guest's.
   await expect(frame.locator(".msg .from")).toHaveText(["Ann"]);
   await expect(frame.locator(".msg .guest")).toHaveCount(0);
+  // Reactions work in the frame too, as the signed-in user.
+  const mine = frame.locator(".msg", { hasText: "hello from the app" });
+  await mine.hover();
+  await mine.getByRole("button", { name: "Add reaction" }).click();
+  await frame.getByRole("menuitem", { name: "React with 🎉" }).click();
+  await expect(mine.locator(".chip", { hasText: "🎉" })).toHaveAttribute("aria-pressed", "true");
+  await expect(mine.locator(".chip", { hasText: "🎉" })).toContainText("1");
 
   // Three token lifetimes on one socket: refreshed before each end, never closed.
   await page.waitForTimeout(TTL_SECS * 3 * 1000);

@@ -102,6 +102,26 @@ fn EmbeddedRoom(room: RoomName, origins: Vec<String>) -> impl IntoView {
     let current = move || *lock(&client);
     let follow = RwSignal::new(true);
     provide_context(crate::ui::room::MembersOpen(RwSignal::new(false)));
+    // Replies and reactions once a token has signed the page in (editing, deleting and
+    // moderating stay on the site's own room page).
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    provide_context(view_state);
+    provide_context(crate::ui::replies::Thread::new(view_state));
+    provide_context(crate::ui::reactions::MyReactions::new(room.clone()));
+    provide_context(crate::ui::moderation::Powers {
+        me: Signal::derive(|| None),
+        moderator: Signal::derive(|| false),
+        speaks: Signal::derive(move || hydrated.get() && view_state.me.get().is_some()),
+        act: Callback::new({
+            let current = current.clone();
+            move |act| {
+                if let Some(c) = current() {
+                    c.act(act)
+                }
+            }
+        }),
+    });
     // The title is read again after the page's owner is disposed (on the server, for
     // `<head>`): `try_get` with the plain title, never a panic (which dropped the reply).
     let fallback_title = crate::ui::tab_title::title(&room, (0, 0));
