@@ -81,8 +81,8 @@ impl Session {
         }
         take(&mut self.control)?;
         let key = match &self.identity {
-            Some(id) => Reactor::user(&id.user, id.name.clone()).key,
-            None => format!("g:{}", guest_key(self.conn.id())),
+            Some(id) => Reactor::user_key(&id.user),
+            None => Reactor::guest_key(&guest_key(self.conn.id())),
         };
         let found = self
             .hub

@@ -25,16 +25,26 @@ impl Reactor {
     /// An authenticated user: one reaction per emoji across their tabs.
     pub fn user(user: &UserId, name: UserName) -> Self {
         Self {
-            key: format!("u:{}", user.as_str()),
+            key: Self::user_key(user),
             name,
         }
+    }
+
+    /// The key of an authenticated user's reactions.
+    pub fn user_key(user: &UserId) -> String {
+        format!("u:{}", user.as_str())
+    }
+
+    /// The key of a guest connection's reactions.
+    pub fn guest_key(conn: &str) -> String {
+        format!("g:{conn}")
     }
 
     /// A guest: one reaction per emoji per connection (`conn` unique per process and
     /// node, see the session's id).
     pub fn guest(conn: &str, name: UserName) -> Self {
         Self {
-            key: format!("g:{conn}"),
+            key: Self::guest_key(conn),
             name,
         }
     }
@@ -78,6 +88,14 @@ pub struct Reactors {
     pub mine: Vec<Emoji>,
 }
 
+/// Sets one emoji's count on message `seq` of `msgs` (one room's page, sorted by seq),
+/// if the page holds it: how every store fills in a page's reactions.
+pub fn set_count(msgs: &mut [crate::protocol::Message], seq: u64, emoji: Emoji, n: u32) {
+    if let Ok(i) = msgs.binary_search_by_key(&seq, |m| m.seq) {
+        msgs[i].reactions.set(emoji, n);
+    }
+}
+
 /// A message's reactions with who made each, in the order they were made.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReactionBook {
@@ -117,6 +135,12 @@ impl ReactionBook {
             counts: self.counts(),
             changed,
         }
+    }
+
+    /// Adds a reaction read back from a store (oldest first per emoji), as it was
+    /// stored: the rules were applied when it was made.
+    pub fn push(&mut self, emoji: Emoji, who: Reactor) {
+        self.by.entry(emoji).or_default().push(who);
     }
 
     /// How many react with each emoji.

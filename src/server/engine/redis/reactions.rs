@@ -10,9 +10,10 @@
 //! deleted message, the purge script all of them. With a max age the keys expire too.
 
 use super::store::{unavailable, RedisStore};
-use crate::protocol::reaction::{MAX_EMOJI_PER_MESSAGE, REACTORS_MAX_NAMES};
+use crate::protocol::reaction::MAX_EMOJI_PER_MESSAGE;
 use crate::protocol::{Emoji, Message, Reactions, RoomName, UserName};
-use crate::server::store::{Reacted, Reaction, Reactors, StoreError};
+use crate::server::store::reactions::{set_count, ReactionBook};
+use crate::server::store::{Reacted, Reaction, Reactor, Reactors, StoreError};
 use redis::Value;
 
 const REACT: &str = include_str!("lua/react.lua");
@@ -112,9 +113,7 @@ impl RedisStore {
                 .parse()
                 .map_err(|_| corrupt("reaction seq", member.clone()))?;
             let n = int(n)?.max(0) as u32;
-            if let Ok(i) = msgs.binary_search_by_key(&seq, |m| m.seq) {
-                msgs[i].reactions.set(emoji(e)?, n);
-            }
+            set_count(msgs, seq, emoji(e)?, n);
         }
         Ok(())
     }
@@ -156,16 +155,10 @@ impl RedisStore {
             rows.push((emoji(e)?, ts, who.to_owned(), name));
         }
         rows.sort_by(|a, b| (&a.0, a.1, &a.2).cmp(&(&b.0, b.1, &b.2)));
-        let mut out = Reactors::default();
+        let mut book = ReactionBook::default();
         for (e, _, who, name) in rows {
-            if who == key {
-                out.mine.push(e.clone());
-            }
-            let names = out.by.entry(e).or_default();
-            if names.len() < REACTORS_MAX_NAMES {
-                names.push(name);
-            }
+            book.push(e, Reactor { key: who, name });
         }
-        Ok(Some(out))
+        Ok(Some(book.reactors(key)))
     }
 }

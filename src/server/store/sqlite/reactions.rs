@@ -6,6 +6,7 @@
 use super::rows::{decode_err, get_u64};
 use crate::protocol::reaction::{MAX_EMOJI_PER_MESSAGE, REACTORS_MAX_NAMES};
 use crate::protocol::{Emoji, Message, Reactions, RoomName, UserName};
+use crate::server::store::reactions::set_count;
 use crate::server::store::{Reacted, Reaction, Reactors};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
@@ -113,9 +114,7 @@ pub(super) fn attach(
         let seq = get_u64(row, 0)?;
         let e: String = row.get(1)?;
         let n = get_u64(row, 2)? as u32;
-        if let Ok(i) = msgs.binary_search_by_key(&seq, |m| m.seq) {
-            msgs[i].reactions.set(decode_err(Emoji::parse(&e))?, n);
-        }
+        set_count(msgs, seq, decode_err(Emoji::parse(&e))?, n);
     }
     Ok(())
 }
