@@ -22,6 +22,7 @@
 
 mod acts;
 mod effect;
+mod messages;
 mod refusals;
 mod token;
 
@@ -31,11 +32,9 @@ pub use effect::{
 };
 pub use token::{refresh_margin_ms, STALE_MARGIN_MS, TOKEN_WAIT_MS};
 
-use super::timeline::{Edit, Outgoing, Timeline};
+use super::timeline::{Edit, Timeline};
 use super::ConnStatus;
-use crate::protocol::{
-    Body, ClientFrame, ClientId, Epoch, HistoryLimit, RoomName, ServerFrame, UserName,
-};
+use crate::protocol::{ClientFrame, ClientId, Epoch, RoomName, ServerFrame, UserName};
 use std::collections::VecDeque;
 
 /// Where the socket stands, as far as the driver knows.
@@ -346,41 +345,6 @@ impl Driver {
         out
     }
 
-    /// The user sends `body` (in reply to `reply_to`): shown as pending at once, sent now
-    /// if the socket is open, re-sent after joins until acked. `now_ms` is when it was
-    /// typed.
-    pub fn send_message(
-        &mut self,
-        body: Body,
-        reply_to: Option<u64>,
-        client_id: ClientId,
-        now_ms: u64,
-    ) -> Vec<Effect> {
-        let mut out = vec![Effect::Timeline(Edit::AddPending {
-            client_id: client_id.clone(),
-            from: self.speaking_as(),
-            body: body.clone(),
-            ts: now_ms,
-            reply_to,
-        })];
-        self.send(
-            self.publish(Outgoing {
-                client_id,
-                body,
-                reply_to,
-            }),
-            &mut out,
-        );
-        out
-    }
-
-    /// The user asks for the page of history before the oldest message shown.
-    pub fn load_older(&mut self, timeline: &Timeline) -> Vec<Effect> {
-        let mut out = vec![];
-        self.send(self.history(timeline.first_seq()), &mut out);
-        out
-    }
-
     /// The page is done with the room.
     pub fn close(&mut self) -> Vec<Effect> {
         self.closed = true;
@@ -427,23 +391,6 @@ impl Driver {
     fn send(&self, frame: ClientFrame, out: &mut Vec<Effect>) {
         if self.link == Link::Open {
             out.push(Effect::Send(frame));
-        }
-    }
-
-    fn publish(&self, out: Outgoing) -> ClientFrame {
-        ClientFrame::Publish {
-            room: self.room.clone(),
-            body: out.body,
-            client_id: out.client_id,
-            reply_to: out.reply_to,
-        }
-    }
-
-    fn history(&self, before: Option<u64>) -> ClientFrame {
-        ClientFrame::History {
-            room: self.room.clone(),
-            before,
-            limit: HistoryLimit::default(),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The driver's rules, natively: what it sends and schedules for each event.
 
 use super::*;
-use crate::protocol::{ErrorCode, JoinName, Message};
+use crate::protocol::{Body, ErrorCode, JoinName, Message};
 
 fn room() -> RoomName {
     RoomName::parse("r").unwrap()

@@ -10,6 +10,7 @@
 //!   foreign file, a newer schema, or another Chorus process already using it.
 
 mod amend;
+mod append;
 mod open;
 mod purge;
 mod reactions;
