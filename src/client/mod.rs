@@ -7,11 +7,15 @@
 //! - [`RoomClient`]: a handle on the room's socket. In the browser (feature `hydrate`) it
 //!   carries out the driver's effects on a `web_sys::WebSocket` (`socket`); on the
 //!   server it is inert, since server rendering never opens sockets.
-//! - [`storage`]: the name kept in localStorage.
+//! - [`open_rooms`]: the rooms this page keeps live (the one on screen and the
+//!   sidebar's), each with its view, read marker and scroll position.
+//! - [`storage`]: what this browser remembers in localStorage (name, drafts, rooms it
+//!   opened, what was read).
 //! - [`clock`]: message times as people read them.
 
 pub mod clock;
 pub mod driver;
+pub mod open_rooms;
 pub mod timeline;
 
 #[cfg(feature = "hydrate")]
@@ -87,6 +91,9 @@ pub struct RoomView {
     pub me: RwSignal<Option<UserName>>,
     /// The latest answer to "who reacted" (asked on hover of a message's reactions).
     pub reactors: RwSignal<Option<ReactorsOf>>,
+    /// The newest page of history is in (the server rendered it, or a `history` answer
+    /// came): from then on, what arrives is new.
+    pub loaded: RwSignal<bool>,
 }
 
 /// Who reacted to one message, as the server answered `reactors`.
@@ -112,6 +119,7 @@ impl RoomView {
             notice: RwSignal::new(None),
             me: RwSignal::new(None),
             reactors: RwSignal::new(None),
+            loaded: RwSignal::new(false),
         }
     }
 }
@@ -124,6 +132,7 @@ impl RoomView {
             view.timeline
                 .set(Timeline::starting_from(&page.messages, page.last_seq));
             view.has_more.set(page.has_more);
+            view.loaded.set(true);
         }
         view
     }
@@ -233,10 +242,77 @@ impl RoomClient {
     }
 }
 
-/// What this browser remembers in localStorage: the user's name (so it is asked once)
-/// and each room's unsent draft (so a reload or a trip elsewhere keeps it).
+/// What this browser remembers in localStorage: the user's name (so it is asked once),
+/// each room's unsent draft (so a reload or a trip elsewhere keeps it), the rooms it
+/// opened (the sidebar's) and how far each was read (its unread count).
 pub mod storage {
     use crate::protocol::{RoomName, UserName};
+
+    #[cfg(feature = "hydrate")]
+    fn local() -> Option<web_sys::Storage> {
+        web_sys::window()?.local_storage().ok()?
+    }
+
+    #[cfg(feature = "hydrate")]
+    const ROOMS_KEY: &str = "chorus.rooms";
+
+    /// The rooms this browser opened, most recent first (none on the server).
+    pub fn load_rooms() -> Vec<RoomName> {
+        #[cfg(feature = "hydrate")]
+        {
+            let Some(text) = local().and_then(|s| s.get_item(ROOMS_KEY).ok().flatten()) else {
+                return Vec::new();
+            };
+            // Whatever else is there (another version's, or edited by hand) is skipped.
+            text.split(' ')
+                .filter_map(|r| RoomName::parse(r).ok())
+                .collect()
+        }
+        #[cfg(not(feature = "hydrate"))]
+        Vec::new()
+    }
+
+    /// Puts `room` first among the rooms this browser opened, keeping at most `max`.
+    pub fn remember_room(room: &RoomName, max: usize) -> Vec<RoomName> {
+        let mut rooms = load_rooms();
+        rooms.retain(|r| r != room);
+        rooms.insert(0, room.clone());
+        rooms.truncate(max);
+        #[cfg(feature = "hydrate")]
+        if let Some(store) = local() {
+            let text: Vec<&str> = rooms.iter().map(RoomName::as_str).collect();
+            let _ = store.set_item(ROOMS_KEY, &text.join(" "));
+        }
+        rooms
+    }
+
+    #[cfg(feature = "hydrate")]
+    fn read_key(room: &RoomName) -> String {
+        format!("chorus.read.{room}")
+    }
+
+    /// The newest seq read in `room` in this browser (none on the server).
+    pub fn load_read(room: &RoomName) -> Option<u64> {
+        #[cfg(feature = "hydrate")]
+        {
+            local()?.get_item(&read_key(room)).ok()??.parse().ok()
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let _ = room;
+            None
+        }
+    }
+
+    /// Remembers that `room` was read up to `seq`.
+    pub fn save_read(room: &RoomName, seq: u64) {
+        #[cfg(feature = "hydrate")]
+        if let Some(store) = local() {
+            let _ = store.set_item(&read_key(room), &seq.to_string());
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (room, seq);
+    }
 
     #[cfg(feature = "hydrate")]
     const KEY: &str = "chorus.name";

@@ -426,6 +426,25 @@ impl ServerFrame {
         // a sequence of them, and every map key is a string.
         serde_json::to_string(self).unwrap_or_else(|_| String::from("{\"type\":\"pong\"}"))
     }
+
+    /// The room the frame is about, if it names one: a client with several rooms on one
+    /// connection hands it to that room (an `error` names its room, if at all, in `ref`).
+    pub fn room(&self) -> Option<&RoomName> {
+        match self {
+            Self::Joined { room, .. }
+            | Self::Left { room, .. }
+            | Self::Ack { room, .. }
+            | Self::Presence { room, .. }
+            | Self::History { room, .. }
+            | Self::Deleted { room, .. }
+            | Self::Edited { room, .. }
+            | Self::Moderated { room, .. }
+            | Self::Reactions { room, .. }
+            | Self::Reactors { room, .. } => Some(room),
+            Self::Message(m) => Some(&m.room),
+            Self::Pong | Self::Authed { .. } | Self::Error { .. } => None,
+        }
+    }
 }
 
 impl ClientFrame {

@@ -150,3 +150,23 @@ fn history_limit_bounds() {
     assert!(HistoryLimit::new(101).is_none());
     assert_eq!(HistoryLimit::default().get(), 50);
 }
+
+#[test]
+fn a_frame_names_its_room_for_a_connection_with_several() {
+    let parse = |j: serde_json::Value| serde_json::from_value::<ServerFrame>(j).unwrap();
+    let a = RoomName::parse("a").unwrap();
+    let m = parse(
+        json!({"type":"message","room":"a","seq":1,"from":"ann","body":"hi",
+        "ts":1,"client_id":"c"}),
+    );
+    assert_eq!(m.room(), Some(&a));
+    let p = parse(json!({"type":"presence","room":"a","online":1,"members":["ann"]}));
+    assert_eq!(p.room(), Some(&a));
+    let e = parse(json!({"type":"error","code":"not_joined","message":"x","ref":"a"}));
+    assert_eq!(
+        e.room(),
+        None,
+        "an error's ref may be a client_id: the client decides"
+    );
+    assert_eq!(parse(json!({"type":"pong"})).room(), None);
+}

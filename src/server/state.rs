@@ -307,6 +307,25 @@ impl PageReads {
         out
     }
 
+    /// The rooms the request's signed-in user owns or is a member of (none for a guest,
+    /// or when the store cannot say), at most `max`.
+    pub async fn rooms_of_reader(
+        &self,
+        headers: &axum::http::HeaderMap,
+        max: usize,
+    ) -> Vec<RoomName> {
+        let Some(who) = self.identity(headers).await else {
+            return Vec::new();
+        };
+        match self.rooms.directory().rooms_of(&who.user, max).await {
+            Ok(rooms) => rooms,
+            Err(e) => {
+                tracing::warn!(error = %e.report(), "cannot list a user's rooms for a page");
+                Vec::new()
+            }
+        }
+    }
+
     /// Who the request's session cookie says is signed in (its account's id and name),
     /// for the header and the room's composer. A store failure reads as signed out.
     pub async fn who(

@@ -32,6 +32,10 @@ pub(crate) fn MessageList(
     follow: RwSignal<bool>,
     load_older: Callback<()>,
     #[prop(into)] reader: Signal<Option<UserName>>,
+    /// Where the reader left the list scrolled (`None`: at the bottom), kept while the
+    /// room is off screen: the list opens there again.
+    #[prop(optional)]
+    scroll: Option<StoredValue<Option<i32>>>,
 ) -> impl IntoView {
     provide_context(Reader(reader));
     provide_context(view_state);
@@ -50,6 +54,22 @@ pub(crate) fn MessageList(
         el.set_scroll_top(el.scroll_height());
         last_top.set_value(el.scroll_top());
     };
+    // A scroll position to go back to, waiting for the list to be laid out tall enough
+    // (right after a client-side navigation it has no height yet).
+    let pending = StoredValue::new(None::<i32>);
+    // Where the list belongs after its box changed: at the bottom while following, else
+    // at the position being restored, if any.
+    let settle = move |el: &leptos::web_sys::HtmlOListElement| {
+        if follow.get_untracked() {
+            pin(el);
+        } else if let Some(top) = pending.get_value() {
+            el.set_scroll_top(top);
+            last_top.set_value(el.scroll_top());
+            if (el.scroll_top() - top).abs() <= 1 {
+                pending.set_value(None);
+            }
+        }
+    };
     let to_bottom = move || {
         if let Some(el) = list.get_untracked() {
             pin(&el);
@@ -64,7 +84,19 @@ pub(crate) fn MessageList(
         let following = follow.get();
         let Some(el) = list.get() else { return };
         let (prev_rows, prev_height, prev_first) = last.get_value();
-        if following {
+        let restore = scroll
+            .filter(|_| prev_rows == 0 && prev_first.is_none())
+            .and_then(|m| m.get_value());
+        if let (Some(top), false) = (restore, following) {
+            // Back in a room the reader left scrolled up: where they were, once laid out.
+            pending.set_value(Some(top));
+            settle(&el);
+            #[cfg(feature = "hydrate")]
+            {
+                let el = el.clone();
+                request_animation_frame(move || settle(&el));
+            }
+        } else if following {
             pin(&el);
             // The rows this change adds may be drawn after this effect runs: pin again
             // once they are laid out.
@@ -87,7 +119,7 @@ pub(crate) fn MessageList(
         }
         last.set_value((rows, el.scroll_height(), first));
     });
-    keep_pinned_on_resize(list, follow, pin);
+    keep_in_place_on_resize(list, settle);
     follow_jumps(view_state, list, follow, load_older);
     let thread = use_context::<Thread>();
     let on_scroll = move |_| {
@@ -95,12 +127,15 @@ pub(crate) fn MessageList(
             return;
         };
         let top = el.scroll_top();
+        let bottom = el.scroll_height() - top - el.client_height() < AT_BOTTOM_PX;
+        if let Some(m) = scroll {
+            m.set_value((!bottom).then_some(top));
+        }
         if thread.is_some_and(|t| t.jump.get_untracked().is_some()) {
             // Paging back to a quoted message: the list is where the jump puts it.
             last_top.set_value(top);
             return;
         }
-        let bottom = el.scroll_height() - top - el.client_height() < AT_BOTTOM_PX;
         // A scroll event may report a position from before rows just added below (the
         // list pinned itself, then grew): only a move up is the reader leaving.
         let went_up = top < last_top.get_value();
@@ -263,14 +298,14 @@ fn flash(list: NodeRef<leptos::html::Ol>, seq: u64, done: impl FnOnce() + 'stati
     }
 }
 
-/// While following, re-pins the list whenever its box changes size: its first layout
-/// after a client-side navigation (before that it has no height to scroll), the composer
-/// growing or being swapped in, a phone's keyboard. The observer lives as long as the
-/// list's owner.
-fn keep_pinned_on_resize(
+/// Puts the list back where it belongs (`settle`: pinned while following, or at a
+/// position being restored) whenever its box changes size: its first layout after a
+/// client-side navigation (before that it has no height to scroll), the composer growing
+/// or being swapped in, a phone's keyboard. The observer lives as long as the list's
+/// owner.
+fn keep_in_place_on_resize(
     list: NodeRef<leptos::html::Ol>,
-    follow: RwSignal<bool>,
-    pin: impl Fn(&leptos::web_sys::HtmlOListElement) + Clone + 'static,
+    settle: impl Fn(&leptos::web_sys::HtmlOListElement) + Clone + 'static,
 ) {
     #[cfg(feature = "hydrate")]
     {
@@ -279,14 +314,10 @@ fn keep_pinned_on_resize(
         Effect::new(move |_| {
             let Some(el) = list.get() else { return };
             let target: leptos::web_sys::HtmlOListElement = el.clone();
-            let pin = pin.clone();
+            let settle = settle.clone();
             let on_resize = Closure::<dyn Fn()>::new({
                 let target = target.clone();
-                move || {
-                    if follow.get_untracked() {
-                        pin(&target);
-                    }
-                }
+                move || settle(&target)
             });
             let Ok(observer) = web_sys::ResizeObserver::new(on_resize.as_ref().unchecked_ref())
             else {
@@ -298,7 +329,7 @@ fn keep_pinned_on_resize(
         });
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = (list, follow, pin);
+    let _ = (list, settle);
 }
 
 /// One message: avatar, name, time, body, and the actions the reader may take on it;

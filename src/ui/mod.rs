@@ -2,7 +2,7 @@
 //!
 //! - [`shell`]: the HTML document around the app.
 //! - [`App`]: routes `/` ([`lobby`]), `/r/{room}` ([`room`], first painted from
-//!   [`snapshot`]), `/signin` and `/signup` ([`account`], which also has the bar that
+//!   [`snapshot`], beside the [`sidebar`] of the reader's rooms), `/signin` and `/signup` ([`account`], which also has the bar that
 //!   says who you are), `/i/{code}` ([`rooms`], with the other pieces of rooms with owners),
 //!   `/r/{room}/members` ([`members`]: the owner's member manager), `/embed/{room}`
 //!   ([`embed`]: the room for an application's page to frame and sign in).
@@ -22,6 +22,7 @@ pub mod rich_text;
 pub mod room;
 pub mod room_log;
 pub mod rooms;
+pub mod sidebar;
 pub mod snapshot;
 pub mod tab_title;
 
@@ -141,6 +142,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // The rooms this page keeps live, across client-side navigations between them.
+    provide_context(crate::client::open_rooms::OpenRooms::new());
     view! {
         <Stylesheet id="leptos" href="/pkg/chorus.css"/>
         <Title text="Chorus"/>

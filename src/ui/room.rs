@@ -1,18 +1,18 @@
 //! `/r/{room}`: the live room. Server-rendered with its newest messages, then hydrated;
 //! the browser socket ([`crate::client::RoomClient`]) continues the list from there.
 
-use crate::client::{storage, RoomClient, RoomView};
+use crate::client::open_rooms::OpenRooms;
+use crate::client::{storage, RoomView};
 use crate::protocol::{Body, MessagesPage, RoomName, UserName};
-use crate::sync::lock;
 use crate::ui::composer::{Composer, NamePrompt};
 use crate::ui::message_list::MessageList;
 use crate::ui::moderation::Powers;
+use crate::ui::sidebar::{Sidebar, SidebarOpen};
 use crate::ui::snapshot::room_page;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
-use std::sync::{Arc, Mutex};
 
 /// Why a room page has no server-rendered messages.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,6 +24,9 @@ enum NoFirstPaint {
     Unavailable(RoomName),
     /// A private room this reader is not a member of: to them it does not exist.
     Hidden,
+    /// This page has the room live already (the reader was here before, or it is in the
+    /// sidebar): its view is shown as it is, without asking the server again.
+    Live(RoomName),
 }
 
 /// The route component: validates the room name from the URL and reads the room's newest
@@ -32,11 +35,25 @@ enum NoFirstPaint {
 #[component]
 pub fn RoomPage() -> impl IntoView {
     let params = use_params_map();
+    let rooms = expect_context::<OpenRooms>();
+    provide_context(SidebarOpen(RwSignal::new(false)));
+    // Switching rooms keeps this page (the route's parameter changes); leaving the rooms
+    // for another page leaves every room.
+    on_cleanup(move || rooms.close_all());
+    let current = Signal::derive(move || {
+        params
+            .read()
+            .get("room")
+            .and_then(|r| RoomName::parse(&r).ok())
+    });
     let first = Resource::new(
         move || params.read().get("room").unwrap_or_default(),
-        |raw| async move {
+        move |raw| async move {
             let room = RoomName::parse(&raw)
                 .map_err(|e| NoFirstPaint::BadName(crate::ui::for_people(&e)))?;
+            if rooms.client(&room).is_some() {
+                return Err(NoFirstPaint::Live(room));
+            }
             room_page(room.clone()).await.map_err(|e| match e {
                 ServerFnError::ServerError(m) if m == crate::ui::snapshot::NOT_FOUND => {
                     NoFirstPaint::Hidden
@@ -46,11 +63,15 @@ pub fn RoomPage() -> impl IntoView {
         },
     );
     view! {
+        <div class="workspace">
+        <Sidebar current/>
         <Suspense fallback=|| view! { <main class="center"><p>"Loading…"</p></main> }>
             {move || Suspend::new(async move {
                 match first.await {
                     Ok(page) => view! { <Room room=page.room.clone() first=Some(page)/> }.into_any(),
-                    Err(NoFirstPaint::Unavailable(room)) => view! { <Room room first=None/> }.into_any(),
+                    Err(NoFirstPaint::Unavailable(room) | NoFirstPaint::Live(room)) => {
+                        view! { <Room room first=None/> }.into_any()
+                    }
                     Err(NoFirstPaint::Hidden) => view! { <crate::ui::NotFound/> }.into_any(),
                     Err(NoFirstPaint::BadName(e)) => view! {
                         <main class="center">
@@ -65,19 +86,20 @@ pub fn RoomPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        </div>
     }
 }
 
 /// One room: header, message list, composer. Asks for a name first if none is saved.
-/// Starts from `first`, the page the server rendered, and goes live from its end.
+/// Starts from `first`, the page the server rendered, and goes live from its end; or,
+/// when this page has the room live already (it was on screen before, or in the sidebar),
+/// from that view, scrolled where the reader left it.
 #[component]
 fn Room(room: RoomName, first: Option<MessagesPage>) -> impl IntoView {
-    let view_state = RoomView::starting_from(first.as_ref());
-    let epoch = first.map(|p| p.epoch);
+    let rooms = expect_context::<OpenRooms>();
+    let open = rooms.entry(&room, first.as_ref());
+    let view_state = open.view;
     let name = RwSignal::new(None::<UserName>);
-    // The socket handle is not reactive state; a plain cell that outlives the view's
-    // signals lets the cleanup close it even after they are disposed.
-    let client: Arc<Mutex<Option<RoomClient>>> = Arc::new(Mutex::new(None));
 
     // Signed in, the account's name is the one shown (the server ignores any other);
     // a guest uses the name saved in this browser, or reads until it picks one.
@@ -97,34 +119,21 @@ fn Room(room: RoomName, first: Option<MessagesPage>) -> impl IntoView {
     });
     {
         // Reading needs no name: the socket opens as soon as the page knows who this is,
-        // and a name picked later renames the same connection.
-        let client = client.clone();
+        // and a name picked later renames the same connection (and the sidebar's).
         let room = room.clone();
         Effect::new(move |_| {
             if !known.get() {
                 return;
             }
             let n = name.get();
-            let mut slot = lock(&client);
-            match slot.as_ref() {
-                None => *slot = Some(RoomClient::open(room.clone(), n, view_state, epoch.clone())),
-                Some(c) => {
-                    if let Some(n) = n {
-                        c.set_name(n);
-                    }
-                }
-            }
+            rooms.connect(&room, n.clone());
+            rooms.me.set(Some(n));
         });
     }
-    {
-        let client = client.clone();
-        on_cleanup(move || {
-            if let Some(c) = lock(&client).take() {
-                c.close();
-            }
-        });
-    }
-    let current = move || *lock(&client);
+    let current = {
+        let room = room.clone();
+        move || rooms.client(&room)
+    };
     let standing = Resource::new(
         {
             let room = room.clone();
@@ -176,7 +185,20 @@ fn Room(room: RoomName, first: Option<MessagesPage>) -> impl IntoView {
     let fallback_title = crate::ui::tab_title::title(&room, (0, 0));
     let title = crate::ui::tab_title::room_title(room.clone(), view_state, name.into());
     // Whether the list follows new messages; sending one of your own brings you back down.
-    let follow = RwSignal::new(true);
+    // Back in a room left scrolled up, it stays up there.
+    let follow = RwSignal::new(open.scroll.get_value().is_none());
+    // What the reader sees at the bottom of a visible page is read (the sidebar's count).
+    {
+        let room = room.clone();
+        let visible = crate::ui::tab_title::page_visibility();
+        Effect::new(move |_| {
+            if follow.get() && visible.get() {
+                if let Some(seq) = view_state.timeline.with(|t| t.resume_seq()) {
+                    rooms.mark_read(&room, seq);
+                }
+            }
+        });
+    }
 
     view! {
         <Title text=move || title.try_get().unwrap_or_else(|| fallback_title.clone())/>
@@ -189,7 +211,7 @@ fn Room(room: RoomName, first: Option<MessagesPage>) -> impl IntoView {
             <crate::ui::rooms::InviteLink/>
             <p class="noscript-hint">"JavaScript is off: this is the room as it was when the page loaded. Reload to see newer messages; to take part, turn JavaScript on."</p>
             <Members view_state/>
-            <MessageList view_state follow reader=name load_older=Callback::new({
+            <MessageList view_state follow reader=name scroll=open.scroll load_older=Callback::new({
                 let current = current.clone();
                 move |_| if let Some(c) = current() { c.load_older() }
             })/>
@@ -232,6 +254,7 @@ fn RoomHeader(
     let badges_room = room.clone();
     view! {
         <header class="room-head">
+            <RoomsToggle/>
             <a class="home" href="/" aria-label="Chorus lobby">"◉"</a>
             <h1 class="room-name">"#"{room.to_string()}</h1>
             <Suspense fallback=|| ()>
@@ -260,6 +283,45 @@ fn RoomHeader(
                 }
             </Suspense>
         </header>
+    }
+    .into_any()
+}
+
+/// The phone's button that opens the rooms sidebar; a dot on it when another room has
+/// something unread (hidden on wide screens, where the sidebar is always shown).
+#[component]
+fn RoomsToggle() -> impl IntoView {
+    let Some(SidebarOpen(open)) = use_context::<SidebarOpen>() else {
+        return ().into_any();
+    };
+    let rooms = expect_context::<OpenRooms>();
+    let location = leptos_router::hooks::use_location();
+    let elsewhere = Memo::new(move |_| {
+        rooms.version.track();
+        let me = rooms.me.get().flatten();
+        let here = location.pathname.get();
+        rooms.listed.get().iter().any(|r| {
+            format!("/r/{r}") != here
+                && rooms.get(r).is_some_and(|o| {
+                    o.read.get().is_some_and(|read| {
+                        o.view.timeline.with(|t| {
+                            crate::ui::tab_title::unread(t.lines(), Some(read), me.as_ref()).0 > 0
+                        })
+                    })
+                })
+        })
+    });
+    view! {
+        <button
+            type="button"
+            class=move || if elsewhere.get() { "rooms-toggle has-unread" } else { "rooms-toggle" }
+            aria-label=move || if elsewhere.get() { "Rooms (unread messages)" } else { "Rooms" }
+            aria-controls="sidebar"
+            aria-expanded=move || open.get().to_string()
+            on:click=move |_| open.update(|o| *o = !*o)
+        >
+            "☰"
+        </button>
     }
     .into_any()
 }

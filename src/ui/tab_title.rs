@@ -58,7 +58,7 @@ pub fn room_title(
 }
 
 /// Whether the page is visible, following `visibilitychange` (always true on the server).
-fn page_visibility() -> ReadSignal<bool> {
+pub(crate) fn page_visibility() -> ReadSignal<bool> {
     let (visible, set_visible) = signal(true);
     #[cfg(feature = "hydrate")]
     {

@@ -31,7 +31,11 @@ pub enum Effect {
     /// sign-out), instead of reconnecting as someone the server no longer knows.
     Reauthenticate,
     /// Forget the socket now: detach its handlers and close it, no close event follows.
+    /// The socket is taken for broken: every other room it carried hears it closed.
     DropSocket,
+    /// This room is done with the socket (after its `leave`), which stays open while it
+    /// carries other rooms; no close event follows.
+    Detach,
     /// Call [`super::Driver::on_timer`] with [`Timer::Reconnect`] after this many milliseconds,
     /// replacing any reconnect timer already set.
     ReconnectIn(f64),

@@ -234,8 +234,9 @@ impl Driver {
                 reason: Some(reason),
             } if room == self.room => {
                 // Taken out by the room (removed from its members, banned): rejoining
-                // would be refused, so the page stops and says why.
-                out.extend(self.close());
+                // would be refused, so the page stops and says why; the socket carries on
+                // with the page's other rooms.
+                out.extend(self.finish(false));
                 let banned = reason == crate::protocol::LeftReason::Banned;
                 out.push(Effect::Status(ConnStatus::Ended { banned }));
                 let why = match reason {
@@ -345,12 +346,34 @@ impl Driver {
         out
     }
 
-    /// The page is done with the room.
+    /// The page is done with the room: leave it (the socket may carry other rooms, so it
+    /// is not closed for this one).
     pub fn close(&mut self) -> Vec<Effect> {
+        self.finish(true)
+    }
+
+    /// Done with the room, sending `leave` if `leave` (not when the room already took
+    /// this connection out).
+    fn finish(&mut self, leave: bool) -> Vec<Effect> {
         self.closed = true;
         let mut out = vec![Effect::CancelReconnect];
-        self.drop_socket(&mut out);
+        if self.link != Link::None {
+            if leave && self.link == Link::Open {
+                out.push(Effect::Send(ClientFrame::Leave {
+                    room: self.room.clone(),
+                }));
+            }
+            self.link = Link::None;
+            self.token_socket_closed();
+            out.push(Effect::Detach);
+        }
         out
+    }
+
+    /// The room this driver is for: frames from a socket shared by several rooms go to
+    /// the driver of the room they name.
+    pub fn room(&self) -> &RoomName {
+        &self.room
     }
 
     fn connect(&mut self, online: bool, out: &mut Vec<Effect>) {

@@ -421,11 +421,26 @@ fn a_closed_room_does_nothing_more() {
     p.open();
     assert_eq!(
         p.driver.close(),
-        vec![Effect::CancelReconnect, Effect::DropSocket]
+        vec![
+            Effect::CancelReconnect,
+            Effect::Send(ClientFrame::Leave { room: room() }),
+            Effect::Detach
+        ],
+        "the socket may carry other rooms: leave this one, keep the socket"
     );
     assert!(p.driver.on_close(None).is_empty());
     assert!(p.timer(Timer::Reconnect).is_empty());
     assert!(p.driver.wake(true).is_empty());
+}
+
+#[test]
+fn a_room_closed_while_connecting_only_lets_go_of_the_socket() {
+    let mut p = Page::new(None, Timeline::default(), 0.0);
+    assert!(p.driver.start(true).contains(&Effect::Connect));
+    assert_eq!(
+        p.driver.close(),
+        vec![Effect::CancelReconnect, Effect::Detach]
+    );
 }
 
 #[test]
@@ -449,7 +464,11 @@ fn taken_out_of_the_room_the_page_stops_and_says_why() {
         room: room(),
         reason: Some(crate::protocol::LeftReason::Removed),
     });
-    assert!(e.contains(&Effect::DropSocket), "{e:?}");
+    assert!(e.contains(&Effect::Detach), "{e:?}");
+    assert!(
+        !e.iter().any(|e| matches!(e, Effect::Send(_))),
+        "no leave: the room has let go already: {e:?}"
+    );
     assert!(
         e.contains(&Effect::Status(ConnStatus::Ended { banned: false })),
         "{e:?}"

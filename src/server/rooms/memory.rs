@@ -24,6 +24,25 @@ struct State {
 
 #[async_trait]
 impl RoomDirectory for MemoryRooms {
+    async fn rooms_of(&self, user: &UserId, max: usize) -> Result<Vec<RoomName>, StoreError> {
+        let st = lock(&self.state);
+        let owned = st
+            .settings
+            .iter()
+            .filter(|(_, s)| s.owner.as_ref() == Some(user))
+            .map(|(r, _)| r);
+        let member = st
+            .members
+            .iter()
+            .filter(|(_, m)| m.contains_key(user))
+            .map(|(r, _)| r);
+        let mut rooms: Vec<RoomName> = owned.chain(member).cloned().collect();
+        rooms.sort();
+        rooms.dedup();
+        rooms.truncate(max);
+        Ok(rooms)
+    }
+
     async fn settings(&self, room: &RoomName) -> Result<Option<RoomSettings>, StoreError> {
         Ok(lock(&self.state).settings.get(room).cloned())
     }
@@ -150,11 +169,57 @@ pub async fn conformance(d: &dyn RoomDirectory) {
     conformance_live(d).await;
 }
 
+/// The rooms of a user: the ones they own or are a member of, by name (part of
+/// [`conformance_live`], on rooms no other part uses).
+#[cfg(test)]
+pub async fn conformance_rooms_of(d: &dyn RoomDirectory) {
+    use super::Visibility;
+    let ours = RoomName::parse("ours").unwrap();
+    let team = RoomName::parse("team").unwrap();
+    let dee = UserId::parse("acct:dee").unwrap();
+    let eve = UserId::parse("acct:eve").unwrap();
+    assert!(d.rooms_of(&dee, 10).await.unwrap().is_empty());
+    let s = RoomSettings {
+        visibility: Visibility::Private,
+        owner: Some(dee.clone()),
+    };
+    d.create(&ours, &s).await.unwrap();
+    d.set_member(&ours, &eve, Role::Member).await.unwrap();
+    d.set_member(&team, &eve, Role::Moderator).await.unwrap();
+    assert_eq!(
+        d.rooms_of(&eve, 10).await.unwrap(),
+        vec![ours.clone(), team.clone()]
+    );
+    assert_eq!(
+        d.rooms_of(&eve, 1).await.unwrap(),
+        vec![ours.clone()],
+        "at most max"
+    );
+    assert_eq!(
+        d.rooms_of(&dee, 10).await.unwrap(),
+        vec![ours.clone()],
+        "the owner's"
+    );
+    d.remove_member(&ours, &eve).await.unwrap();
+    assert_eq!(
+        d.rooms_of(&eve, 10).await.unwrap(),
+        vec![team.clone()],
+        "gone with the membership"
+    );
+    d.remove_member(&ours, &dee).await.unwrap();
+    assert_eq!(
+        d.rooms_of(&dee, 10).await.unwrap(),
+        vec![ours.clone()],
+        "the owner keeps their room"
+    );
+}
+
 /// The part of [`conformance`] that needs no clock but the store's own (Redis expires
 /// keys by its clock), on a room `conformance` did not use.
 #[cfg(test)]
 pub async fn conformance_live(d: &dyn RoomDirectory) {
     use super::Visibility;
+    conformance_rooms_of(d).await;
     let r = RoomName::parse("invited").unwrap();
     d.create(
         &r,

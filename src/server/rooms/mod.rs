@@ -143,6 +143,10 @@ pub trait RoomDirectory: Send + Sync + 'static {
     /// Removes a member (no error if it was not one).
     async fn remove_member(&self, room: &RoomName, user: &UserId) -> Result<(), StoreError>;
 
+    /// The rooms `user` owns or is a member of, by name, at most `max` (the sidebar's
+    /// "your rooms"; found by an index on the user, never a scan of every room).
+    async fn rooms_of(&self, user: &UserId, max: usize) -> Result<Vec<RoomName>, StoreError>;
+
     /// Stores an invite code's hash for `room` until `expires_ms` (at most
     /// [`MAX_INVITES`] unexpired per room).
     async fn add_invite(

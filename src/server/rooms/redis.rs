@@ -3,7 +3,8 @@
 //!
 //! Keys: `P:{room}:settings` (hash `visibility`, `owner`), `P:{room}:members` (hash user →
 //! role), `P:{room}:invites` (sorted set code hash → expiry), `P:invite:<hex>` (the room,
-//! expiring with the invite).
+//! expiring with the invite), `P:user-rooms:{user}` (set of the rooms a user owns or is a
+//! member of: the index by user, kept by the same scripts that change members).
 
 use super::{
     DirectoryError, Role, RoomDirectory, RoomSettings, Visibility, MAX_INVITES, MAX_MEMBERS,
@@ -14,18 +15,27 @@ use crate::server::store::StoreError;
 use async_trait::async_trait;
 use redis::aio::ConnectionManager;
 
-/// KEYS: settings. ARGV: visibility, owner ('' for none).
+/// KEYS: settings, the owner's rooms. ARGV: visibility, owner ('' for none), room.
 const CREATE: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'visibility', ARGV[1], 'owner', ARGV[2])
+if ARGV[2] ~= '' then redis.call('SADD', KEYS[2], ARGV[3]) end
 return 1";
 
-/// KEYS: members. ARGV: user, role, max.
+/// KEYS: members, the user's rooms. ARGV: user, role, max, room.
 const SET_MEMBER: &str = r"
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 and redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then
   return 0
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[4])
+return 1";
+
+/// KEYS: members, the user's rooms, settings. ARGV: user, room. The room stays among the
+/// user's when they own it.
+const REMOVE_MEMBER: &str = r"
+redis.call('HDEL', KEYS[1], ARGV[1])
+if redis.call('HGET', KEYS[3], 'owner') ~= ARGV[1] then redis.call('SREM', KEYS[2], ARGV[2]) end
 return 1";
 
 /// KEYS: the room's invites, the invite. ARGV: hex, room, expires, now, max.
@@ -90,10 +100,15 @@ impl RoomDirectory for RedisRooms {
     async fn create(&self, room: &RoomName, settings: &RoomSettings) -> Result<(), DirectoryError> {
         let made: i64 = redis::cmd("EVAL")
             .arg(CREATE)
-            .arg(1)
+            .arg(2)
             .arg(self.keys.room_settings(room))
+            .arg(
+                self.keys
+                    .user_rooms(settings.owner.as_ref().map_or("", |o| o.as_str())),
+            )
             .arg(settings.visibility.as_str())
             .arg(settings.owner.as_ref().map_or("", |o| o.as_str()))
+            .arg(room.as_str())
             .query_async(&mut self.conn.clone())
             .await
             .map_err(unavailable)?;
@@ -122,11 +137,13 @@ impl RoomDirectory for RedisRooms {
     ) -> Result<(), DirectoryError> {
         let done: i64 = redis::cmd("EVAL")
             .arg(SET_MEMBER)
-            .arg(1)
+            .arg(2)
             .arg(self.keys.room_members(room))
+            .arg(self.keys.user_rooms(user.as_str()))
             .arg(user.as_str())
             .arg(role.as_str())
             .arg(MAX_MEMBERS)
+            .arg(room.as_str())
             .query_async(&mut self.conn.clone())
             .await
             .map_err(unavailable)?;
@@ -134,6 +151,21 @@ impl RoomDirectory for RedisRooms {
             return Err(DirectoryError::Full("members"));
         }
         Ok(())
+    }
+
+    async fn rooms_of(&self, user: &UserId, max: usize) -> Result<Vec<RoomName>, StoreError> {
+        let all: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(self.keys.user_rooms(user.as_str()))
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        let mut rooms = all
+            .iter()
+            .map(|r| RoomName::parse(r).map_err(|_| corrupt("room")))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        rooms.sort();
+        rooms.truncate(max);
+        Ok(rooms)
     }
 
     async fn members(&self, room: &RoomName) -> Result<Vec<(UserId, Role)>, StoreError> {
@@ -156,9 +188,14 @@ impl RoomDirectory for RedisRooms {
     }
 
     async fn remove_member(&self, room: &RoomName, user: &UserId) -> Result<(), StoreError> {
-        let _: i64 = redis::cmd("HDEL")
+        let _: i64 = redis::cmd("EVAL")
+            .arg(REMOVE_MEMBER)
+            .arg(3)
             .arg(self.keys.room_members(room))
+            .arg(self.keys.user_rooms(user.as_str()))
+            .arg(self.keys.room_settings(room))
             .arg(user.as_str())
+            .arg(room.as_str())
             .query_async(&mut self.conn.clone())
             .await
             .map_err(unavailable)?;

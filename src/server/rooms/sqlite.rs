@@ -124,6 +124,24 @@ impl RoomDirectory for SqliteRooms {
         Ok(())
     }
 
+    async fn rooms_of(&self, user: &UserId, max: usize) -> Result<Vec<RoomName>, StoreError> {
+        let user = user.to_string();
+        self.conn
+            .run(move |c| {
+                c.prepare_cached(
+                    "SELECT room FROM room_members WHERE user = ?1
+                     UNION SELECT room FROM room_settings WHERE owner = ?1
+                     ORDER BY room LIMIT ?2",
+                )?
+                .query_map(params![user, max as i64], |r| {
+                    let room: String = r.get(0)?;
+                    RoomName::parse(&room).map_err(|_| bad("room"))
+                })?
+                .collect()
+            })
+            .await
+    }
+
     async fn members(&self, room: &RoomName) -> Result<Vec<(UserId, Role)>, StoreError> {
         let room = room.to_string();
         self.conn

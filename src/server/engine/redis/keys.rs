@@ -107,6 +107,11 @@ impl Keys {
         format!("{}:members", self.channel(room))
     }
 
+    /// Set of the rooms a user owns or is a member of (the directory's index by user).
+    pub fn user_rooms(&self, user: &str) -> String {
+        format!("{}:user-rooms:{user}", self.prefix)
+    }
+
     /// Sorted set invite hash → expiry of a room.
     pub fn room_invites(&self, room: &RoomName) -> String {
         format!("{}:invites", self.channel(room))

@@ -177,6 +177,11 @@ const MIGRATIONS: &[&str] = &[
         DELETE FROM reactions WHERE room_id = new.room_id AND seq = new.seq;
     END;
     "#,
+    // 8 → 9: the rooms of a user (the sidebar's "your rooms"), by index.
+    r#"
+    CREATE INDEX room_members_by_user ON room_members (user);
+    CREATE INDEX room_settings_by_owner ON room_settings (owner) WHERE owner IS NOT NULL;
+    "#,
 ];
 
 /// The migrations, for tests that build a database of an older version.
