@@ -124,7 +124,7 @@ pub fn UserBar(me: Option<Me>, next: String) -> impl IntoView {
             view! {
                 <nav class="user-bar" aria-label="Account">
                     <a href=format!("/signin?{q}")>"Sign in"</a>
-                    <a href=format!("/signup?{q}")>"Sign up"</a>
+                    <a class="signup" href=format!("/signup?{q}")>"Sign up"</a>
                 </nav>
             }
             .into_any()
