@@ -81,8 +81,12 @@ pub struct RoomView {
     pub status: RwSignal<ConnStatus>,
     /// Open connections in the room.
     pub online: RwSignal<u32>,
-    /// Distinct names in the room.
+    /// The first distinct names in the room (all of them in a small room).
     pub members: RwSignal<Vec<String>>,
+    /// How many distinct names the room has.
+    pub members_total: RwSignal<u32>,
+    /// The whole member list, page by page, once the reader searched it.
+    pub roster: RwSignal<Option<Roster>>,
     /// Whether older history can be loaded.
     pub has_more: RwSignal<bool>,
     /// A problem to show that belongs to no message.
@@ -94,6 +98,15 @@ pub struct RoomView {
     /// The newest page of history is in (the server rendered it, or a `history` answer
     /// came): from then on, what arrives is new.
     pub loaded: RwSignal<bool>,
+}
+
+/// The room's member names as fetched for the member search.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Roster {
+    /// Sorted, as the server pages them.
+    pub names: Vec<String>,
+    /// Every page is in (else more are coming, or the fetch stopped at its cap).
+    pub complete: bool,
 }
 
 /// Who reacted to one message, as the server answered `reactors`.
@@ -115,6 +128,8 @@ impl RoomView {
             status: RwSignal::new(ConnStatus::Connecting),
             online: RwSignal::new(0),
             members: RwSignal::new(Vec::new()),
+            members_total: RwSignal::new(0),
+            roster: RwSignal::new(None),
             has_more: RwSignal::new(false),
             notice: RwSignal::new(None),
             me: RwSignal::new(None),
@@ -227,6 +242,12 @@ impl RoomClient {
     pub fn load_older(&self) {
         #[cfg(feature = "hydrate")]
         socket::load_older(self.id);
+    }
+
+    /// Fetches the room's whole member list into the view's `roster` (the member search).
+    pub fn list_members(&self) {
+        #[cfg(feature = "hydrate")]
+        socket::list_members(self.id);
     }
 
     /// Skips the wait before the next reconnect attempt (the "Reconnect now" button).

@@ -8,6 +8,7 @@
 use crate::protocol::error::ErrorCode;
 pub use crate::protocol::message::{Content, Deleted, Message};
 use crate::protocol::names::{Body, ClientId, Epoch, RoomName, Token, UserId, UserName};
+use crate::protocol::presence::MembersLimit;
 use crate::protocol::reaction::{Emoji, Reactions};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -247,6 +248,18 @@ pub enum ClientFrame {
         /// The message.
         seq: u64,
     },
+    /// v1.1: a page of the room's member names, strictly after `after` in code-point
+    /// order. Needs a join.
+    Members {
+        /// The room.
+        room: RoomName,
+        /// Where the previous page ended.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<String>,
+        /// At most this many names.
+        #[serde(default)]
+        limit: MembersLimit,
+    },
 }
 
 impl ClientFrame {
@@ -265,7 +278,8 @@ impl ClientFrame {
             | ClientFrame::Ban { room, .. }
             | ClientFrame::Mute { room, .. }
             | ClientFrame::React { room, .. }
-            | ClientFrame::Reactors { room, .. } => reference(false, None, Some(room.as_str())),
+            | ClientFrame::Reactors { room, .. }
+            | ClientFrame::Members { room, .. } => reference(false, None, Some(room.as_str())),
             ClientFrame::Ping | ClientFrame::Auth { .. } => None,
         }
     }
@@ -296,8 +310,13 @@ pub enum ServerFrame {
         last_seq: u64,
         /// Open connections in the room.
         online: u32,
-        /// Distinct names in the room, sorted.
+        /// The first distinct names in the room, sorted (at most
+        /// [`MEMBERS_CAP`](crate::protocol::MEMBERS_CAP)).
         members: Vec<UserName>,
+        /// v1.1: how many distinct names there are (a v1 server's frame has none: then
+        /// `members` is all of them).
+        #[serde(default)]
+        members_total: u32,
         /// True when `since` was given and everything after it is replayed next.
         recovered: bool,
     },
@@ -326,8 +345,12 @@ pub enum ServerFrame {
         room: RoomName,
         /// Open connections in the room.
         online: u32,
-        /// Distinct names, sorted.
+        /// The first distinct names, sorted (at most
+        /// [`MEMBERS_CAP`](crate::protocol::MEMBERS_CAP)).
         members: Vec<UserName>,
+        /// v1.1: how many distinct names there are.
+        #[serde(default)]
+        members_total: u32,
     },
     /// The answer to `history`.
     History {
@@ -392,6 +415,15 @@ pub enum ServerFrame {
         /// How many react with each emoji.
         counts: Reactions,
     },
+    /// v1.1: the answer to `members`: a page of names.
+    Members {
+        /// The room.
+        room: RoomName,
+        /// Names strictly after the request's `after`, sorted.
+        members: Vec<UserName>,
+        /// More names follow the last one here.
+        has_more: bool,
+    },
     /// An extension (docs/protocol.md): the answer to `reactors`.
     Reactors {
         /// The room.
@@ -440,7 +472,8 @@ impl ServerFrame {
             | Self::Edited { room, .. }
             | Self::Moderated { room, .. }
             | Self::Reactions { room, .. }
-            | Self::Reactors { room, .. } => Some(room),
+            | Self::Reactors { room, .. }
+            | Self::Members { room, .. } => Some(room),
             Self::Message(m) => Some(&m.room),
             Self::Pong | Self::Authed { .. } | Self::Error { .. } => None,
         }

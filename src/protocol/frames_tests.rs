@@ -84,6 +84,7 @@ fn server_frames_round_trip() {
             last_seq: 0,
             online: 1,
             members: vec![UserName::parse("ann").unwrap()],
+            members_total: 0,
             recovered: false,
         },
         ServerFrame::Pong,

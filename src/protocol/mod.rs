@@ -21,6 +21,7 @@ pub mod frames;
 pub mod message;
 pub mod names;
 pub mod page;
+pub mod presence;
 pub mod reaction;
 
 pub use close::{Advice, Close};
@@ -30,6 +31,7 @@ pub use frames::{ClientFrame, HistoryLimit, JoinName, LeftReason, SanctionKind, 
 pub use message::{Content, Message};
 pub use names::{Body, ClientId, Epoch, RoomName, Token, UserId, UserName};
 pub use page::MessagesPage;
+pub use presence::{MembersLimit, MEMBERS_CAP};
 pub use reaction::{Emoji, Reactions};
 
 /// Largest inbound frame payload, in bytes; bigger ones close the socket with 1009.

@@ -16,6 +16,7 @@ pub mod lobby;
 pub mod members;
 pub mod message_list;
 pub mod moderation;
+pub mod people;
 pub mod reactions;
 pub mod replies;
 pub mod rich_text;

@@ -7,6 +7,7 @@ use crate::protocol::{Body, MessagesPage, RoomName, UserName};
 use crate::ui::composer::{Composer, NamePrompt};
 use crate::ui::message_list::MessageList;
 use crate::ui::moderation::Powers;
+use crate::ui::people::Members;
 use crate::ui::sidebar::{Sidebar, SidebarOpen};
 use crate::ui::snapshot::room_page;
 use leptos::prelude::*;
@@ -210,7 +211,10 @@ fn Room(room: RoomName, first: Option<MessagesPage>) -> impl IntoView {
             })/>
             <crate::ui::rooms::InviteLink/>
             <p class="noscript-hint">"JavaScript is off: this is the room as it was when the page loaded. Reload to see newer messages; to take part, turn JavaScript on."</p>
-            <Members view_state/>
+            <Members view_state list_members=Callback::new({
+                let current = current.clone();
+                move |_| if let Some(c) = current() { c.list_members() }
+            })/>
             <MessageList view_state follow reader=name scroll=open.scroll load_older=Callback::new({
                 let current = current.clone();
                 move |_| if let Some(c) = current() { c.load_older() }
@@ -372,24 +376,5 @@ pub(crate) fn LiveBadges(view_state: RoomView, reconnect: Callback<()>) -> impl 
                 "Reconnect now"
             </button>
         </Show>
-    }
-}
-
-/// Who is here: each distinct name once, however many tabs it has open.
-#[component]
-pub(crate) fn Members(view_state: RoomView) -> impl IntoView {
-    let open = use_context::<MembersOpen>().map(|m| m.0);
-    view! {
-        <ul
-            id="people-here"
-            class=move || if open.is_some_and(|o| o.get()) { "members open" } else { "members" }
-            aria-label="People here"
-        >
-            <For
-                each=move || view_state.members.get()
-                key=|name: &String| name.clone()
-                children=move |name: String| view! { <li class="member">{name}</li> }
-            />
-        </ul>
     }
 }

@@ -51,8 +51,19 @@ pub enum Effect {
     Presence {
         /// Open connections.
         online: u32,
-        /// Distinct names.
+        /// The first distinct names (all of them in a small room).
         members: Vec<UserName>,
+        /// How many distinct names there are.
+        total: u32,
+    },
+    /// A page of the whole member list (the reader's member search asked for it).
+    Roster {
+        /// Names, sorted, after the previous page's.
+        names: Vec<UserName>,
+        /// The first page: it replaces what was fetched before.
+        first: bool,
+        /// No more pages follow: the list is the room's whole.
+        complete: bool,
     },
     /// Show (or, with `None`, clear) a problem that belongs to no message.
     Notice(Option<String>),

@@ -24,12 +24,14 @@ mod acts;
 mod effect;
 mod messages;
 mod refusals;
+mod roster;
 mod token;
 
 pub use acts::Act;
 pub use effect::{
     backoff_ms, Effect, Timer, BASE_BACKOFF_MS, MAX_BACKOFF_MS, PONG_DEADLINE_MS, RETRY_PACE_MS,
 };
+pub use roster::ROSTER_MAX_PAGES;
 pub use token::{refresh_margin_ms, STALE_MARGIN_MS, TOKEN_WAIT_MS};
 
 use super::timeline::{Edit, Timeline};
@@ -82,6 +84,9 @@ pub struct Driver {
     tokens: Option<token::Tokens>,
     /// The local clock in ms (used for tokens only).
     now: Box<dyn FnMut() -> f64>,
+    /// Pages of the member list fetched so far, while the reader's roster request is
+    /// under way.
+    roster_pages: Option<u32>,
 }
 
 impl Driver {
@@ -113,6 +118,7 @@ impl Driver {
             random,
             tokens: None,
             now: Box::new(|| 0.0),
+            roster_pages: None,
         }
     }
 
@@ -184,6 +190,7 @@ impl Driver {
                 epoch,
                 online,
                 members,
+                members_total,
                 recovered,
                 ..
             } => {
@@ -191,7 +198,11 @@ impl Driver {
                 self.refused.clear();
                 self.epoch = Some(epoch);
                 out.push(Effect::Status(ConnStatus::Connected));
-                out.push(Effect::Presence { online, members });
+                out.push(Effect::Presence {
+                    online,
+                    total: members_total.max(members.len() as u32),
+                    members,
+                });
                 out.push(Effect::Notice(self.joined_notice()));
                 if !recovered {
                     self.reloading = true;
@@ -217,8 +228,18 @@ impl Driver {
                 out.push(Effect::Timeline(Edit::Ack { client_id, seq }));
             }
             ServerFrame::Presence {
-                online, members, ..
-            } => out.push(Effect::Presence { online, members }),
+                online,
+                members,
+                members_total,
+                ..
+            } => out.push(Effect::Presence {
+                online,
+                total: members_total.max(members.len() as u32),
+                members,
+            }),
+            ServerFrame::Members {
+                members, has_more, ..
+            } => out.extend(self.on_members(members, has_more)),
             ServerFrame::Error {
                 code,
                 message,

@@ -89,6 +89,7 @@ fn joined(recovered: bool) -> ServerFrame {
         last_seq: 5,
         online: 1,
         members: vec![],
+        members_total: 0,
         recovered,
     }
 }
@@ -504,4 +505,62 @@ fn a_reply_is_resent_as_a_reply_and_reactions_reach_the_list() {
         counts: [(up.clone(), 3)].into_iter().collect(),
     });
     assert_eq!(p.timeline.line(1).unwrap().reactions.count(&up), 3);
+}
+
+#[test]
+fn the_member_search_pages_through_the_list_and_stops_at_its_cap() {
+    use crate::protocol::MembersLimit;
+    let mut p = Page::new(None, Timeline::default(), 0.0);
+    p.open();
+    p.joined(true);
+    let ask = |after: Option<&str>| ClientFrame::Members {
+        room: room(),
+        after: after.map(str::to_string),
+        limit: MembersLimit::default(),
+    };
+    let page = |name: &str, has_more| ServerFrame::Members {
+        room: room(),
+        members: vec![UserName::parse(name).unwrap()],
+        has_more,
+    };
+    assert!(
+        p.frame(page("early", true)).is_empty(),
+        "an answer nobody asked for is dropped"
+    );
+    let e = p.driver.list_members();
+    assert_eq!(sent(&e), [&ask(None)]);
+    let e = p.frame(page("ann", true));
+    assert!(e.contains(&Effect::Roster {
+        names: vec![UserName::parse("ann").unwrap()],
+        first: true,
+        complete: false
+    }));
+    assert_eq!(
+        sent(&e),
+        [&ask(Some("ann"))],
+        "the next page starts after the last name"
+    );
+    for i in 1..ROSTER_MAX_PAGES - 1 {
+        let e = p.frame(page(&format!("n{i:02}"), true));
+        assert_eq!(sent(&e).len(), 1);
+    }
+    let e = p.frame(page("last", true));
+    assert!(
+        sent(&e).is_empty(),
+        "at most {ROSTER_MAX_PAGES} pages: {e:?}"
+    );
+    assert!(e.contains(&Effect::Roster {
+        names: vec![UserName::parse("last").unwrap()],
+        first: false,
+        complete: false
+    }));
+    // Asked again, it starts over; a short list ends with its only page.
+    p.driver.list_members();
+    let e = p.frame(page("solo", false));
+    assert!(sent(&e).is_empty());
+    assert!(e.contains(&Effect::Roster {
+        names: vec![UserName::parse("solo").unwrap()],
+        first: true,
+        complete: true
+    }));
 }

@@ -124,6 +124,7 @@ fn joined() -> ServerFrame {
         last_seq: 0,
         online: 1,
         members: vec![],
+        members_total: 0,
         recovered: true,
     }
 }

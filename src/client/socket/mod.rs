@@ -118,6 +118,10 @@ pub(super) fn set_name(id: u64, name: UserName) {
     });
 }
 
+pub(super) fn list_members(id: u64) {
+    handle(id, |d, _| d.list_members());
+}
+
 pub(super) fn reconnect_now(id: u64) {
     handle(id, |d, _| d.wake(browser_online()));
 }
@@ -172,11 +176,35 @@ fn run(id: u64, c: &Rc<RefCell<Conn>>, effects: Vec<Effect>) {
                 set_timer(id, Timer::PongDeadline, ms);
             }
             Effect::Status(s) => view.status.set(s),
-            Effect::Presence { online, members } => {
+            Effect::Presence {
+                online,
+                members,
+                total,
+            } => {
                 view.online.set(online);
+                view.members_total.set(total);
                 view.members
                     .set(members.into_iter().map(String::from).collect());
             }
+            Effect::Roster {
+                names,
+                first,
+                complete,
+            } => view.roster.update(|r| {
+                let names = names.into_iter().map(String::from);
+                match r {
+                    Some(r) if !first => {
+                        r.names.extend(names);
+                        r.complete = complete;
+                    }
+                    _ => {
+                        *r = Some(super::Roster {
+                            names: names.collect(),
+                            complete,
+                        })
+                    }
+                }
+            }),
             Effect::Notice(n) => view.notice.set(n),
             Effect::HasMore(more) => {
                 // Said with every `history` answer: the room's newest page is in.

@@ -7,6 +7,7 @@
 use crate::protocol::error::ProtocolError;
 use crate::protocol::frames::{reference, ClientFrame, HistoryLimit, JoinName};
 use crate::protocol::names::{Body, ClientId, Epoch, RoomName, Token, UserId, UserName};
+use crate::protocol::presence::{MembersLimit, MEMBERS_AFTER_MAX_CHARS};
 use crate::protocol::reaction::Emoji;
 use serde_json::{Map, Value};
 
@@ -156,6 +157,30 @@ fn decode_object(kind: &str, obj: &Object) -> Result<ClientFrame, ProtocolError>
         "reactors" => ClientFrame::Reactors {
             room: room(obj)?,
             seq: seq(obj)?,
+        },
+        "members" => ClientFrame::Members {
+            room: room(obj)?,
+            after: match present(obj, "after") {
+                None => None,
+                Some(v) => Some(
+                    v.as_str()
+                        .filter(|a| a.chars().count() <= MEMBERS_AFTER_MAX_CHARS)
+                        .ok_or(ProtocolError::BadFrame(
+                            "after must be a name (a string of at most 128 characters)",
+                        ))?
+                        .to_string(),
+                ),
+            },
+            limit: match present(obj, "limit") {
+                None => MembersLimit::default(),
+                Some(v) => {
+                    v.as_u64()
+                        .and_then(MembersLimit::new)
+                        .ok_or(ProtocolError::BadFrame(
+                            "limit must be an integer from 1 to 1000",
+                        ))?
+                }
+            },
         },
         other => return Err(ProtocolError::UnknownType(truncate(other, 64))),
     })

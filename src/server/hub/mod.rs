@@ -62,8 +62,11 @@ pub struct JoinInfo {
     pub live_from: u64,
     /// Open connections in the room, this one included.
     pub online: u32,
-    /// Distinct member names, sorted.
+    /// The first distinct member names, sorted (at most
+    /// [`MEMBERS_CAP`](crate::protocol::MEMBERS_CAP)).
     pub members: Vec<UserName>,
+    /// How many distinct names there are.
+    pub members_total: u32,
 }
 
 /// The outcome of a publish.
@@ -207,13 +210,14 @@ impl Hub {
             self.members_changed(room, &mut st, Some(conn.id));
             self.local_members_changed(room, &mut st);
         }
-        let (online, members) = st.online();
+        let now = st.online();
         Ok(JoinInfo {
             // Both were set by `load`, under this lock or an earlier one, and never unset.
             epoch: st.epoch.clone().unwrap_or_else(|| Epoch::new("")),
             live_from: st.next_fanout.unwrap_or(1),
-            online,
-            members,
+            online: now.online,
+            members: now.first,
+            members_total: now.total,
         })
     }
 

@@ -17,7 +17,7 @@
 use super::outbound::{ConnId, Outbound, RoomFrame};
 use super::room::RoomState;
 use super::Hub;
-use crate::protocol::{RoomName, ServerFrame, UserName};
+use crate::protocol::{RoomName, ServerFrame, UserName, MEMBERS_CAP};
 use crate::server::engine::{NameCounts, NodePresence};
 use crate::sync::lock;
 use std::collections::{BTreeSet, HashMap};
@@ -141,24 +141,53 @@ impl Presence {
         &self.names
     }
 
-    /// Open connections (`local` of them on this node) and distinct names, over every
-    /// node.
-    pub(super) fn summary(&self, local: u32) -> (u32, Vec<UserName>) {
-        if self.remote.is_empty() {
-            return (local, self.names.keys().cloned().collect());
+    /// Other nodes' open connections with a name.
+    fn remote_connections(&self) -> u32 {
+        self.remote
+            .values()
+            .flat_map(|r| r.names.values())
+            .sum::<u32>()
+    }
+
+    /// Open connections (`local` of them on this node), the first [`MEMBERS_CAP`]
+    /// distinct names and how many there are, over every node.
+    pub(super) fn summary(&self, local: u32) -> Summary {
+        let online = local + self.remote_connections();
+        let (first, total) =
+            self.with_distinct(|names, total| (names.take(MEMBERS_CAP).cloned().collect(), total));
+        Summary {
+            online,
+            first,
+            total: u32::try_from(total).unwrap_or(u32::MAX),
         }
-        let online = local
-            + self
-                .remote
-                .values()
-                .flat_map(|r| r.names.values())
-                .sum::<u32>();
+    }
+
+    /// Up to `limit` distinct names strictly after `after` (code-point order, over every
+    /// node), and whether more follow.
+    pub(super) fn page(&self, after: Option<&str>, limit: usize) -> (Vec<UserName>, bool) {
+        self.with_distinct(|names, _| {
+            let mut rest = names.skip_while(|n| after.is_some_and(|a| n.as_str() <= a));
+            let page: Vec<UserName> = rest.by_ref().take(limit).cloned().collect();
+            (page, rest.next().is_some())
+        })
+    }
+
+    /// Runs `f` over the distinct names of every node, sorted, and their number. On one
+    /// node that is this node's map as it is; with other nodes' members, a merge.
+    fn with_distinct<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Iterator<Item = &UserName>, usize) -> T,
+    ) -> T {
+        if self.remote.is_empty() {
+            return f(&mut self.names.keys(), self.names.len());
+        }
         let names: BTreeSet<&UserName> = self
             .names
             .keys()
             .chain(self.remote.values().flat_map(|r| r.names.keys()))
             .collect();
-        (online, names.into_iter().cloned().collect())
+        let total = names.len();
+        f(&mut names.into_iter(), total)
     }
 
     /// Replaces what is known of other nodes' members (on loading the room, on resync).
@@ -187,12 +216,29 @@ impl Presence {
     }
 }
 
+/// What a `joined` or `presence` frame says of a room.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Summary {
+    /// Open connections with a name.
+    pub online: u32,
+    /// The first [`MEMBERS_CAP`] distinct names, sorted.
+    pub first: Vec<UserName>,
+    /// How many distinct names there are.
+    pub total: u32,
+}
+
 impl RoomState {
     /// Open connections and distinct names, over every node. Readers (guests joined
     /// without a name) count in neither, here as in other nodes' announcements.
-    pub(super) fn online(&self) -> (u32, Vec<UserName>) {
+    pub(super) fn online(&self) -> Summary {
         let named: u32 = self.presence.names().values().sum();
         self.presence.summary(named)
+    }
+
+    /// Open connections with a name, over every node (without the names).
+    pub(super) fn connections(&self) -> u32 {
+        let named: u32 = self.presence.names().values().sum();
+        named + self.presence.remote_connections()
     }
 
     /// Sends the current presence now and, if it reached anyone, starts a new interval.
@@ -206,13 +252,14 @@ impl RoomState {
         if self.members.keys().all(|id| Some(*id) == except) {
             return false;
         }
-        let (online, members) = self.online();
+        let now = self.online();
         let update = Arc::new(RoomFrame {
             room: room.clone(),
             frame: ServerFrame::Presence {
                 room: room.clone(),
-                online,
-                members,
+                online: now.online,
+                members: now.first,
+                members_total: now.total,
             }
             .to_json()
             .into(),
@@ -236,7 +283,7 @@ impl Hub {
         st: &mut RoomState,
         except: Option<ConnId>,
     ) {
-        let (online, _) = st.online();
+        let online = st.connections();
         match st
             .presence
             .frames
@@ -290,6 +337,20 @@ impl Hub {
                 Due::Announce => hub.announce(&room, &mut st),
             }
         });
+    }
+
+    /// A page of the room's distinct names strictly after `after`, over every node, and
+    /// whether more follow (none for a room nobody is in on this node).
+    pub fn members_page(
+        &self,
+        room: &RoomName,
+        after: Option<&str>,
+        limit: usize,
+    ) -> (Vec<UserName>, bool) {
+        match self.existing(room) {
+            Some(entry) => lock(&entry.state).presence.page(after, limit),
+            None => (Vec::new(), false),
+        }
     }
 
     /// Another node's members of a room, as it announced them.

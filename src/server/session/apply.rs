@@ -126,6 +126,9 @@ impl Session {
                 on,
             } => self.react(room, seq, emoji, on).await.map(Reply::from),
             ClientFrame::Reactors { room, seq } => self.reactors(room, seq).await.map(Reply::from),
+            ClientFrame::Members { room, after, limit } => {
+                self.members(room, after, limit).map(Reply::from)
+            }
         }
     }
 
@@ -298,6 +301,7 @@ impl Session {
             last_seq,
             online: info.online,
             members: info.members,
+            members_total: info.members_total,
             recovered,
         };
         Ok((

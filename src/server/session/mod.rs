@@ -20,6 +20,7 @@
 mod apply;
 mod cut;
 mod forward;
+mod members;
 mod moderate;
 mod pipeline;
 mod react;
