@@ -25,7 +25,7 @@ async fn two_clients_in_a_room_both_see_a_message(mode: Mode) {
     let p = ann.recv().await;
     assert_eq!(
         p,
-        json!({"type":"presence","room":"lobby","online":2,"members":["ann","bob"]})
+        json!({"type":"presence","room":"lobby","online":2,"members":["ann","bob"],"members_total":2})
     );
 
     ann.send(json!({"type":"publish","room":"lobby","body":"hello <b>world</b>","client_id":"m1"}))
@@ -396,7 +396,7 @@ async fn leave_stops_delivery(mode: Mode) {
     let p = a.recv().await;
     assert_eq!(
         p,
-        json!({"type":"presence","room":"lv","online":1,"members":["a"]})
+        json!({"type":"presence","room":"lv","online":1,"members":["a"],"members_total":1})
     );
     a.publish("lv", "after leave", "c1").await;
     b.assert_only_pong().await;
@@ -576,7 +576,7 @@ async fn a_silent_peer_is_dropped_and_an_active_one_kept(mode: Mode) {
             }
             assert_eq!(
                 f,
-                json!({"type":"presence","room":"idle","online":1,"members":["a"]})
+                json!({"type":"presence","room":"idle","online":1,"members":["a"],"members_total":1})
             );
             dropped_after = Some(started.elapsed());
         }

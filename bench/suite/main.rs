@@ -56,6 +56,10 @@ pub struct Opts {
     /// Idle connections to open.
     #[arg(long, default_value_t = 10_000)]
     pub idle: usize,
+    /// Rooms the idle connections are spread over (1: one big audience; the relays have
+    /// no rooms and ignore it).
+    #[arg(long, default_value_t = 100)]
+    pub idle_rooms: usize,
     /// Scenarios to run (default: all): fanout, light, idle, durable, stalled.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
@@ -238,13 +242,14 @@ async fn run(opts: Opts) {
         if opts.wants("idle") {
             for &peer in &peers {
                 let server = Server::start(peer).await;
-                let idle = load::idle(&server, opts.idle, 100).await;
+                let idle = load::idle(&server, opts.idle, opts.idle_rooms.max(1)).await;
                 server.stop().await;
                 println!(
-                    "  {:<20} idle           {} of {} open in {:.2} s ({:.0}/s), RSS {} → {} KiB = {:.2} KiB per connection",
+                    "  {:<20} idle           {} of {} open in {} room(s) in {:.2} s ({:.0}/s), RSS {} → {} KiB = {:.2} KiB per connection",
                     peer.label(),
                     idle.opened,
                     opts.idle,
+                    opts.idle_rooms.max(1),
                     idle.open_secs,
                     idle.opened as f64 / idle.open_secs,
                     idle.rss_before_kib,
