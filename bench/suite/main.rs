@@ -119,6 +119,8 @@ pub struct Results {
     pub light: BTreeMap<Peer, Vec<Step>>,
     /// Idle connections.
     pub idle: BTreeMap<Peer, Vec<Idle>>,
+    /// Chorus's idle connections all in one room (a big audience), beside `idle`'s.
+    pub idle_one_room: Vec<Idle>,
     /// Durable publishes by number of publishers (Chorus).
     pub durable: BTreeMap<usize, Vec<Durable>>,
     /// One stalled member in a busy room.
@@ -257,6 +259,22 @@ async fn run(opts: Opts) {
                     idle.kib_per_conn
                 );
                 results.idle.entry(peer).or_default().push(idle);
+                if peer == Peer::Chorus && opts.idle_rooms > 1 {
+                    // The same number in one room: what a big audience costs per member.
+                    let server = Server::start(peer).await;
+                    let one = load::idle(&server, opts.idle, 1).await;
+                    server.stop().await;
+                    println!(
+                        "  {:<20} idle, one room {} of {} open in {:.2} s ({:.0}/s) = {:.2} KiB per connection",
+                        peer.label(),
+                        one.opened,
+                        opts.idle,
+                        one.open_secs,
+                        one.opened as f64 / one.open_secs,
+                        one.kib_per_conn
+                    );
+                    results.idle_one_room.push(one);
+                }
             }
         }
         if opts.wants("durable") && peers.contains(&Peer::Chorus) {

@@ -162,6 +162,8 @@ fn markdown(opts: &Opts, r: &Results, svg: &str) -> String {
     let idle_kib = median(&of(&idle_c, |i| i.kib_per_conn));
     let idle_rate = median(&of(&idle_c, |i| i.opened as f64 / i.open_secs));
     let idle_n = idle_c.iter().map(|i| i.opened).min();
+    let one_kib = median(&of(&r.idle_one_room, |i| i.kib_per_conn));
+    let one_rate = median(&of(&r.idle_one_room, |i| i.opened as f64 / i.open_secs));
     let d100 = r.durable.get(&100).cloned().unwrap_or_default();
     let d100_rate = median(&of(&d100, |d| d.acked_per_s));
     let d100_p99 = median(&of(&d100, |d| d.p99_ms));
@@ -197,6 +199,24 @@ fn markdown(opts: &Opts, r: &Results, svg: &str) -> String {
             idle_n
                 .zip(idle_rate)
                 .map(|(n, rate)| n >= 10_000 && rate >= 3000.0)
+        )
+    );
+    let _ = writeln!(
+        w,
+        "| big room: 10,000 idle in one room ≤ 8 KiB per connection and ≤ 1.2× spread over 100 rooms, opened at ≥ 3000/s | {} | {} |",
+        match (one_kib, idle_kib, one_rate) {
+            (Some(one), Some(spread), Some(rate)) => format!(
+                "{one:.2} KiB ({:.2}× of {spread:.2}), {}/s",
+                one / spread,
+                num(rate, 0)
+            ),
+            _ => "—".into(),
+        },
+        verdict(
+            one_kib
+                .zip(idle_kib)
+                .zip(one_rate)
+                .map(|((one, spread), rate)| one <= 8.0 && one <= 1.2 * spread && rate >= 3000.0)
         )
     );
     let _ = writeln!(
@@ -308,6 +328,17 @@ fn markdown(opts: &Opts, r: &Results, svg: &str) -> String {
             w,
             "| {} | {} | {} | {} | {} |",
             peer.label(),
+            cell(&of(v, |i| i.opened as f64), 0),
+            cell(&of(v, |i| i.open_secs), 2),
+            cell(&of(v, |i| i.opened as f64 / i.open_secs), 0),
+            cell(&of(v, |i| i.kib_per_conn), 2),
+        );
+    }
+    if !r.idle_one_room.is_empty() {
+        let v = &r.idle_one_room;
+        let _ = writeln!(
+            w,
+            "| Chorus, all in one room | {} | {} | {} | {} |",
             cell(&of(v, |i| i.opened as f64), 0),
             cell(&of(v, |i| i.open_secs), 2),
             cell(&of(v, |i| i.opened as f64 / i.open_secs), 0),
