@@ -60,7 +60,7 @@ pub struct Opts {
     /// no rooms and ignore it).
     #[arg(long, default_value_t = 100)]
     pub idle_rooms: usize,
-    /// Scenarios to run (default: all): fanout, light, idle, durable, stalled.
+    /// Scenarios to run (default: all): fanout, bigroom, light, idle, durable, stalled.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
     /// Peers to run (default: all): seed, bare, chorus.
@@ -119,6 +119,8 @@ pub struct Results {
     pub light: BTreeMap<Peer, Vec<Step>>,
     /// Idle connections.
     pub idle: BTreeMap<Peer, Vec<Idle>>,
+    /// Fan-out sweeps into one room of [`BIG_ROOM_SUBSCRIBERS`] (Chorus and the bare relay).
+    pub bigroom: BTreeMap<Peer, Vec<Sweep>>,
     /// Chorus's idle connections all in one room (a big audience), beside `idle`'s.
     pub idle_one_room: Vec<Idle>,
     /// Durable publishes by number of publishers (Chorus).
@@ -128,6 +130,8 @@ pub struct Results {
 }
 
 const FANOUT_SUBSCRIBERS: usize = 1000;
+/// The audience of the big-room fan-out.
+pub const BIG_ROOM_SUBSCRIBERS: usize = 10_000;
 const PAYLOAD: usize = 64;
 /// The sweep doubles from here until a rate is not sustained, then bisects.
 const FIRST_RATE: f64 = 10.0;
@@ -141,9 +145,9 @@ async fn broadcast_once(peer: Peer, shape: &Shape, tag: &str) -> Step {
     step
 }
 
-fn fanout_shape(rate: f64, secs: f64) -> Shape {
+fn fanout_shape(rate: f64, secs: f64, subscribers: usize) -> Shape {
     Shape {
-        subscribers: FANOUT_SUBSCRIBERS,
+        subscribers,
         publishers: 1,
         rate,
         secs,
@@ -169,11 +173,17 @@ fn print_step(peer: Peer, what: &str, s: &Step) {
     );
 }
 
-async fn sweep(peer: Peer, secs: f64, fixed: Option<f64>) -> Sweep {
+async fn sweep(peer: Peer, secs: f64, fixed: Option<f64>, subscribers: usize) -> Sweep {
     let mut sweep = Sweep::default();
+    let what = if subscribers == FANOUT_SUBSCRIBERS {
+        "fan-out"
+    } else {
+        "big room"
+    };
+    let shape = |rate| fanout_shape(rate, secs, subscribers);
     if let Some(rate) = fixed {
-        let step = broadcast_once(peer, &fanout_shape(rate, secs), "fanout").await;
-        print_step(peer, "fan-out", &step);
+        let step = broadcast_once(peer, &shape(rate), "fanout").await;
+        print_step(peer, what, &step);
         sweep.points.push(step);
         return sweep;
     }
@@ -181,8 +191,8 @@ async fn sweep(peer: Peer, secs: f64, fixed: Option<f64>) -> Sweep {
     let mut fail: Option<f64> = None;
     let mut rate = FIRST_RATE;
     loop {
-        let step = broadcast_once(peer, &fanout_shape(rate, secs), "fanout").await;
-        print_step(peer, "fan-out", &step);
+        let step = broadcast_once(peer, &shape(rate), "fanout").await;
+        print_step(peer, what, &step);
         let ok = step.sustained();
         sweep.points.push(step);
         if ok {
@@ -202,8 +212,8 @@ async fn sweep(peer: Peer, secs: f64, fixed: Option<f64>) -> Sweep {
             if mid <= lo || mid >= hi {
                 break;
             }
-            let step = broadcast_once(peer, &fanout_shape(mid, secs), "fanout").await;
-            print_step(peer, "fan-out", &step);
+            let step = broadcast_once(peer, &shape(mid), "fanout").await;
+            print_step(peer, what, &step);
             if step.sustained() {
                 lo = mid;
             } else {
@@ -222,8 +232,16 @@ async fn run(opts: Opts) {
         println!("round {round} of {}", opts.rounds);
         if opts.wants("fanout") {
             for &peer in &peers {
-                let s = sweep(peer, opts.secs, opts.rate).await;
+                let s = sweep(peer, opts.secs, opts.rate, FANOUT_SUBSCRIBERS).await;
                 results.fanout.entry(peer).or_default().push(s);
+            }
+        }
+        if opts.wants("bigroom") {
+            // The seed is left out: it is the small-room peer, and 10,000 sockets of one
+            // Node process would take most of the run.
+            for &peer in peers.iter().filter(|p| **p != Peer::Seed) {
+                let s = sweep(peer, opts.secs, opts.rate, BIG_ROOM_SUBSCRIBERS).await;
+                results.bigroom.entry(peer).or_default().push(s);
             }
         }
         if opts.wants("light") {

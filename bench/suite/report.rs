@@ -73,7 +73,12 @@ fn verdict(ok: Option<bool>) -> &'static str {
 
 /// Fan-out per peer: the best sustained step of each round.
 fn fanout_best(r: &Results, peer: Peer) -> Vec<Step> {
-    r.fanout
+    best_of(&r.fanout, peer)
+}
+
+/// The best sustained step of each of `peer`'s sweeps.
+fn best_of(sweeps: &std::collections::BTreeMap<Peer, Vec<crate::Sweep>>, peer: Peer) -> Vec<Step> {
+    sweeps
         .get(&peer)
         .map(|sweeps| sweeps.iter().filter_map(|s| s.best().cloned()).collect())
         .unwrap_or_default()
@@ -284,6 +289,52 @@ fn markdown(opts: &Opts, r: &Results, svg: &str) -> String {
         "![deliveries per second and p99 latency against the offered rate]({svg})\n\n\
          Every rate tried in every round is a point on the plot.\n"
     );
+
+    if !r.bigroom.is_empty() {
+        let _ = writeln!(
+            w,
+            "## Big room: 1 publisher → {} subscribers in one room\n\n\
+             The fan-out sweep into one audience (the bare relay forwards to as many \
+             subscribers); the seed is left out.\n\n\
+             | peer | highest sustained msg/s | deliveries/s | p50 ms | p99 ms | server CPU µs per delivery | server RSS peak MiB |\n|---|---:|---:|---:|---:|---:|---:|",
+            num(crate::BIG_ROOM_SUBSCRIBERS as f64, 0)
+        );
+        for peer in Peer::ALL {
+            let best = best_of(&r.bigroom, peer);
+            if best.is_empty() && !r.bigroom.contains_key(&peer) {
+                continue;
+            }
+            let _ = writeln!(
+                w,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                peer.label(),
+                cell(&of(&best, |s| s.offered), 0),
+                cell(&of(&best, |s| s.deliveries_per_s), 0),
+                cell(&of(&best, |s| s.p50_ms), 2),
+                cell(&of(&best, |s| s.p99_ms), 1),
+                cell(&of(&best, |s| s.cpu_us_per_delivery), 2),
+                cell(&of(&best, |s| s.rss_peak_kib as f64 / 1024.0), 1),
+            );
+        }
+        let big = |p: Peer, f: fn(&Step) -> f64| median(&of(&best_of(&r.bigroom, p), f));
+        let _ = writeln!(
+            w,
+            "\nRatios of medians: sustained rate Chorus/bare **{}**; CPU per delivery \
+             Chorus/bare {}; Chorus's CPU per delivery here / in the 1,000-member fan-out {}.\n",
+            ratio(
+                big(Peer::Chorus, |s| s.offered),
+                big(Peer::Bare, |s| s.offered)
+            ),
+            ratio(
+                big(Peer::Chorus, |s| s.cpu_us_per_delivery),
+                big(Peer::Bare, |s| s.cpu_us_per_delivery)
+            ),
+            ratio(
+                big(Peer::Chorus, |s| s.cpu_us_per_delivery),
+                m(&chorus_fan, |s| s.cpu_us_per_delivery)
+            ),
+        );
+    }
 
     let _ = writeln!(
         w,
