@@ -121,7 +121,7 @@ async fn join(ws: &mut Ws, room: &str, name: &str) -> Option<()> {
 }
 
 /// Opens a connection for a run: dialled, and joined to `room` when the peer is Chorus.
-async fn open(url: &str, chorus: bool, room: &str, name: &str) -> Option<Ws> {
+pub(crate) async fn open(url: &str, chorus: bool, room: &str, name: &str) -> Option<Ws> {
     let mut ws = dial(url).await?;
     if chorus {
         join(&mut ws, room, name).await?;

@@ -19,6 +19,7 @@ mod peers;
 mod proc;
 mod relay;
 mod report;
+mod storm;
 
 use clap::{Parser, Subcommand};
 use load::{Durable, Idle, Shape, Step};
@@ -60,7 +61,8 @@ pub struct Opts {
     /// no rooms and ignore it).
     #[arg(long, default_value_t = 100)]
     pub idle_rooms: usize,
-    /// Scenarios to run (default: all): fanout, bigroom, light, idle, durable, stalled.
+    /// Scenarios to run (default: all): fanout, bigroom, light, idle, storm, durable,
+    /// stalled.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
     /// Peers to run (default: all): seed, bare, chorus.
@@ -121,6 +123,8 @@ pub struct Results {
     pub idle: BTreeMap<Peer, Vec<Idle>>,
     /// Fan-out sweeps into one room of [`BIG_ROOM_SUBSCRIBERS`] (Chorus and the bare relay).
     pub bigroom: BTreeMap<Peer, Vec<Sweep>>,
+    /// Join storms into one room (Chorus).
+    pub storm: Vec<storm::Storm>,
     /// Chorus's idle connections all in one room (a big audience), beside `idle`'s.
     pub idle_one_room: Vec<Idle>,
     /// Durable publishes by number of publishers (Chorus).
@@ -130,6 +134,10 @@ pub struct Results {
 }
 
 const FANOUT_SUBSCRIBERS: usize = 1000;
+/// The join storm: this many joins into one room within [`STORM_SECS`].
+pub const STORM_JOINS: usize = 10_000;
+/// Seconds the storm's joins are spread over.
+pub const STORM_SECS: f64 = 10.0;
 /// The audience of the big-room fan-out.
 pub const BIG_ROOM_SUBSCRIBERS: usize = 10_000;
 const PAYLOAD: usize = 64;
@@ -294,6 +302,16 @@ async fn run(opts: Opts) {
                     results.idle_one_room.push(one);
                 }
             }
+        }
+        if opts.wants("storm") && peers.contains(&Peer::Chorus) {
+            let server = Server::start(Peer::Chorus).await;
+            let s = storm::join_storm(&server, STORM_JOINS, STORM_SECS).await;
+            server.stop().await;
+            println!(
+                "  Chorus               join storm     {} joined in {:.1} s; presence per member: max {:.0} B/s, mean {:.0} B/s; largest frame {} B",
+                s.joined, s.secs, s.max_bytes_per_s, s.mean_bytes_per_s, s.largest_frame
+            );
+            results.storm.push(s);
         }
         if opts.wants("durable") && peers.contains(&Peer::Chorus) {
             for publishers in [1, 10, 100] {

@@ -415,6 +415,32 @@ fn markdown(opts: &Opts, r: &Results, svg: &str) -> String {
         ratio(rate_of(Peer::Chorus), rate_of(Peer::Seed)),
     );
 
+    if !r.storm.is_empty() {
+        let s = &r.storm;
+        let _ = writeln!(
+            w,
+            "## Join storm (Chorus): {} joins into one room within {} s\n\n\
+             20 members already in the room count the presence bytes they are sent, per \
+             second, during the storm and 5 s after. The bound: a presence frame lists at \
+             most 100 names (≤ 13 KB with the longest names, ~1 KB with these), and a room \
+             of n members sends at most one per clamp(n ms, 100 ms, 5 s); so a member gets at \
+             most 10 frames a second in a room of 100, 1 in a room of 1,000 and one per 5 s \
+             from 5,000 on.\n\n\
+             | joined | seconds | presence B/s per member, max | mean | largest frame B |\n|---:|---:|---:|---:|---:|",
+            num(crate::STORM_JOINS as f64, 0),
+            crate::STORM_SECS
+        );
+        let _ = writeln!(
+            w,
+            "| {} | {} | {} | {} | {} |\n",
+            cell(&of(s, |x| x.joined as f64), 0),
+            cell(&of(s, |x| x.secs), 1),
+            cell(&of(s, |x| x.max_bytes_per_s), 0),
+            cell(&of(s, |x| x.mean_bytes_per_s), 0),
+            cell(&of(s, |x| x.largest_frame as f64), 0),
+        );
+    }
+
     let _ = writeln!(
         w,
         "## Durable publishes (Chorus only)\n\n\
