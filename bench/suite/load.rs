@@ -528,6 +528,46 @@ pub struct Idle {
     pub rss_after_kib: u64,
 }
 
+/// Who an idle member is and where it goes.
+pub(crate) struct Member {
+    /// The server's WebSocket URL.
+    pub url: String,
+    /// The peer is Chorus (then the member joins `room` as `name`).
+    pub chorus: bool,
+    /// The room.
+    pub room: String,
+    /// The member's name.
+    pub name: String,
+}
+
+/// Opens one connection (taking a permit of `gate` while dialling), says on `ready`
+/// whether it is in, then stays idle as an open tab is (reads what comes, answers pings)
+/// until `stop`.
+pub(crate) fn spawn_idle_member(
+    m: Member,
+    gate: Arc<Semaphore>,
+    ready: tokio::sync::mpsc::Sender<bool>,
+    mut stop: watch::Receiver<bool>,
+) {
+    tokio::spawn(async move {
+        let ws = {
+            let Ok(_permit) = gate.acquire_owned().await else {
+                return;
+            };
+            open(&m.url, m.chorus, &m.room, &m.name).await
+        };
+        let _ = ready.send(ws.is_some()).await;
+        drop(ready);
+        let Some(mut ws) = ws else { return };
+        loop {
+            tokio::select! {
+                m = ws.next() => if !matches!(m, Some(Ok(_))) { return },
+                _ = stop.changed() => return,
+            }
+        }
+    });
+}
+
 /// Opens `n` connections (Chorus: each joined to one of `rooms` rooms), waits for the
 /// server to settle, and reads its memory.
 pub async fn idle(server: &Server, n: usize, rooms: usize) -> Idle {
@@ -539,36 +579,17 @@ pub async fn idle(server: &Server, n: usize, rooms: usize) -> Idle {
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<bool>(n.max(1));
     let started = Instant::now();
     for i in 0..n {
-        let (url, gate, ready, mut stop) = (
-            server.url.clone(),
+        spawn_idle_member(
+            Member {
+                url: server.url.clone(),
+                chorus,
+                room: format!("idle{}", i % rooms),
+                name: format!("u{i}"),
+            },
             gate.clone(),
             ready_tx.clone(),
             stop_rx.clone(),
         );
-        tokio::spawn(async move {
-            let ws = {
-                let Ok(_permit) = gate.acquire_owned().await else {
-                    return;
-                };
-                open(
-                    &url,
-                    chorus,
-                    &format!("idle{}", i % rooms),
-                    &format!("u{i}"),
-                )
-                .await
-            };
-            let _ = ready.send(ws.is_some()).await;
-            drop(ready);
-            let Some(mut ws) = ws else { return };
-            // Idle, as an open tab is: reads presence, answers pings.
-            loop {
-                tokio::select! {
-                    m = ws.next() => if !matches!(m, Some(Ok(_))) { return },
-                    _ = stop.changed() => return,
-                }
-            }
-        });
     }
     drop(ready_tx);
     let mut opened = 0;

@@ -84,6 +84,27 @@ fn best_of(sweeps: &std::collections::BTreeMap<Peer, Vec<crate::Sweep>>, peer: P
         .unwrap_or_default()
 }
 
+/// A sweep table's rows: each peer's best sustained step, median (min–max) over rounds.
+fn sweep_rows(w: &mut String, sweeps: &std::collections::BTreeMap<Peer, Vec<crate::Sweep>>) {
+    for peer in Peer::ALL {
+        let best = best_of(sweeps, peer);
+        if best.is_empty() && !sweeps.contains_key(&peer) {
+            continue;
+        }
+        let _ = writeln!(
+            w,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            peer.label(),
+            cell(&of(&best, |s| s.offered), 0),
+            cell(&of(&best, |s| s.deliveries_per_s), 0),
+            cell(&of(&best, |s| s.p50_ms), 2),
+            cell(&of(&best, |s| s.p99_ms), 1),
+            cell(&of(&best, |s| s.cpu_us_per_delivery), 2),
+            cell(&of(&best, |s| s.rss_peak_kib as f64 / 1024.0), 1),
+        );
+    }
+}
+
 fn of<T>(items: &[T], f: impl Fn(&T) -> f64) -> Vec<f64> {
     items.iter().map(f).collect()
 }
@@ -251,23 +272,7 @@ fn markdown(opts: &Opts, r: &Results, svg: &str) -> String {
         w,
         "| peer | highest sustained msg/s | deliveries/s | p50 ms | p99 ms | server CPU µs per delivery | server RSS peak MiB |\n|---|---:|---:|---:|---:|---:|---:|"
     );
-    for peer in Peer::ALL {
-        let best = fanout_best(r, peer);
-        if best.is_empty() && !r.fanout.contains_key(&peer) {
-            continue;
-        }
-        let _ = writeln!(
-            w,
-            "| {} | {} | {} | {} | {} | {} | {} |",
-            peer.label(),
-            cell(&of(&best, |s| s.offered), 0),
-            cell(&of(&best, |s| s.deliveries_per_s), 0),
-            cell(&of(&best, |s| s.p50_ms), 2),
-            cell(&of(&best, |s| s.p99_ms), 1),
-            cell(&of(&best, |s| s.cpu_us_per_delivery), 2),
-            cell(&of(&best, |s| s.rss_peak_kib as f64 / 1024.0), 1),
-        );
-    }
+    sweep_rows(w, &r.fanout);
     let m = |v: &[Step], f: fn(&Step) -> f64| median(&of(v, f));
     let _ = writeln!(
         w,
@@ -299,23 +304,7 @@ fn markdown(opts: &Opts, r: &Results, svg: &str) -> String {
              | peer | highest sustained msg/s | deliveries/s | p50 ms | p99 ms | server CPU µs per delivery | server RSS peak MiB |\n|---|---:|---:|---:|---:|---:|---:|",
             num(crate::BIG_ROOM_SUBSCRIBERS as f64, 0)
         );
-        for peer in Peer::ALL {
-            let best = best_of(&r.bigroom, peer);
-            if best.is_empty() && !r.bigroom.contains_key(&peer) {
-                continue;
-            }
-            let _ = writeln!(
-                w,
-                "| {} | {} | {} | {} | {} | {} | {} |",
-                peer.label(),
-                cell(&of(&best, |s| s.offered), 0),
-                cell(&of(&best, |s| s.deliveries_per_s), 0),
-                cell(&of(&best, |s| s.p50_ms), 2),
-                cell(&of(&best, |s| s.p99_ms), 1),
-                cell(&of(&best, |s| s.cpu_us_per_delivery), 2),
-                cell(&of(&best, |s| s.rss_peak_kib as f64 / 1024.0), 1),
-            );
-        }
+        sweep_rows(w, &r.bigroom);
         let big = |p: Peer, f: fn(&Step) -> f64| median(&of(&best_of(&r.bigroom, p), f));
         let _ = writeln!(
             w,

@@ -2,7 +2,7 @@
 //! members already in it count the presence bytes they are sent, second by second. The
 //! capped presence frame and its interval growing with the room bound that traffic.
 
-use crate::load::open;
+use crate::load::{open, spawn_idle_member, Member};
 use crate::peers::Server;
 use futures::StreamExt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -78,29 +78,17 @@ pub async fn join_storm(server: &Server, n: usize, secs: f64) -> Storm {
     for i in 0..n {
         tokio::time::sleep_until(next).await;
         next += pace;
-        let (url, gate, ready, mut stop) = (
-            server.url.clone(),
+        spawn_idle_member(
+            Member {
+                url: server.url.clone(),
+                chorus: true,
+                room: "storm".into(),
+                name: format!("fan{i:05}"),
+            },
             gate.clone(),
             ready_tx.clone(),
             stop_rx.clone(),
         );
-        tokio::spawn(async move {
-            let ws = {
-                let Ok(_permit) = gate.acquire_owned().await else {
-                    return;
-                };
-                open(&url, true, "storm", &format!("fan{i:05}")).await
-            };
-            let _ = ready.send(ws.is_some()).await;
-            drop(ready);
-            let Some(mut ws) = ws else { return };
-            loop {
-                tokio::select! {
-                    m = ws.next() => if !matches!(m, Some(Ok(_))) { return },
-                    _ = stop.changed() => return,
-                }
-            }
-        });
     }
     drop(ready_tx);
     let mut joined = 0;
