@@ -31,6 +31,15 @@ pub struct OpenRoom {
     epoch: StoredValue<Option<Epoch>>,
 }
 
+impl OpenRoom {
+    /// Closes its connection, if it has one.
+    fn close(&self) {
+        if let Some(c) = self.client.get_value() {
+            c.close();
+        }
+    }
+}
+
 /// The page's live rooms (given as context by the app).
 #[derive(Clone, Copy)]
 pub struct OpenRooms {
@@ -129,9 +138,7 @@ impl OpenRooms {
         });
         for room in gone {
             if let Some(open) = self.rooms.try_update_value(|m| m.remove(&room)).flatten() {
-                if let Some(c) = open.client.get_value() {
-                    c.close();
-                }
+                open.close();
             }
         }
     }
@@ -143,9 +150,7 @@ impl OpenRooms {
             .try_update_value(|m| m.drain().map(|(_, o)| o).collect())
             .unwrap_or_default();
         for open in all {
-            if let Some(c) = open.client.get_value() {
-                c.close();
-            }
+            open.close();
         }
     }
 

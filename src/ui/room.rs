@@ -301,19 +301,12 @@ fn RoomsToggle() -> impl IntoView {
     let rooms = expect_context::<OpenRooms>();
     let location = leptos_router::hooks::use_location();
     let elsewhere = Memo::new(move |_| {
-        rooms.version.track();
-        let me = rooms.me.get().flatten();
         let here = location.pathname.get();
-        rooms.listed.get().iter().any(|r| {
-            format!("/r/{r}") != here
-                && rooms.get(r).is_some_and(|o| {
-                    o.read.get().is_some_and(|read| {
-                        o.view.timeline.with(|t| {
-                            crate::ui::tab_title::unread(t.lines(), Some(read), me.as_ref()).0 > 0
-                        })
-                    })
-                })
-        })
+        rooms
+            .listed
+            .get()
+            .iter()
+            .any(|r| format!("/r/{r}") != here && crate::ui::sidebar::unread_in(rooms, r).0 > 0)
     });
     view! {
         <button

@@ -17,6 +17,23 @@ use leptos::prelude::*;
 #[derive(Clone, Copy)]
 pub(crate) struct SidebarOpen(pub RwSignal<bool>);
 
+/// (unread, mentions) by others in `room` since what the reader last read there (none
+/// while the room has no entry or nothing is known read yet); reactive, for the sidebar's
+/// rows and the phone's ☰ dot.
+pub(crate) fn unread_in(rooms: OpenRooms, room: &RoomName) -> (usize, usize) {
+    rooms.version.track();
+    let Some(open) = rooms.get(room) else {
+        return (0, 0);
+    };
+    let Some(read) = open.read.get() else {
+        return (0, 0);
+    };
+    let me = rooms.me.get().flatten();
+    open.view
+        .timeline
+        .with(|t| unread(t.lines(), Some(read), me.as_ref()))
+}
+
 /// The rooms `rooms` lists for a reader in `current` who belongs to `member` and opened
 /// `recent` in this browser (most recent first): the current one, then theirs, then the
 /// recent ones, at most [`MAX_OPEN`], in alphabetical order (a list that does not jump
@@ -115,20 +132,11 @@ fn SideRoom(room: RoomName, current: Signal<Option<RoomName>>) -> impl IntoView 
     let counts = {
         let room = room.clone();
         Memo::new(move |_| {
-            rooms.version.track();
             if is_current.get() {
-                return (0, 0);
+                (0, 0)
+            } else {
+                unread_in(rooms, &room)
             }
-            let Some(open) = rooms.get(&room) else {
-                return (0, 0);
-            };
-            let Some(read) = open.read.get() else {
-                return (0, 0);
-            };
-            let me = rooms.me.get().flatten();
-            open.view
-                .timeline
-                .with(|t| unread(t.lines(), Some(read), me.as_ref()))
         })
     };
     let label = move || match counts.get() {
