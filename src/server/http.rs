@@ -7,15 +7,14 @@ use crate::server::log_limit::{quote, Throttle, QUOTE_CHARS};
 use crate::server::origin::origin_allowed;
 use crate::server::session::{self, Admitted, Upgraded};
 use crate::server::state::AppState;
+use crate::server::websocket::WebSocketUpgrade;
 use crate::ui::{shell, App};
-use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::header::{self, HOST, ORIGIN};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
-use futures::StreamExt;
 use leptos::prelude::{provide_context, LeptosOptions};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use serde::Deserialize;
@@ -132,14 +131,6 @@ async fn frame_options(
     response
 }
 
-/// Bytes tungstenite reads from a socket at a time (see [`ws_upgrade`]). The buffer is
-/// allocated for every connection, kept at that size, and zeroed before every read, so it
-/// is kept small: an idle connection costs 512 bytes here instead of 8 KiB (or
-/// tungstenite's default 128 KiB). Every frame a client normally sends (a publish of a
-/// chat line, a join) fits in one read; a larger one (up to the 64 KiB limit) grows the
-/// buffer only while it is being read.
-const READ_BUFFER_BYTES: usize = 512;
-
 /// `GET /ws`: checks the `Origin` (403) and the per-address limit (429), then upgrades.
 async fn ws_upgrade(
     ws: WebSocketUpgrade,
@@ -187,24 +178,20 @@ async fn ws_upgrade(
         Ok(a) => a,
         Err(refusal) => return refusal,
     };
-    ws.max_message_size(MAX_FRAME_BYTES)
-        .max_frame_size(MAX_FRAME_BYTES)
-        .read_buffer_size(READ_BUFFER_BYTES)
-        .on_upgrade(move |socket| {
-            let (sink, stream) = socket.split();
-            session::serve(
-                sink,
-                stream,
-                state.hub,
-                state.session,
-                state.shutdown,
-                Upgraded {
-                    peer,
-                    permit,
-                    admitted,
-                },
-            )
-        })
+    ws.on_upgrade(MAX_FRAME_BYTES, move |(sink, stream)| {
+        session::serve(
+            sink,
+            stream,
+            state.hub,
+            state.session,
+            state.shutdown,
+            Upgraded {
+                peer,
+                permit,
+                admitted,
+            },
+        )
+    })
 }
 
 /// `/ws?cookie=ignore`: the socket is not signed in by the site's session cookie even if

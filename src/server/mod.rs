@@ -9,6 +9,8 @@
 //! - [`http`]: routes, the `/ws` upgrade, SSR pages.
 //! - [`api`]: the JSON API under `/api/rooms`; [`bodies`]: request bodies and redirects.
 //! - [`metrics`]: `/metrics` in Prometheus format, and the names of every metric.
+//! - [`websocket`]: the upgrade handshake and the framing (zero-copy writes of shared
+//!   frames).
 //! - [`session`]: one task per WebSocket: decode → apply → encode (`apply`, `pipeline`,
 //!   `replay`, `forward`).
 //! - [`hub`]: rooms, members, ordered fan-out of pre-encoded frames (`outbound`, `room`,
@@ -58,3 +60,4 @@ pub mod startup;
 pub mod state;
 pub mod store;
 pub mod testing;
+pub mod websocket;

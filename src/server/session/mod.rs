@@ -38,6 +38,7 @@ use crate::server::outbox::Inbox;
 use crate::server::rate_limit::TokenBucket;
 use crate::server::refusal::Refusal;
 use crate::server::shutdown::Shutdown;
+use crate::server::websocket::SocketError;
 use axum::extract::ws::{CloseFrame, Message as WsMessage};
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use std::collections::HashMap;
@@ -119,9 +120,9 @@ impl<T: Stream<Item = Result<WsMessage, axum::Error>> + Unpin + Send + 'static> 
 enum End {
     /// The socket failed: nothing more can be sent on it.
     Gone,
-    /// The peer sent its close frame: the reply (queued by the WebSocket layer) is
-    /// flushed, then the socket dropped.
-    PeerClosed,
+    /// The peer sent its close frame (with this code, if any): the reply echoes the
+    /// code (RFC 6455 §5.5.1), then the socket is dropped.
+    PeerClosed(Option<u16>),
     /// The server ends it, with this close code and reason.
     Close(Close),
 }
@@ -137,10 +138,10 @@ impl End {
     /// 1002); anything else means the socket is gone.
     fn read_failed(e: axum::Error) -> Self {
         debug!(error = %e, "read failed");
-        match tungstenite_error(&e) {
-            Some(tungstenite::Error::Capacity(_)) => End::Close(Close::TooBig),
-            Some(tungstenite::Error::Utf8(_)) => End::Close(Close::InvalidUtf8),
-            Some(tungstenite::Error::Protocol(_)) => End::Close(Close::ProtocolError),
+        match socket_error(&e) {
+            Some(SocketError::TooBig { .. }) => End::Close(Close::TooBig),
+            Some(SocketError::InvalidUtf8) => End::Close(Close::InvalidUtf8),
+            Some(SocketError::Protocol(_)) => End::Close(Close::ProtocolError),
             _ => End::Gone,
         }
     }
@@ -253,12 +254,12 @@ pub fn serve<Si: FrameSink, St: FrameStream>(
 }
 
 /// The WebSocket layer's own error under axum's, if that is what a read failed with.
-fn tungstenite_error(e: &axum::Error) -> Option<&tungstenite::Error> {
+fn socket_error(e: &axum::Error) -> Option<&SocketError> {
     use std::error::Error;
     let mut cur: Option<&(dyn Error + 'static)> = e.source();
     while let Some(err) = cur {
-        if let Some(tung) = err.downcast_ref::<tungstenite::Error>() {
-            return Some(tung);
+        if let Some(socket) = err.downcast_ref::<SocketError>() {
+            return Some(socket);
         }
         cur = err.source();
     }
@@ -338,9 +339,13 @@ impl Session {
         drop(rx);
         match end {
             End::Close(close) => close_handshake(close, &mut sink, &mut stream).await,
-            End::PeerClosed => {
+            End::PeerClosed(code) => {
                 // Send the close reply the peer is waiting for (else it sees 1006).
-                let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.flush()).await;
+                let reply = WsMessage::Close(code.map(|code| CloseFrame {
+                    code,
+                    reason: Default::default(),
+                }));
+                let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(reply)).await;
             }
             End::Gone => {}
         }
@@ -375,8 +380,9 @@ impl Session {
                 ));
                 send(sink, &refusal.to_frame(None)).await
             }
-            WsMessage::Close(_) => Err(End::PeerClosed),
-            WsMessage::Ping(_) | WsMessage::Pong(_) => Ok(()),
+            WsMessage::Close(frame) => Err(End::PeerClosed(frame.map(|f| f.code))),
+            WsMessage::Ping(data) => sink.send(WsMessage::Pong(data)).await.map_err(End::gone),
+            WsMessage::Pong(_) => Ok(()),
         }
     }
 

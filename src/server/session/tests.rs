@@ -288,10 +288,7 @@ async fn a_frame_over_the_limit_closes_with_1009_and_leaves_the_room() {
     let hub = hub();
     let mut c = open(&hub, config(), 64);
     c.join("r", json!({})).await;
-    let too_big = tungstenite::Error::Capacity(tungstenite::error::CapacityError::MessageTooLong {
-        size: 70_000,
-        max_size: 65_536,
-    });
+    let too_big = crate::server::websocket::SocketError::TooBig { limit: 65_536 };
     c.tx.send(Err(axum::Error::new(too_big))).await.unwrap();
     assert_eq!(c.close_code().await, Close::TooBig.code());
     assert!(hub.room_counts().is_empty());
