@@ -168,3 +168,99 @@ async fn presence_frames_stay_small_in_a_room_of_two_thousand() {
         "the leavers are gone from the list"
     );
 }
+
+/// What the nodes of a cluster say to each other about a room, as Redis carries it: the
+/// payloads published on the room's channel whose kind is `kind` (`p` whole list, `d`
+/// change), for as long as `during` runs.
+async fn published_during<F: std::future::Future<Output = ()>>(
+    url: &str,
+    room: &str,
+    during: F,
+) -> Vec<String> {
+    use futures::StreamExt;
+    let client = redis::Client::open(url).unwrap();
+    let mut pubsub = client.get_async_pubsub().await.unwrap();
+    // Channels are `{prefix}:{room}`: the room's name is unique to this test.
+    pubsub.psubscribe(format!("*:{{{room}}}")).await.unwrap();
+    let mut stream = pubsub.on_message();
+    let mut got = Vec::new();
+    let during = std::pin::pin!(during);
+    let mut during = during;
+    loop {
+        tokio::select! {
+            _ = &mut during => break,
+            Some(msg) = stream.next() => {
+                got.push(String::from_utf8_lossy(msg.get_payload_bytes()).into_owned());
+            }
+        }
+    }
+    got
+}
+
+/// Waits until `c` is told the room has `total` distinct names.
+async fn until_total(c: &mut Client, total: u64) {
+    loop {
+        let f = c.recv().await;
+        if f["members_total"] == total {
+            return;
+        }
+    }
+}
+
+#[tokio::test]
+async fn between_nodes_a_join_costs_its_own_size_not_the_rooms() {
+    let redis = chorus::server::testing::RedisServer::start();
+    let url = redis.url();
+    let app = common::spawn_cluster(&url, Some(redis), 2, many).await;
+    let mut watcher = app.client_on(1).await;
+    watcher.join("hall-delta", "aaa-watcher").await;
+    let mut crowd = Vec::new();
+    for i in 0..300 {
+        let mut c = app.client_on(0).await;
+        c.join("hall-delta", &format!("member-with-a-long-name-{i:04}"))
+            .await;
+        crowd.push(c);
+    }
+    until_total(&mut watcher, 301).await;
+
+    let mut late = app.client_on(0).await;
+    let said = published_during(&url, "hall-delta", async {
+        // Give the subscription a moment, then one join and one leave on node 0.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        late.join("hall-delta", "zed").await;
+        until_total(&mut watcher, 302).await;
+        drop(crowd.pop());
+        until_total(&mut watcher, 301).await;
+        // Long enough for a heartbeat (every second here) to send a whole list too.
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+    })
+    .await;
+    let deltas: Vec<&String> = said.iter().filter(|p| p.starts_with('d')).collect();
+    let wholes: Vec<&String> = said.iter().filter(|p| p.starts_with('p')).collect();
+    assert!(
+        deltas.iter().any(|d| d.contains("\"zed\":1")),
+        "the join went out as a delta: {deltas:?}"
+    );
+    assert!(
+        deltas
+            .iter()
+            .any(|d| d.contains("member-with-a-long-name-0299\":0")),
+        "the leave went out as a delta: {deltas:?}"
+    );
+    for d in &deltas {
+        assert!(d.len() < 200, "a delta of {} bytes: {d}", d.len());
+    }
+    // The whole list (heartbeats) is what each delta saved.
+    let whole = wholes.iter().map(|w| w.len()).max().unwrap_or(0);
+    let sizes: Vec<usize> = deltas.iter().map(|d| d.len()).collect();
+    eprintln!("deltas of {sizes:?} bytes; the whole list: {whole} bytes");
+    assert!(
+        whole > 300 * 30,
+        "a heartbeat's whole list is {whole} bytes"
+    );
+    // And the watcher on node 1 has the names right.
+    let names = all_names(&mut watcher, "hall-delta", 1_000).await;
+    assert_eq!(names.len(), 301);
+    assert!(names.contains(&"zed".to_string()));
+    assert!(!names.contains(&"member-with-a-long-name-0299".to_string()));
+}

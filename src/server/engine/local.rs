@@ -1,6 +1,6 @@
 //! One node on its own: history in the embedded store, broadcast and presence in the hub.
 
-use super::{ClusterEvent, Engine, NameCounts, NodePresence};
+use super::{ClusterEvent, Engine, NodePresence};
 use crate::protocol::RoomName;
 use crate::server::store::{Store, StoreError};
 use async_trait::async_trait;
@@ -42,7 +42,7 @@ impl Engine for LocalEngine {
 
     fn unsubscribe(&self, _room: &RoomName) {}
 
-    fn announce(&self, _room: &RoomName, _names: &NameCounts) {}
+    fn announce(&self, _room: &RoomName, _said: super::presence::Announcement) {}
 
     async fn presence(&self, _room: &RoomName) -> Result<Vec<NodePresence>, StoreError> {
         Ok(Vec::new())

@@ -17,6 +17,7 @@
 //! from the broadcast) or out of order, and the hub sorts that out.
 
 pub mod local;
+pub mod presence;
 pub mod redis;
 
 use crate::protocol::{LeftReason, Message, RoomName, UserId, UserName};
@@ -36,6 +37,9 @@ pub struct NodePresence {
     pub node: String,
     /// Its members; empty when it has left the room.
     pub names: NameCounts,
+    /// The version of the list (0 from nodes older than versioned presence): the node's
+    /// later deltas apply on top of it (`presence.rs`).
+    pub v: u64,
     /// How long this announcement holds if the node says nothing more (it re-announces
     /// well within it while alive). A node that dies is forgotten after this.
     pub ttl: Duration,
@@ -46,7 +50,15 @@ pub struct NodePresence {
 pub enum ClusterEvent {
     /// A message stored by any node (this one included) in a subscribed room.
     Message(Message),
-    /// Another node's members of a subscribed room changed (or were re-announced).
+    /// Another node's change to its members of a subscribed room.
+    PresenceDelta {
+        /// The room.
+        room: RoomName,
+        /// What changed.
+        delta: crate::server::hub::RemoteDelta,
+    },
+    /// Another node's whole list of its members of a subscribed room (a heartbeat, a
+    /// resync, or its last member gone).
     Presence {
         /// The room.
         room: RoomName,
@@ -157,9 +169,10 @@ pub trait Engine: Send + Sync + 'static {
     /// Stops receiving the room (this node has no members left in it).
     fn unsubscribe(&self, room: &RoomName);
 
-    /// Tells the other nodes this node's members of the room (empty: none left). Never
-    /// waits; a lost announcement is repaired by the next heartbeat.
-    fn announce(&self, room: &RoomName, names: &NameCounts);
+    /// Tells the other nodes what changed in this node's members of the room, or the
+    /// whole list (empty: none left). Never waits; a lost announcement is repaired by the
+    /// next heartbeat's whole list.
+    fn announce(&self, room: &RoomName, said: presence::Announcement);
 
     /// Tells the other nodes to apply `note` to their connections in `room` (see
     /// [`crate::server::hub::Hub::notify`]); nothing to tell on one node. Never waits.

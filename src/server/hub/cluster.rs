@@ -53,6 +53,7 @@ async fn apply_events(hub: Weak<Inner>, mut events: mpsc::Receiver<ClusterEvent>
         match event {
             ClusterEvent::Message(msg) => hub.fan_out(msg),
             ClusterEvent::Presence { room, presence } => hub.remote_presence(&room, presence),
+            ClusterEvent::PresenceDelta { room, delta } => hub.remote_presence_delta(&room, delta),
             ClusterEvent::Revoked(session) => hub.inner.revocations.revoke(session),
             ClusterEvent::Note { room, note } => hub.notify_here(&room, &note),
             ClusterEvent::Admin(crate::server::engine::AdminCommand::Disconnect { node, conn }) => {
@@ -94,7 +95,8 @@ impl Hub {
         for (name, entry) in self.all_rooms() {
             let mut st = lock(&entry.state);
             if !st.members.is_empty() {
-                self.inner.engine.announce(&name, st.presence.names());
+                let full = st.presence.full();
+                self.inner.engine.announce(&name, full);
             }
             if st.presence.expire_remote(now) {
                 self.members_changed(&name, &mut st, None);
@@ -107,12 +109,13 @@ impl Hub {
     async fn resync(&self) {
         for (name, entry) in self.all_rooms() {
             {
-                let st = lock(&entry.state);
+                let mut st = lock(&entry.state);
                 if !st.is_loaded() {
                     continue; // Still loading: its join reads everything afresh.
                 }
                 if !st.members.is_empty() {
-                    self.inner.engine.announce(&name, st.presence.names());
+                    let full = st.presence.full();
+                    self.inner.engine.announce(&name, full);
                 }
             }
             if let Ok(remote) = self.inner.engine.presence(&name).await {

@@ -33,7 +33,7 @@ pub use cluster::REPAIR_AFTER;
 pub use outbound::{
     ConnHandle, ConnId, Delivery, Encoded, Eviction, MuteChange, Outbound, RoomFrame,
 };
-pub use presence::presence_interval;
+pub use presence::{presence_interval, RemoteDelta};
 pub use registry::{ConnInfo, Registration, RoomConn};
 
 use self::room::{Member, Room};

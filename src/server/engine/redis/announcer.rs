@@ -1,12 +1,14 @@
 //! This node's presence announcements, sent to Redis by one task.
 //!
-//! Only the newest state of each room is kept until it is sent: a room whose members
-//! change a thousand times while Redis is slow costs one pending entry, not a thousand
-//! queued commands, so the backlog is bounded by the number of rooms this node has
-//! members in. Each round sends every pending room at once (pipelined on the multiplexed
+//! One announcement per room waits to be sent: a new one is folded into it (deltas into
+//! one delta from the first base to the last version, a delta into a waiting whole
+//! list, a whole list replacing anything), so a room whose members change a thousand
+//! times while Redis is slow costs one pending entry, not a thousand queued commands,
+//! and the backlog is bounded by the number of rooms this node has members in. Each round sends every pending room at once (pipelined on the multiplexed
 //! connection); a room appears once per round, so its announcements stay in order.
 
 use crate::protocol::RoomName;
+use crate::server::engine::presence::Announcement;
 use crate::sync::lock;
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -24,19 +26,25 @@ pub struct Pending {
 struct State {
     /// Rooms with an unsent state, oldest change first.
     order: VecDeque<RoomName>,
-    /// The newest unsent state of each (its names as JSON).
-    latest: HashMap<RoomName, String>,
+    /// What each still has to say.
+    latest: HashMap<RoomName, Announcement>,
     /// Answered once everything pending when they came is sent.
     flushes: Vec<oneshot::Sender<()>>,
 }
 
 impl Pending {
-    /// Records `names` as the room's state to send, replacing an unsent older one.
-    pub fn announce(&self, room: &RoomName, names: String) {
+    /// Queues `said` for the room, folded into what it has waiting.
+    pub fn announce(&self, room: &RoomName, said: Announcement) {
         let mut st = lock(&self.state);
-        if st.latest.insert(room.clone(), names).is_none() {
-            st.order.push_back(room.clone());
-            crate::server::metrics::announcements_pending(st.order.len());
+        match st.latest.remove(room) {
+            Some(waiting) => {
+                st.latest.insert(room.clone(), waiting.then(said));
+            }
+            None => {
+                st.latest.insert(room.clone(), said);
+                st.order.push_back(room.clone());
+                crate::server::metrics::announcements_pending(st.order.len());
+            }
         }
         drop(st);
         self.wake.notify_one();
@@ -57,7 +65,7 @@ impl Pending {
     }
 
     /// Takes every pending state, oldest change first, and the flushes waiting on them.
-    fn take(&self) -> (Vec<(RoomName, String)>, Vec<oneshot::Sender<()>>) {
+    fn take(&self) -> (Vec<(RoomName, Announcement)>, Vec<oneshot::Sender<()>>) {
         let mut st = lock(&self.state);
         let mut batch = Vec::with_capacity(st.order.len());
         while let Some(room) = st.order.pop_front() {
@@ -75,7 +83,7 @@ impl Pending {
 /// repeats the state.
 pub async fn run<O, F, Fut>(owner: Weak<O>, pending: std::sync::Arc<Pending>, send: F)
 where
-    F: Fn(std::sync::Arc<O>, RoomName, String) -> Fut,
+    F: Fn(std::sync::Arc<O>, RoomName, Announcement) -> Fut,
     Fut: Future<Output = ()>,
 {
     loop {
@@ -109,20 +117,53 @@ mod tests {
         RoomName::parse(s).unwrap()
     }
 
+    fn one(name: &str) -> crate::server::engine::NameCounts {
+        [(crate::protocol::UserName::parse(name).unwrap(), 1)].into()
+    }
+
     #[test]
-    fn only_the_newest_state_of_a_room_waits() {
+    fn one_announcement_per_room_waits_however_many_changes_come() {
         let p = Pending::default();
         for i in 0..10_000 {
-            p.announce(&room("busy"), format!("{{\"u{i}\":1}}"));
+            p.announce(
+                &room("busy"),
+                Announcement::Delta {
+                    base: i,
+                    v: i + 1,
+                    changes: one(&format!("u{}", i % 3)),
+                },
+            );
         }
-        p.announce(&room("quiet"), "{}".into());
+        p.announce(
+            &room("quiet"),
+            Announcement::Full {
+                v: 1,
+                names: Default::default(),
+            },
+        );
         assert_eq!(p.len(), 2, "one entry per room, however many changes");
         let (batch, _) = p.take();
+        let mut three = one("u0");
+        three.extend(one("u1"));
+        three.extend(one("u2"));
         assert_eq!(
             batch,
             vec![
-                (room("busy"), "{\"u9999\":1}".to_string()),
-                (room("quiet"), "{}".to_string())
+                (
+                    room("busy"),
+                    Announcement::Delta {
+                        base: 0,
+                        v: 10_000,
+                        changes: three
+                    }
+                ),
+                (
+                    room("quiet"),
+                    Announcement::Full {
+                        v: 1,
+                        names: Default::default()
+                    }
+                )
             ]
         );
         assert_eq!(p.len(), 0);

@@ -43,11 +43,25 @@ struct NoteFromNode {
     note: crate::server::engine::RoomNote,
 }
 
+/// A node's whole list (`p`).
 #[derive(Deserialize)]
 struct Announcement {
     node: String,
     ttl_ms: u64,
     names: NameCounts,
+    /// Absent from nodes older than versioned presence.
+    #[serde(default)]
+    v: u64,
+}
+
+/// A node's change to its list (`d`).
+#[derive(Deserialize)]
+struct Delta {
+    node: String,
+    ttl_ms: u64,
+    base: u64,
+    v: u64,
+    changes: NameCounts,
 }
 
 impl Bus {
@@ -294,7 +308,22 @@ impl Task {
                     presence: NodePresence {
                         node: a.node,
                         names: a.names,
+                        v: a.v,
                         ttl: Duration::from_millis(a.ttl_ms),
+                    },
+                }),
+                Err(e) => Err(e.to_string()),
+            },
+            Some((b'd', json)) => match serde_json::from_slice::<Delta>(json) {
+                Ok(d) if d.node == self.node => return None,
+                Ok(d) => Ok(ClusterEvent::PresenceDelta {
+                    room,
+                    delta: crate::server::hub::RemoteDelta {
+                        node: d.node,
+                        base: d.base,
+                        v: d.v,
+                        changes: d.changes,
+                        ttl: Duration::from_millis(d.ttl_ms),
                     },
                 }),
                 Err(e) => Err(e.to_string()),

@@ -25,6 +25,7 @@ use self::bus::Bus;
 use self::keys::Keys;
 use self::store::{unavailable, RedisStore};
 use crate::protocol::RoomName;
+use crate::server::engine::presence::Announcement;
 use crate::server::engine::{
     AdminCommand, ClusterEvent, Engine, NameCounts, NodePresence, RoomNote,
 };
@@ -89,6 +90,9 @@ struct Record {
     at: u64,
     ttl_ms: u64,
     names: NameCounts,
+    /// Absent from nodes older than versioned presence.
+    #[serde(default)]
+    v: u64,
 }
 
 impl RedisEngine {
@@ -139,8 +143,8 @@ impl RedisEngine {
         tokio::spawn(announcer::run(
             Arc::downgrade(&engine),
             announcements,
-            |engine: Arc<Self>, room: RoomName, names: String| async move {
-                if let Err(e) = engine.send_announcement(&room, &names).await {
+            |engine: Arc<Self>, room: RoomName, said: Announcement| async move {
+                if let Err(e) = engine.send_announcement(&room, said).await {
                     tracing::debug!(error = %e, room = %room.as_str(), "presence announcement lost");
                 }
             },
@@ -175,18 +179,45 @@ impl RedisEngine {
         });
     }
 
-    async fn send_announcement(&self, room: &RoomName, names: &str) -> Result<(), StoreError> {
-        let _: i64 = redis::cmd("EVAL")
-            .arg(ANNOUNCE)
-            .arg(1)
-            .arg(self.keys.presence(room))
-            .arg(&self.node)
-            .arg(names)
-            .arg(self.ttl.as_millis() as u64)
-            .arg(self.keys.channel(room))
-            .query_async(&mut self.conn.clone())
-            .await
-            .map_err(unavailable)?;
+    /// A whole list goes to the room's hash (what a node reads when it starts listening)
+    /// and to its channel, by one script; a delta only to the channel.
+    async fn send_announcement(
+        &self,
+        room: &RoomName,
+        said: Announcement,
+    ) -> Result<(), StoreError> {
+        let ttl_ms = self.ttl.as_millis() as u64;
+        let mut conn = self.conn.clone();
+        match said {
+            Announcement::Full { v, names } => {
+                // Names are serialised by serde; the node id is checked at start-up to be
+                // a token, so the script can splice both into JSON as they are.
+                let names = serde_json::to_string(&names).unwrap_or_else(|_| "{}".into());
+                let _: i64 = redis::cmd("EVAL")
+                    .arg(ANNOUNCE)
+                    .arg(1)
+                    .arg(self.keys.presence(room))
+                    .arg(&self.node)
+                    .arg(names)
+                    .arg(ttl_ms)
+                    .arg(self.keys.channel(room))
+                    .arg(v)
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(unavailable)?;
+            }
+            Announcement::Delta { base, v, changes } => {
+                let payload = serde_json::json!({
+                    "node": self.node, "ttl_ms": ttl_ms, "base": base, "v": v, "changes": changes,
+                });
+                let _: i64 = redis::cmd("PUBLISH")
+                    .arg(self.keys.channel(room))
+                    .arg(format!("d{payload}"))
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(unavailable)?;
+            }
+        }
         Ok(())
     }
 }
@@ -214,11 +245,8 @@ impl Engine for RedisEngine {
         self.bus.unsubscribe(room);
     }
 
-    fn announce(&self, room: &RoomName, names: &NameCounts) {
-        // Names are serialised by serde; the node id is checked at start-up to be a
-        // token, so the script can splice both into JSON as they are.
-        let json = serde_json::to_string(names).unwrap_or_else(|_| "{}".into());
-        self.announcements.announce(room, json);
+    fn announce(&self, room: &RoomName, said: Announcement) {
+        self.announcements.announce(room, said);
     }
 
     fn notify(&self, room: &RoomName, note: &RoomNote) {
@@ -334,6 +362,7 @@ impl Engine for RedisEngine {
                 Some(NodePresence {
                     node: pair[0].clone(),
                     names: r.names,
+                    v: r.v,
                     ttl: Duration::from_millis(left),
                 })
             })

@@ -1,17 +1,18 @@
--- Records and broadcasts one node's members of a room.
--- KEYS: 1 presence (hash: node -> {"at","ttl_ms","names"}).
+-- Records and broadcasts one node's whole list of its members of a room (its changes
+-- in between go to the channel alone: engine/presence.rs).
+-- KEYS: 1 presence (hash: node -> {"at","ttl_ms","v","names"}).
 -- ARGV: 1 node id, 2 names JSON (an object; "{}" when the node has left), 3 ttl in ms,
---       4 the room's channel.
+--       4 the room's channel, 5 the list's version.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 if ARGV[2] == '{}' then
   redis.call('HDEL', KEYS[1], ARGV[1])
 else
   redis.call('HSET', KEYS[1], ARGV[1],
-    '{"at":' .. now .. ',"ttl_ms":' .. ARGV[3] .. ',"names":' .. ARGV[2] .. '}')
+    '{"at":' .. now .. ',"ttl_ms":' .. ARGV[3] .. ',"v":' .. ARGV[5] .. ',"names":' .. ARGV[2] .. '}')
   -- The hash outlives its newest entry a little; entries are filtered by age on read.
   redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) * 2)
 end
 redis.call('PUBLISH', ARGV[4],
-  'p{"node":"' .. ARGV[1] .. '","ttl_ms":' .. ARGV[3] .. ',"names":' .. ARGV[2] .. '}')
+  'p{"node":"' .. ARGV[1] .. '","ttl_ms":' .. ARGV[3] .. ',"v":' .. ARGV[5] .. ',"names":' .. ARGV[2] .. '}')
 return 1

@@ -10,77 +10,31 @@
 //! room.
 //!
 //! With a shared engine the room's presence is this node's members merged with what
-//! other nodes announce; this node announces its own with the same coalescing as
-//! presence frames (re-announced every heartbeat by [`super::cluster`]), and forgets
-//! another node's members when their announcement expires.
+//! other nodes announce; this node announces what changed with the same coalescing as
+//! presence frames, its whole list every heartbeat ([`super::cluster`]; how deltas and
+//! whole lists fit: `engine/presence.rs`), and forgets another node's members when their
+//! announcement expires.
 
 use super::outbound::{ConnId, Outbound, RoomFrame};
 use super::room::RoomState;
 use super::Hub;
 use crate::protocol::{RoomName, ServerFrame, UserName, MEMBERS_CAP};
+use crate::server::engine::presence::Announcement;
 use crate::server::engine::{NameCounts, NodePresence};
 use crate::sync::lock;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::time::Instant;
 
-/// The shortest time between two presence frames of one room.
-pub(super) const PRESENCE_INTERVAL: Duration = Duration::from_millis(100);
-/// The longest, for the largest rooms.
-const PRESENCE_INTERVAL_MAX: Duration = Duration::from_secs(5);
+mod coalesce;
+mod remote;
 
-/// How long a room with `members` connections waits between presence frames: 100 ms up to
-/// 100 members, then 1 ms more per member (1 s at 1000), at most 5 s. The frame's size grows
-/// with the room and so does the number of its recipients; this keeps the bytes a room's
-/// presence costs per second roughly linear in its size instead of quadratic.
-pub fn presence_interval(members: usize) -> Duration {
-    let scaled = Duration::from_millis(members as u64);
-    scaled.clamp(PRESENCE_INTERVAL, PRESENCE_INTERVAL_MAX)
-}
-
-/// Folds bursts of changes into at most one send per interval: a change after a quiet
-/// spell goes out now, changes inside the interval together at its end.
-#[derive(Default)]
-struct Coalescer {
-    /// When a send last happened.
-    sent: Option<Instant>,
-    /// A send is scheduled for the end of the current interval.
-    due: bool,
-}
-
-/// What to do about a change.
-enum When {
-    /// Send now (and call [`Coalescer::done`]).
-    Now,
-    /// Schedule a send for then.
-    At(Instant),
-    /// A scheduled send will carry it.
-    Folded,
-}
-
-impl Coalescer {
-    fn changed(&mut self, interval: Duration) -> When {
-        if self.due {
-            return When::Folded;
-        }
-        match self.sent {
-            Some(at) if Instant::now() < at + interval => {
-                self.due = true;
-                When::At(at + interval)
-            }
-            _ => When::Now,
-        }
-    }
-
-    /// A send happened (if `reached` anyone, a new interval starts).
-    fn done(&mut self, reached: bool) {
-        self.due = false;
-        if reached {
-            self.sent = Some(Instant::now());
-        }
-    }
-}
+pub use self::coalesce::presence_interval;
+#[cfg(test)]
+pub(super) use self::coalesce::PRESENCE_INTERVAL;
+use self::coalesce::{Coalescer, When};
+use self::remote::Remote;
+pub use self::remote::RemoteDelta;
 
 /// What a scheduled task sends.
 #[derive(Clone, Copy, Debug)]
@@ -91,27 +45,18 @@ enum Due {
     Announce,
 }
 
-/// Another node's members of a room.
-struct Remote {
-    names: NameCounts,
-    expires: Instant,
-}
-
-impl Remote {
-    fn new(p: NodePresence) -> Self {
-        Self {
-            names: p.names,
-            expires: Instant::now() + p.ttl,
-        }
-    }
-}
-
 /// A room's presence: the names on this node, other nodes' announcements, and the two
 /// batching clocks (frames to members, announcements to other nodes).
 #[derive(Default)]
 pub(super) struct Presence {
     /// Connections per distinct name (several tabs of one person count once).
     names: NameCounts,
+    /// This node's connections with a name (the sum of `names`, kept as it changes).
+    named: u32,
+    /// This node's list's version, as last announced (shared engines).
+    version: u64,
+    /// Names whose count changed since the last announcement.
+    changed: BTreeSet<UserName>,
     /// Other nodes' members, by node id (shared engines only).
     remote: HashMap<String, Remote>,
     /// Presence frames to this node's members.
@@ -124,6 +69,8 @@ impl Presence {
     /// One more connection under `name`.
     pub(super) fn count_in(&mut self, name: &UserName) {
         *self.names.entry(name.clone()).or_insert(0) += 1;
+        self.named += 1;
+        self.changed.insert(name.clone());
     }
 
     /// One connection fewer under `name`.
@@ -133,26 +80,57 @@ impl Presence {
             if *n == 0 {
                 self.names.remove(name);
             }
+            self.named -= 1;
+            self.changed.insert(name.clone());
         }
     }
 
-    /// This node's members by name, as announced to the other nodes.
-    pub(super) fn names(&self) -> &NameCounts {
-        &self.names
+    /// What changed since the last announcement, as the next version (nothing: `None`).
+    fn take_delta(&mut self) -> Option<Announcement> {
+        if self.changed.is_empty() {
+            return None;
+        }
+        let changes = std::mem::take(&mut self.changed)
+            .into_iter()
+            .map(|n| {
+                let count = self.names.get(&n).copied().unwrap_or(0);
+                (n, count)
+            })
+            .collect();
+        let base = self.version;
+        self.version += 1;
+        Some(Announcement::Delta {
+            base,
+            v: self.version,
+            changes,
+        })
     }
 
-    /// Other nodes' open connections with a name.
-    fn remote_connections(&self) -> u32 {
-        self.remote
-            .values()
-            .flat_map(|r| r.names.values())
-            .sum::<u32>()
+    /// The whole list, as a version of its own: a node that missed a delta before it
+    /// must not take a later delta on top of this (heartbeats, resyncs). Empty: the
+    /// others drop this node's entry, which is version 0, so the versions start again.
+    pub(super) fn full(&mut self) -> Announcement {
+        self.changed.clear();
+        self.version = if self.names.is_empty() {
+            0
+        } else {
+            self.version + 1
+        };
+        Announcement::Full {
+            v: self.version,
+            names: self.names.clone(),
+        }
     }
 
-    /// Open connections (`local` of them on this node), the first [`MEMBERS_CAP`]
-    /// distinct names and how many there are, over every node.
-    pub(super) fn summary(&self, local: u32) -> Summary {
-        let online = local + self.remote_connections();
+    /// Changes are not announced (one node): nothing to remember.
+    fn forget_changes(&mut self) {
+        self.changed.clear();
+    }
+
+    /// Open connections with a name, the first [`MEMBERS_CAP`] distinct names and how
+    /// many there are, over every node.
+    pub(super) fn summary(&self) -> Summary {
+        let online = self.named + self.remote_connections();
         let (first, total) =
             self.with_distinct(|names, total| (names.take(MEMBERS_CAP).cloned().collect(), total));
         Summary {
@@ -189,31 +167,6 @@ impl Presence {
         let total = names.len();
         f(&mut names.into_iter(), total)
     }
-
-    /// Replaces what is known of other nodes' members (on loading the room, on resync).
-    pub(super) fn set_remote(&mut self, presence: Vec<NodePresence>) {
-        self.remote = presence
-            .into_iter()
-            .map(|p| (p.node.clone(), Remote::new(p)))
-            .collect();
-    }
-
-    /// One other node's announcement (empty: it has no members here any more).
-    fn update_remote(&mut self, presence: NodePresence) {
-        if presence.names.is_empty() {
-            self.remote.remove(&presence.node);
-        } else {
-            self.remote
-                .insert(presence.node.clone(), Remote::new(presence));
-        }
-    }
-
-    /// Drops other nodes' announcements that were not renewed in time; true if any was.
-    pub(super) fn expire_remote(&mut self, now: Instant) -> bool {
-        let before = self.remote.len();
-        self.remote.retain(|_, r| r.expires > now);
-        self.remote.len() != before
-    }
 }
 
 /// What a `joined` or `presence` frame says of a room.
@@ -231,14 +184,12 @@ impl RoomState {
     /// Open connections and distinct names, over every node. Readers (guests joined
     /// without a name) count in neither, here as in other nodes' announcements.
     pub(super) fn online(&self) -> Summary {
-        let named: u32 = self.presence.names().values().sum();
-        self.presence.summary(named)
+        self.presence.summary()
     }
 
     /// Open connections with a name, over every node (without the names).
     pub(super) fn connections(&self) -> u32 {
-        let named: u32 = self.presence.names().values().sum();
-        named + self.presence.remote_connections()
+        self.presence.named + self.presence.remote_connections()
     }
 
     /// Sends the current presence now and, if it reached anyone, starts a new interval.
@@ -300,6 +251,7 @@ impl Hub {
     /// member who left for a whole interval.
     pub(super) fn local_members_changed(&self, room: &RoomName, st: &mut RoomState) {
         if self.inner.engine.heartbeat().is_none() {
+            st.presence.forget_changes();
             return;
         }
         let when = if st.members.is_empty() {
@@ -316,9 +268,17 @@ impl Hub {
         }
     }
 
-    /// Tells the other nodes this node's members of the room now; starts a new interval.
+    /// Tells the other nodes what changed in this node's members of the room (the last
+    /// one gone: the empty whole list); starts a new interval.
     fn announce(&self, room: &RoomName, st: &mut RoomState) {
-        self.inner.engine.announce(room, st.presence.names());
+        let said = if st.presence.names.is_empty() {
+            Some(st.presence.full())
+        } else {
+            st.presence.take_delta()
+        };
+        if let Some(said) = said {
+            self.inner.engine.announce(room, said);
+        }
         st.presence.announce.done(true);
     }
 
@@ -361,5 +321,16 @@ impl Hub {
         let mut st = lock(&entry.state);
         st.presence.update_remote(presence);
         self.members_changed(room, &mut st, None);
+    }
+
+    /// Another node's change to its members of the room.
+    pub(super) fn remote_presence_delta(&self, room: &RoomName, delta: RemoteDelta) {
+        let Some(entry) = self.existing(room) else {
+            return;
+        };
+        let mut st = lock(&entry.state);
+        if st.presence.apply_remote_delta(delta) {
+            self.members_changed(room, &mut st, None);
+        }
     }
 }
