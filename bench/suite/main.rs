@@ -72,6 +72,10 @@ pub struct Opts {
     /// server meanwhile).
     #[arg(long)]
     pub rate: Option<f64>,
+    /// Members of the big room (for a sweep of the per-delivery cost over room sizes:
+    /// `--only bigroom --rate 10 --big-room 1000`); the report's tables assume the default.
+    #[arg(long, default_value_t = BIG_ROOM_SUBSCRIBERS)]
+    pub big_room: usize,
     /// Where the report goes (its plot is written next to it as .svg).
     #[arg(long, default_value = "docs/benchmarks.md")]
     pub out: PathBuf,
@@ -248,7 +252,7 @@ async fn run(opts: Opts) {
             // The seed is left out: it is the small-room peer, and 10,000 sockets of one
             // Node process would take most of the run.
             for &peer in peers.iter().filter(|p| **p != Peer::Seed) {
-                let s = sweep(peer, opts.secs, opts.rate, BIG_ROOM_SUBSCRIBERS).await;
+                let s = sweep(peer, opts.secs, opts.rate, opts.big_room).await;
                 results.bigroom.entry(peer).or_default().push(s);
             }
         }

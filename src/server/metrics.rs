@@ -83,8 +83,15 @@ pub fn message_stored() {
 /// `n` `message` frames were written to a socket (counted per write batch, not per
 /// frame: this is the fan-out's hot path).
 pub fn messages_sent(n: u64) {
+    // The handle is looked up once: `counter!` hashes the name into the registry on every
+    // call, and this runs once per write batch of every member.
+    static OUT: std::sync::OnceLock<metrics::Counter> = std::sync::OnceLock::new();
     if n > 0 {
-        metrics::counter!("chorus_messages_out_total").increment(n);
+        OUT.get_or_init(|| {
+            install(); // so the handle is never the no-op one of a process without it
+            metrics::counter!("chorus_messages_out_total")
+        })
+        .increment(n);
     }
 }
 
