@@ -42,7 +42,7 @@ impl Engine for LocalEngine {
 
     fn unsubscribe(&self, _room: &RoomName) {}
 
-    fn announce(&self, _room: &RoomName, _said: super::presence::Announcement) {}
+    fn announce(&self, _: &RoomName, _: super::presence::Announcement, _: &super::NameCounts) {}
 
     async fn presence(&self, _room: &RoomName) -> Result<Vec<NodePresence>, StoreError> {
         Ok(Vec::new())

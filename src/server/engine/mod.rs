@@ -170,9 +170,10 @@ pub trait Engine: Send + Sync + 'static {
     fn unsubscribe(&self, room: &RoomName);
 
     /// Tells the other nodes what changed in this node's members of the room, or the
-    /// whole list (empty: none left). Never waits; a lost announcement is repaired by the
-    /// next heartbeat's whole list.
-    fn announce(&self, room: &RoomName, said: presence::Announcement);
+    /// whole list (empty: none left); `names` is the whole list now, kept where a node
+    /// that starts listening to the room reads it. Never waits; a lost announcement is
+    /// repaired by the next heartbeat's whole list.
+    fn announce(&self, room: &RoomName, said: presence::Announcement, names: &NameCounts);
 
     /// Tells the other nodes to apply `note` to their connections in `room` (see
     /// [`crate::server::hub::Hub::notify`]); nothing to tell on one node. Never waits.

@@ -5,9 +5,10 @@
 //! folded together for up to the room's presence interval) goes out as a
 //! [`Announcement::Delta`]: the new count of each name that changed, from version `base`
 //! to `v`. Its size is the number of names that changed, not the room's. The whole list
-//! ([`Announcement::Full`]) goes out only on the heartbeat (every third of the presence
-//! TTL), after a resync, and when the node's last member leaves; it is also what a node
-//! that starts listening to the room reads from Redis. A node applies a delta only on top
+//! ([`Announcement::Full`]) goes to the other nodes only on the heartbeat (every third
+//! of the presence TTL), after a resync, and when the node's last member leaves. The
+//! shared store keeps each node's current list and version (written with every
+//! announcement): that is what a node that starts listening to the room reads. A node applies a delta only on top
 //! of the version it holds (`base`); after a gap (a lost broadcast) it keeps what it has
 //! and ignores deltas until the next whole list, at most one heartbeat later. Counts in a
 //! delta are absolute, so a delta applied over a list that already had it changes nothing.

@@ -96,7 +96,7 @@ impl Hub {
             let mut st = lock(&entry.state);
             if !st.members.is_empty() {
                 let full = st.presence.full();
-                self.inner.engine.announce(&name, full);
+                self.inner.engine.announce(&name, full, st.presence.names());
             }
             if st.presence.expire_remote(now) {
                 self.members_changed(&name, &mut st, None);
@@ -115,7 +115,7 @@ impl Hub {
                 }
                 if !st.members.is_empty() {
                     let full = st.presence.full();
-                    self.inner.engine.announce(&name, full);
+                    self.inner.engine.announce(&name, full, st.presence.names());
                 }
             }
             if let Ok(remote) = self.inner.engine.presence(&name).await {

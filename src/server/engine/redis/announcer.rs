@@ -15,6 +15,10 @@ use std::future::Future;
 use std::sync::{Mutex, Weak};
 use tokio::sync::{oneshot, Notify};
 
+/// What a room has to say: the announcement, and its whole list now as JSON (for the
+/// room's record in Redis).
+pub type Said = (Announcement, String);
+
 /// The rooms whose newest state is waiting to be sent.
 #[derive(Default)]
 pub struct Pending {
@@ -26,22 +30,23 @@ pub struct Pending {
 struct State {
     /// Rooms with an unsent state, oldest change first.
     order: VecDeque<RoomName>,
-    /// What each still has to say.
-    latest: HashMap<RoomName, Announcement>,
+    /// What each still has to say, and its whole list now (JSON, for the room's record).
+    latest: HashMap<RoomName, Said>,
     /// Answered once everything pending when they came is sent.
     flushes: Vec<oneshot::Sender<()>>,
 }
 
 impl Pending {
-    /// Queues `said` for the room, folded into what it has waiting.
-    pub fn announce(&self, room: &RoomName, said: Announcement) {
+    /// Queues `said` (and the whole list `names`) for the room, folded into what it has
+    /// waiting.
+    pub fn announce(&self, room: &RoomName, said: Announcement, names: String) {
         let mut st = lock(&self.state);
         match st.latest.remove(room) {
-            Some(waiting) => {
-                st.latest.insert(room.clone(), waiting.then(said));
+            Some((waiting, _)) => {
+                st.latest.insert(room.clone(), (waiting.then(said), names));
             }
             None => {
-                st.latest.insert(room.clone(), said);
+                st.latest.insert(room.clone(), (said, names));
                 st.order.push_back(room.clone());
                 crate::server::metrics::announcements_pending(st.order.len());
             }
@@ -65,7 +70,7 @@ impl Pending {
     }
 
     /// Takes every pending state, oldest change first, and the flushes waiting on them.
-    fn take(&self) -> (Vec<(RoomName, Announcement)>, Vec<oneshot::Sender<()>>) {
+    fn take(&self) -> (Vec<(RoomName, Said)>, Vec<oneshot::Sender<()>>) {
         let mut st = lock(&self.state);
         let mut batch = Vec::with_capacity(st.order.len());
         while let Some(room) = st.order.pop_front() {
@@ -83,7 +88,7 @@ impl Pending {
 /// repeats the state.
 pub async fn run<O, F, Fut>(owner: Weak<O>, pending: std::sync::Arc<Pending>, send: F)
 where
-    F: Fn(std::sync::Arc<O>, RoomName, Announcement) -> Fut,
+    F: Fn(std::sync::Arc<O>, RoomName, Said) -> Fut,
     Fut: Future<Output = ()>,
 {
     loop {
@@ -132,6 +137,7 @@ mod tests {
                     v: i + 1,
                     changes: one(&format!("u{}", i % 3)),
                 },
+                format!("{{\"u{}\":1}}", i % 3),
             );
         }
         p.announce(
@@ -140,6 +146,7 @@ mod tests {
                 v: 1,
                 names: Default::default(),
             },
+            "{}".into(),
         );
         assert_eq!(p.len(), 2, "one entry per room, however many changes");
         let (batch, _) = p.take();
@@ -151,18 +158,24 @@ mod tests {
             vec![
                 (
                     room("busy"),
-                    Announcement::Delta {
-                        base: 0,
-                        v: 10_000,
-                        changes: three
-                    }
+                    (
+                        Announcement::Delta {
+                            base: 0,
+                            v: 10_000,
+                            changes: three
+                        },
+                        "{\"u0\":1}".to_string()
+                    )
                 ),
                 (
                     room("quiet"),
-                    Announcement::Full {
-                        v: 1,
-                        names: Default::default()
-                    }
+                    (
+                        Announcement::Full {
+                            v: 1,
+                            names: Default::default()
+                        },
+                        "{}".to_string()
+                    )
                 )
             ]
         );

@@ -143,8 +143,8 @@ impl RedisEngine {
         tokio::spawn(announcer::run(
             Arc::downgrade(&engine),
             announcements,
-            |engine: Arc<Self>, room: RoomName, said: Announcement| async move {
-                if let Err(e) = engine.send_announcement(&room, said).await {
+            |engine: Arc<Self>, room: RoomName, (said, names): (Announcement, String)| async move {
+                if let Err(e) = engine.send_announcement(&room, said, &names).await {
                     tracing::debug!(error = %e, room = %room.as_str(), "presence announcement lost");
                 }
             },
@@ -179,45 +179,40 @@ impl RedisEngine {
         });
     }
 
-    /// A whole list goes to the room's hash (what a node reads when it starts listening)
-    /// and to its channel, by one script; a delta only to the channel.
+    /// One script records the whole list `names` in the room's presence hash (what a
+    /// node reads when it starts listening) and publishes `said` on the room's channel:
+    /// the whole list, or only the delta. The other nodes hear the delta; the hash write
+    /// is the whole list (node → Redis, coalesced like the deltas), so a node that starts
+    /// listening reads the current version and takes the next delta on top of it.
     async fn send_announcement(
         &self,
         room: &RoomName,
         said: Announcement,
+        names: &str,
     ) -> Result<(), StoreError> {
         let ttl_ms = self.ttl.as_millis() as u64;
-        let mut conn = self.conn.clone();
-        match said {
-            Announcement::Full { v, names } => {
-                // Names are serialised by serde; the node id is checked at start-up to be
-                // a token, so the script can splice both into JSON as they are.
-                let names = serde_json::to_string(&names).unwrap_or_else(|_| "{}".into());
-                let _: i64 = redis::cmd("EVAL")
-                    .arg(ANNOUNCE)
-                    .arg(1)
-                    .arg(self.keys.presence(room))
-                    .arg(&self.node)
-                    .arg(names)
-                    .arg(ttl_ms)
-                    .arg(self.keys.channel(room))
-                    .arg(v)
-                    .query_async(&mut conn)
-                    .await
-                    .map_err(unavailable)?;
-            }
+        let (v, delta) = match said {
+            Announcement::Full { v, .. } => (v, String::new()),
             Announcement::Delta { base, v, changes } => {
                 let payload = serde_json::json!({
                     "node": self.node, "ttl_ms": ttl_ms, "base": base, "v": v, "changes": changes,
                 });
-                let _: i64 = redis::cmd("PUBLISH")
-                    .arg(self.keys.channel(room))
-                    .arg(format!("d{payload}"))
-                    .query_async(&mut conn)
-                    .await
-                    .map_err(unavailable)?;
+                (v, format!("d{payload}"))
             }
-        }
+        };
+        let _: i64 = redis::cmd("EVAL")
+            .arg(ANNOUNCE)
+            .arg(1)
+            .arg(self.keys.presence(room))
+            .arg(&self.node)
+            .arg(names)
+            .arg(ttl_ms)
+            .arg(self.keys.channel(room))
+            .arg(v)
+            .arg(delta)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
         Ok(())
     }
 }
@@ -245,8 +240,11 @@ impl Engine for RedisEngine {
         self.bus.unsubscribe(room);
     }
 
-    fn announce(&self, room: &RoomName, said: Announcement) {
-        self.announcements.announce(room, said);
+    fn announce(&self, room: &RoomName, said: Announcement, names: &NameCounts) {
+        // Names are serialised by serde; the node id is checked at start-up to be a
+        // token, so the script can splice both into JSON as they are.
+        let names = serde_json::to_string(names).unwrap_or_else(|_| "{}".into());
+        self.announcements.announce(room, said, names);
     }
 
     fn notify(&self, room: &RoomName, note: &RoomNote) {

@@ -85,6 +85,11 @@ impl Presence {
         }
     }
 
+    /// This node's members by name.
+    pub(in crate::server::hub) fn names(&self) -> &NameCounts {
+        &self.names
+    }
+
     /// What changed since the last announcement, as the next version (nothing: `None`).
     fn take_delta(&mut self) -> Option<Announcement> {
         if self.changed.is_empty() {
@@ -277,7 +282,7 @@ impl Hub {
             st.presence.take_delta()
         };
         if let Some(said) = said {
-            self.inner.engine.announce(room, said);
+            self.inner.engine.announce(room, said, &st.presence.names);
         }
         st.presence.announce.done(true);
     }
