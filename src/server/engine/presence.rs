@@ -74,17 +74,18 @@ pub fn apply(names: &mut NameCounts, changes: NameCounts) {
     }
 }
 
+/// Name counts from pairs, for tests here and in the hub.
+#[cfg(test)]
+pub fn counts(pairs: &[(&str, u32)]) -> NameCounts {
+    pairs
+        .iter()
+        .map(|(n, c)| (crate::protocol::UserName::parse(n).unwrap(), *c))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::UserName;
-
-    fn counts(pairs: &[(&str, u32)]) -> NameCounts {
-        pairs
-            .iter()
-            .map(|(n, c)| (UserName::parse(n).unwrap(), *c))
-            .collect()
-    }
 
     #[test]
     fn deltas_fold_into_one_from_the_first_base_to_the_last_version() {

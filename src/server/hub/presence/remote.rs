@@ -113,13 +113,7 @@ impl Presence {
 mod tests {
     use super::*;
     use crate::protocol::UserName;
-
-    fn counts(pairs: &[(&str, u32)]) -> NameCounts {
-        pairs
-            .iter()
-            .map(|(n, c)| (UserName::parse(n).unwrap(), *c))
-            .collect()
-    }
+    use crate::server::engine::presence::counts;
 
     fn delta(base: u64, v: u64, changes: &[(&str, u32)]) -> RemoteDelta {
         RemoteDelta {
