@@ -1,6 +1,9 @@
 //! The frames' wire shapes: flat messages, error fields, round trips, limits.
 
 use super::*;
+use crate::protocol::error::ErrorCode;
+use crate::protocol::names::{Body, ClientId, Epoch, RoomName, UserId};
+use crate::protocol::reaction::{Emoji, Reactions};
 use serde_json::json;
 
 fn msg() -> Message {
